@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite: typecheck, lint (incl. folder dependency rules), then every
+# test file under test/ with Node's test runner. `npm test` runs this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "== typecheck"; node_modules/.bin/tsc --noEmit -p .
+echo "== lint"; node_modules/.bin/eslint --no-error-on-unmatched-pattern src test bench examples scripts
+node_modules/.bin/depcruise src --config .dependency-cruiser.cjs --output-type err
+echo "== tests"
+shopt -s globstar nullglob
+files=(test/**/*.test.ts)
+if [ "${#files[@]}" -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
+exec node --import tsx --test --test-reporter=spec --test-concurrency="${WEIR_TEST_CONCURRENCY:-2}" "${files[@]}"

@@ -1,0 +1,146 @@
+/**
+ * The keyed state contract between user code / the runtime and the two backends
+ * (heap, lsm). Access is synchronous; only snapshots, restore and disposal are async.
+ */
+import type { CheckpointStorage } from '../storage/checkpoint-storage.ts';
+import type { KeyGroupRange, KeyedStateHandle, SnapshotTarget } from './handles.ts';
+
+export type { KeyGroupRange, KeyedStateHandle, SnapshotTarget } from './handles.ts';
+
+export interface Serializer<T> {
+  serialize(value: T): Uint8Array;
+  deserialize(bytes: Uint8Array): T;
+}
+
+export interface ValueState<T> {
+  value(): T | undefined;
+  update(value: T): void;
+  clear(): void;
+}
+
+export interface ListState<T> {
+  get(): T[];
+  add(value: T): void;
+  addAll(values: readonly T[]): void;
+  update(values: readonly T[]): void;
+  clear(): void;
+}
+
+export interface MapState<K, V> {
+  get(key: K): V | undefined;
+  put(key: K, value: V): void;
+  has(key: K): boolean;
+  remove(key: K): void;
+  /** Entries in the order of the serialized user keys (use an order-preserving key serializer for numeric order). */
+  entries(): IterableIterator<[K, V]>;
+  keys(): IterableIterator<K>;
+  values(): IterableIterator<V>;
+  isEmpty(): boolean;
+  clear(): void;
+}
+
+export interface ReducingState<T> {
+  get(): T | undefined;
+  add(value: T): void;
+  clear(): void;
+}
+
+export interface AggregatingState<IN, OUT> {
+  get(): OUT | undefined;
+  add(value: IN): void;
+  clear(): void;
+}
+
+export interface AggregateFunction<IN, ACC, OUT> {
+  createAccumulator(): ACC;
+  add(value: IN, acc: ACC): ACC;
+  getResult(acc: ACC): OUT;
+  merge?(a: ACC, b: ACC): ACC;
+}
+
+export type StateDescriptor =
+  | { readonly kind: 'value'; readonly name: string; readonly serializer?: Serializer<any> }
+  | { readonly kind: 'list'; readonly name: string; readonly serializer?: Serializer<any> }
+  | { readonly kind: 'map'; readonly name: string; readonly keySerializer?: Serializer<any>; readonly valueSerializer?: Serializer<any> }
+  | { readonly kind: 'reducing'; readonly name: string; readonly serializer?: Serializer<any>; readonly reduce: (a: any, b: any) => any }
+  | { readonly kind: 'aggregating'; readonly name: string; readonly accumulatorSerializer?: Serializer<any>; readonly aggregate: AggregateFunction<any, any, any> };
+
+/** A timer registered for a key (and namespace) at a timestamp. */
+export interface TimerEntry<NS = unknown> {
+  readonly timestamp: number;
+  readonly key: unknown;
+  readonly namespace: NS;
+}
+
+export interface StateBackendOptions {
+  readonly operatorId: string;
+  readonly subtaskIndex: number;
+  readonly maxParallelism: number;
+  readonly keyGroupRange: KeyGroupRange;
+  readonly keySerializer?: Serializer<unknown>;
+  /** Local working directory for this subtask's store (lsm backend). */
+  readonly localDir: string;
+  readonly storage: CheckpointStorage;
+  /** Parallel uploads/downloads per subtask. Default 4. */
+  readonly transferConcurrency?: number;
+  /** Handles to restore from (empty/undefined: start empty). May cover more key groups than keyGroupRange. */
+  readonly restoreFrom?: readonly KeyedStateHandle[];
+  /** Progress of a restore's downloads. */
+  readonly onRestoreProgress?: (downloadedBytes: number, totalBytes: number) => void;
+}
+
+/** Result of the synchronous part of a snapshot. */
+export interface SnapshotInProgress {
+  /** How long the synchronous (blocking) part took, ms. */
+  readonly syncMillis: number;
+  /**
+   * The asynchronous part: upload and build the handle. On rejection every object it
+   * uploaded has been deleted (best effort) and the error says why.
+   */
+  readonly done: Promise<KeyedStateHandle>;
+}
+
+export interface KeyedStateBackend {
+  readonly kind: 'heap' | 'lsm';
+  readonly keyGroupRange: KeyGroupRange;
+  readonly maxParallelism: number;
+
+  /** Sets the key for every following state access; serializes and hashes it once. */
+  setCurrentKey(key: unknown): void;
+  getCurrentKey(): unknown;
+  /** Key group of the current key. */
+  currentKeyGroup(): number;
+
+  getValueState<T>(name: string, serializer?: Serializer<T>): ValueState<T>;
+  getListState<T>(name: string, serializer?: Serializer<T>): ListState<T>;
+  getMapState<K, V>(name: string, keySerializer?: Serializer<K>, valueSerializer?: Serializer<V>): MapState<K, V>;
+  getReducingState<T>(name: string, reduce: (a: T, b: T) => T, serializer?: Serializer<T>): ReducingState<T>;
+  getAggregatingState<IN, ACC, OUT>(name: string, fn: AggregateFunction<IN, ACC, OUT>, serializer?: Serializer<ACC>): AggregatingState<IN, OUT>;
+
+  /**
+   * Namespaced state (windows): the same state kinds, scoped to the current key AND a
+   * namespace (serialized with the given serializer).
+   */
+  setCurrentNamespace(namespace: unknown): void;
+
+  /** Timers (event-time and processing-time), stored per key group and snapshotted with the state. */
+  registerTimer(domain: 'event' | 'processing', timestamp: number, namespace?: unknown): void;
+  deleteTimer(domain: 'event' | 'processing', timestamp: number, namespace?: unknown): void;
+  /** Removes and returns, in timestamp order, every timer of the domain with timestamp <= upTo. */
+  pollTimers(domain: 'event' | 'processing', upTo: number): TimerEntry[];
+  /** Earliest timer timestamp of the domain, or undefined. */
+  nextTimer(domain: 'event' | 'processing'): number | undefined;
+
+  /** Synchronous part runs inside this call; see SnapshotInProgress. */
+  snapshot(target: SnapshotTarget): SnapshotInProgress;
+  /** The coordinator confirmed this checkpoint: it may now serve as the incremental base. */
+  notifyCheckpointComplete(checkpointId: number): void;
+  notifyCheckpointAborted(checkpointId: number): void;
+
+  /** Undefined when writes may go on; otherwise await it before the next record (LSM write stall). */
+  writeBackpressure(): Promise<void> | undefined;
+
+  /** Approximate bytes of state held (for metrics). */
+  approximateSize(): number;
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,58 @@
+/**
+ * Durable bytes for checkpoints (DESIGN.md §1, src/storage). Knows nothing about
+ * what the bytes mean.
+ *
+ * Paths are relative object keys with '/' separators ("job/chk-3/_metadata",
+ * "job/shared/3f…-000042.sst"): no leading '/', no '.' or '..' segments, no empty
+ * segments, no backslashes. Every implementation validates them (invalid → ConfigError)
+ * so a crafted `_metadata` can never reach outside the root.
+ *
+ * Objects are immutable and published atomically: after write*() resolves, readers
+ * see the whole object; if it rejects or the process dies, readers see either nothing
+ * or (for a path that existed) the old object — never a prefix. Local: write a temp
+ * file + fsync + rename. S3: PutObject / completed multipart upload.
+ *
+ * Errors: TransientStorageError (retry may help: the S3 implementation already
+ * retried with backoff before throwing it), PermanentStorageError / NotFoundError,
+ * CorruptionError on a download whose size or checksum does not match.
+ */
+export interface ObjectInfo {
+  /** Relative path, as passed to write. */
+  readonly path: string;
+  readonly size: number;
+}
+
+export interface WriteResult {
+  readonly size: number;
+  /** CRC-32C (hex, 8 chars) of the bytes written, as computed while writing. */
+  readonly checksum: string;
+}
+
+export interface CheckpointStorage {
+  /** e.g. "file:///abs/dir" or "s3://bucket/prefix"; never contains credentials. */
+  readonly uri: string;
+
+  /** Writes a small object from memory. */
+  write(path: string, data: Uint8Array): Promise<WriteResult>;
+  /** Uploads a local file, streaming (multipart on S3 above a threshold). */
+  writeFile(path: string, localFile: string): Promise<WriteResult>;
+  /** Reads a whole object. NotFoundError if absent. */
+  read(path: string): Promise<Uint8Array>;
+  /**
+   * Downloads an object to a local file (temp + rename). If `expect` is given, the size
+   * and CRC-32C are verified and a mismatch raises CorruptionError naming the path.
+   */
+  readToFile(path: string, localFile: string, expect?: { size?: number; checksum?: string }): Promise<void>;
+  /** Size of an object, or undefined if absent. */
+  stat(path: string): Promise<ObjectInfo | undefined>;
+  /** Every object under a prefix ("job/" lists recursively), sorted by path. */
+  list(prefix: string): Promise<ObjectInfo[]>;
+  /** Deletes one object; deleting an absent object is not an error. */
+  delete(path: string): Promise<void>;
+  /** Deletes every object under a prefix, recursively (FLINK-38909: never leave data behind). */
+  deletePrefix(prefix: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Runs async tasks with at most `limit` in flight; used for parallel upload/download. */
+export type ConcurrencyLimit = <T>(task: () => Promise<T>) => Promise<T>;
