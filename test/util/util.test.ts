@@ -27,3 +27,11 @@ test('compareBytes orders by bytes then length; prefixSuccessor bounds a prefix'
   assert.deepEqual(prefixSuccessor(Uint8Array.of(1, 0xff)), Uint8Array.of(2));
   assert.equal(prefixSuccessor(Uint8Array.of(0xff, 0xff)), undefined);
 });
+
+import { crc32c, maskCrc, unmaskCrc } from '../../src/util/crc32c.ts';
+test('crc32c matches the standard check value and continues across chunks', () => {
+  const data = new TextEncoder().encode('123456789');
+  assert.equal(crc32c(data), 0xe3069283);
+  assert.equal(crc32c(data.subarray(4), crc32c(data.subarray(0, 4))), 0xe3069283);
+  assert.equal(unmaskCrc(maskCrc(0xdeadbeef)), 0xdeadbeef);
+});
