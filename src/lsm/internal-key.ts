@@ -54,7 +54,7 @@ export function sequenceOf(ikey: Uint8Array): number {
 }
 
 export function kindOf(ikey: Uint8Array): ValueKind {
-  return ikey[ikey.length - 1]! as ValueKind;
+  return ikey[ikey.length - 1]!;
 }
 
 /** Compares two internal keys: user key asc, then (sequence, kind) desc. */
