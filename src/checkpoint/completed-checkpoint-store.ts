@@ -1,0 +1,193 @@
+/**
+ * CompletedCheckpointStore: the completed checkpoints a job keeps (`retained`, default 1
+ * like Flink's state.checkpoints.num-retained), their shared-file reference counts, and
+ * the deletion of what a subsumed checkpoint leaves behind.
+ *
+ * add(metadata) writes nothing (the coordinator already published `_metadata`); it
+ * registers the checkpoint's shared files, then subsumes the oldest checkpoints beyond
+ * `retained`, each in this order:
+ *   1. unregister from the registry (in memory);
+ *   2. delete its `_metadata` — FIRST, so a crash can never leave a `_metadata` whose
+ *      files are gone (a checkpoint without `_metadata` does not exist);
+ *   3. delete its private files;
+ *   4. delete the shared files whose count reached 0;
+ *   5. delete whatever else is left in its `chk-<N>/` directory.
+ * If step 2 fails, steps 3–5 are skipped: the files stay referenced by a `_metadata`
+ * that still exists, and the next recover() subsumes that checkpoint again.
+ *
+ * Savepoints are kept apart: never counted for retention, never subsumed (FLINK-21351),
+ * never registered (they are self-contained), never deleted by this store.
+ *
+ * Ownership: one store per job; the coordinator calls add() one at a time (its
+ * completion chain); the store is the only mutator of its registry.
+ */
+import type { CheckpointStorage } from '../storage/checkpoint-storage.ts';
+import { assert } from '../util/assert.ts';
+import { ConfigError } from '../util/errors.ts';
+import { findOrphans, scanJob } from './job-scan.ts';
+import type { UnreadableMetadata } from './job-scan.ts';
+import { checkpointDir, metadataPath, validateJobName } from './layout.ts';
+import { referencedPaths } from './metadata.ts';
+import { SharedStateRegistry } from './shared-state-registry.ts';
+import type { ObjectInfo } from '../storage/checkpoint-storage.ts';
+import type { CheckpointMetadata } from './types.ts';
+
+export interface CompletedCheckpointStoreOptions {
+  readonly storage: CheckpointStorage;
+  readonly job: string;
+  /** Completed checkpoints to keep (savepoints not counted). Default 1. */
+  readonly retained?: number;
+  readonly registry?: SharedStateRegistry;
+}
+
+export interface DeletionReport {
+  /** Checkpoints subsumed by this call. */
+  readonly subsumed: readonly CheckpointMetadata[];
+  /** Objects deleted, in deletion order. */
+  readonly deleted: readonly string[];
+  /** Deletions that failed (left for the next recover()/gc to find as orphans or checkpoints). */
+  readonly failed: readonly { readonly path: string; readonly error: unknown }[];
+}
+
+export interface RecoveredStore {
+  readonly store: CompletedCheckpointStore;
+  /** Highest checkpoint id used in storage, including directories without `_metadata`. */
+  readonly maxCheckpointId: number;
+  /** Objects no readable `_metadata` references. */
+  readonly orphans: readonly ObjectInfo[];
+  /** `_metadata` files that could not be used; while any exist, orphans must not be deleted. */
+  readonly unreadable: readonly UnreadableMetadata[];
+}
+
+export class CompletedCheckpointStore {
+  readonly storage: CheckpointStorage;
+  readonly job: string;
+  readonly retained: number;
+  readonly registry: SharedStateRegistry;
+  /** Retained completed checkpoints, ascending id. Invariant: registered in `registry`. */
+  private readonly completed: CheckpointMetadata[] = [];
+  /** Completed savepoints, ascending id. Never registered, never subsumed. */
+  private readonly savepointList: CheckpointMetadata[] = [];
+
+  constructor(options: CompletedCheckpointStoreOptions) {
+    this.storage = options.storage;
+    this.job = validateJobName(options.job);
+    this.retained = options.retained ?? 1;
+    if (!Number.isInteger(this.retained) || this.retained < 1) {
+      throw new ConfigError(`retained checkpoints must be an integer >= 1, got ${options.retained}`);
+    }
+    this.registry = options.registry ?? new SharedStateRegistry();
+  }
+
+  /**
+   * Rebuilds a store (and its registry) from the `_metadata` files in storage, without
+   * deleting anything. Checkpoints beyond `retained` stay until enforceRetention().
+   * A newer metadata format is refused (ConfigError): this weir must not manage it.
+   */
+  static async recover(options: CompletedCheckpointStoreOptions): Promise<RecoveredStore> {
+    const store = new CompletedCheckpointStore(options);
+    const scan = await scanJob(store.storage, store.job);
+    const newer = scan.unreadable.find((u) => u.error instanceof ConfigError && /format version/.test(u.error.message));
+    if (newer) throw newer.error;
+    const unreadable = [...scan.unreadable];
+    for (const m of scan.metadata) {
+      if (m.kind === 'savepoint') {
+        store.savepointList.push(m);
+        continue;
+      }
+      const problems = store.registry.problems(m, { recovering: true });
+      if (problems.length > 0) {
+        unreadable.push({ path: metadataPath(store.job, m.checkpointId), error: new ConfigError(problems.join('; ')) });
+        continue;
+      }
+      store.registry.registerCheckpoint(m, { recovering: true });
+      store.completed.push(m);
+    }
+    return { store, maxCheckpointId: scan.maxCheckpointId, orphans: findOrphans(scan), unreadable };
+  }
+
+  /** Adds a completed checkpoint or savepoint whose `_metadata` is already published. */
+  async add(metadata: CheckpointMetadata): Promise<DeletionReport> {
+    assert(metadata.job === this.job, () => `checkpoint of job ${metadata.job} added to the store of ${this.job}`);
+    if (metadata.kind === 'savepoint') {
+      assert(!this.savepointList.some((s) => s.checkpointId === metadata.checkpointId), 'savepoint added twice');
+      this.savepointList.push(metadata);
+      this.savepointList.sort((a, b) => a.checkpointId - b.checkpointId);
+      return { subsumed: [], deleted: [], failed: [] };
+    }
+    const last = this.completed[this.completed.length - 1];
+    assert(last === undefined || metadata.checkpointId > last.checkpointId,
+      () => `checkpoint ${metadata.checkpointId} completed after checkpoint ${last?.checkpointId}`);
+    this.registry.registerCheckpoint(metadata);
+    this.completed.push(metadata);
+    return this.enforceRetention();
+  }
+
+  /** Subsumes the oldest checkpoints beyond `retained` (see the file comment for the order). */
+  async enforceRetention(): Promise<DeletionReport> {
+    const subsumed: CheckpointMetadata[] = [];
+    const deleted: string[] = [];
+    const failed: { path: string; error: unknown }[] = [];
+    const del = async (path: string): Promise<boolean> => {
+      try {
+        await this.storage.delete(path);
+        deleted.push(path);
+        return true;
+      } catch (error) {
+        failed.push({ path, error });
+        return false;
+      }
+    };
+    while (this.completed.length > this.retained) {
+      const old = this.completed.shift()!;
+      subsumed.push(old);
+      const released = this.registry.unregisterCheckpoint(old);
+      if (!(await del(metadataPath(this.job, old.checkpointId)))) continue;
+      for (const s of old.subtasks) for (const f of s.keyed?.privateFiles ?? []) await del(f.path);
+      for (const e of released) await del(e.path);
+      const dir = checkpointDir(this.job, old.checkpointId);
+      try {
+        await this.storage.deletePrefix(dir);
+      } catch (error) {
+        failed.push({ path: dir, error });
+      }
+    }
+    return { subsumed, deleted, failed };
+  }
+
+  /** The newest completed checkpoint or savepoint (what a restore uses). */
+  latest(): CheckpointMetadata | undefined {
+    const c = this.completed[this.completed.length - 1];
+    const s = this.savepointList[this.savepointList.length - 1];
+    if (c === undefined) return s;
+    if (s === undefined) return c;
+    return s.checkpointId > c.checkpointId ? s : c;
+  }
+
+  latestCheckpoint(): CheckpointMetadata | undefined {
+    return this.completed[this.completed.length - 1];
+  }
+
+  /** Retained checkpoints and savepoints, ascending id. */
+  all(): CheckpointMetadata[] {
+    return [...this.completed, ...this.savepointList].sort((a, b) => a.checkpointId - b.checkpointId);
+  }
+
+  checkpoints(): CheckpointMetadata[] {
+    return [...this.completed];
+  }
+
+  savepoints(): CheckpointMetadata[] {
+    return [...this.savepointList];
+  }
+
+  get(checkpointId: number): CheckpointMetadata | undefined {
+    return this.all().find((m) => m.checkpointId === checkpointId);
+  }
+
+  /** True if a retained checkpoint or a savepoint references this path. */
+  isReferenced(path: string): boolean {
+    if (this.registry.isRegistered(path)) return true;
+    return this.all().some((m) => referencedPaths(m).includes(path));
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * The `_metadata` file of a completed checkpoint or savepoint: UTF-8 JSON of
+ * CheckpointMetadata (src/checkpoint/types.ts), pretty-printed so `cat` is an
+ * inspection tool.
+ *
+ * Format versions: METADATA_FORMAT_VERSION is what this build writes. A file with a
+ * newer version is refused with a ConfigError (an older weir must not guess at fields it
+ * does not know, and must never delete files a newer format references). Older versions
+ * would be upgraded here when a version 2 exists.
+ *
+ * Every path in a `_metadata` is checked to be inside `<job>/` (no '..', no other job's
+ * files): a crafted or mis-copied `_metadata` can then never make restore read, or
+ * subsumption delete, anything outside the job's own directory.
+ */
+import { CorruptionError, ConfigError } from '../util/errors.ts';
+import { isInsideJob, validateJobName } from './layout.ts';
+import { METADATA_FORMAT_VERSION } from './types.ts';
+import type { CheckpointMetadata, KeyedStateHandle, SubtaskState } from './types.ts';
+
+export function serializeMetadata(metadata: CheckpointMetadata): Uint8Array {
+  validateMetadata(metadata);
+  return new TextEncoder().encode(`${JSON.stringify(metadata, null, 1)}\n`);
+}
+
+/**
+ * Parses and validates a `_metadata`. `source` names the file in error messages.
+ * Throws CorruptionError for bytes that are not a valid metadata document, ConfigError
+ * for a newer format version or paths outside the job directory.
+ */
+export function parseMetadata(bytes: Uint8Array, source: string, expectedJob?: string): CheckpointMetadata {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (err) {
+    throw new CorruptionError(source, undefined, 'not valid UTF-8 JSON', { cause: err });
+  }
+  if (!isObject(doc)) throw new CorruptionError(source, undefined, 'not a JSON object');
+  const version = doc['formatVersion'];
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+    throw new CorruptionError(source, undefined, 'missing or invalid formatVersion');
+  }
+  if (version > METADATA_FORMAT_VERSION) {
+    throw new ConfigError(
+      `${source} has metadata format version ${version}, newer than the ${METADATA_FORMAT_VERSION} this weir understands; use a newer weir`,
+    );
+  }
+  try {
+    checkShape(doc);
+  } catch (err) {
+    throw new CorruptionError(source, undefined, (err as Error).message, { cause: err });
+  }
+  const metadata = doc as unknown as CheckpointMetadata;
+  if (expectedJob !== undefined && metadata.job !== expectedJob) {
+    throw new ConfigError(`${source} belongs to job ${JSON.stringify(metadata.job)}, not ${JSON.stringify(expectedJob)}`);
+  }
+  try {
+    validateMetadata(metadata);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`${source}: ${err.message}`, { cause: err });
+    throw err;
+  }
+  return metadata;
+}
+
+/** Every storage path a metadata references (shared and private), in order, without duplicates. */
+export function referencedPaths(metadata: CheckpointMetadata): string[] {
+  const out = new Set<string>();
+  for (const s of metadata.subtasks) {
+    if (!s.keyed) continue;
+    for (const f of s.keyed.sharedFiles) out.add(f.path);
+    for (const f of s.keyed.privateFiles) out.add(f.path);
+  }
+  return [...out];
+}
+
+export function keyedHandles(metadata: CheckpointMetadata): KeyedStateHandle[] {
+  const out: KeyedStateHandle[] = [];
+  for (const s of metadata.subtasks) if (s.keyed) out.push(s.keyed);
+  return out;
+}
+
+/**
+ * Semantic checks: job name, every path inside `<job>/`, handles agree with their subtask,
+ * subtasks unique and within the recorded parallelism. Throws ConfigError.
+ */
+export function validateMetadata(metadata: CheckpointMetadata): void {
+  validateJobName(metadata.job);
+  const parallelism = new Map<string, number>();
+  for (const op of metadata.operators) {
+    if (parallelism.has(op.operatorId)) throw new ConfigError(`operator ${op.operatorId} listed twice`);
+    parallelism.set(op.operatorId, op.parallelism);
+  }
+  const seen = new Set<string>();
+  for (const s of metadata.subtasks) {
+    const p = parallelism.get(s.operatorId);
+    if (p === undefined) throw new ConfigError(`subtask of unknown operator ${s.operatorId}`);
+    if (s.subtaskIndex < 0 || s.subtaskIndex >= p) {
+      throw new ConfigError(`subtask ${s.operatorId}/${s.subtaskIndex} outside parallelism ${p}`);
+    }
+    const id = `${s.operatorId}\u0000${s.subtaskIndex}`;
+    if (seen.has(id)) throw new ConfigError(`subtask ${s.operatorId}/${s.subtaskIndex} listed twice`);
+    seen.add(id);
+    if (s.keyed) validateHandle(metadata, s);
+  }
+}
+
+function validateHandle(metadata: CheckpointMetadata, s: SubtaskState): void {
+  const h = s.keyed!;
+  const where = `subtask ${s.operatorId}/${s.subtaskIndex}`;
+  if (h.operatorId !== s.operatorId || h.subtaskIndex !== s.subtaskIndex) {
+    throw new ConfigError(`${where}: keyed handle belongs to ${h.operatorId}/${h.subtaskIndex}`);
+  }
+  if (h.maxParallelism !== metadata.maxParallelism) {
+    throw new ConfigError(`${where}: handle maxParallelism ${h.maxParallelism} != ${metadata.maxParallelism}`);
+  }
+  const r = h.keyGroupRange;
+  if (r.start < 0 || r.end < r.start - 1 || r.end >= metadata.maxParallelism) {
+    throw new ConfigError(`${where}: key group range [${r.start}, ${r.end}] outside [0, ${metadata.maxParallelism - 1}]`);
+  }
+  for (const f of [...h.sharedFiles, ...h.privateFiles]) {
+    if (!isInsideJob(metadata.job, f.path)) {
+      throw new ConfigError(`${where}: path ${JSON.stringify(f.path)} is not inside the job directory ${metadata.job}/`);
+    }
+  }
+}
+
+// ---- structural checks (throw plain errors, wrapped as CorruptionError by parseMetadata)
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function need(cond: boolean, what: string): asserts cond {
+  if (!cond) throw new Error(`invalid field ${what}`);
+}
+
+function int(v: unknown, what: string): void {
+  need(typeof v === 'number' && Number.isSafeInteger(v) && v >= 0, what);
+}
+
+function str(v: unknown, what: string): void {
+  need(typeof v === 'string' && v.length > 0, what);
+}
+
+function checkShape(doc: Record<string, unknown>): void {
+  str(doc['job'], 'job');
+  int(doc['checkpointId'], 'checkpointId');
+  need(doc['kind'] === 'checkpoint' || doc['kind'] === 'savepoint', 'kind');
+  int(doc['triggerTime'], 'triggerTime');
+  int(doc['completeTime'], 'completeTime');
+  int(doc['maxParallelism'], 'maxParallelism');
+  need((doc['maxParallelism'] as number) >= 1, 'maxParallelism');
+  int(doc['fullSize'], 'fullSize');
+  int(doc['checkpointedSize'], 'checkpointedSize');
+  const ops = doc['operators'];
+  need(Array.isArray(ops), 'operators');
+  for (const [i, op] of ops.entries()) {
+    need(isObject(op), `operators[${i}]`);
+    str(op['operatorId'], `operators[${i}].operatorId`);
+    int(op['parallelism'], `operators[${i}].parallelism`);
+    need((op['parallelism'] as number) >= 1, `operators[${i}].parallelism`);
+  }
+  const subtasks = doc['subtasks'];
+  need(Array.isArray(subtasks), 'subtasks');
+  for (const [i, s] of subtasks.entries()) {
+    const at = `subtasks[${i}]`;
+    need(isObject(s), at);
+    str(s['operatorId'], `${at}.operatorId`);
+    int(s['subtaskIndex'], `${at}.subtaskIndex`);
+    if (s['keyed'] !== undefined) checkHandleShape(s['keyed'], `${at}.keyed`);
+    if (s['operatorState'] !== undefined) {
+      need(Array.isArray(s['operatorState']), `${at}.operatorState`);
+      for (const [j, e] of (s['operatorState'] as unknown[]).entries()) {
+        need(isObject(e), `${at}.operatorState[${j}]`);
+        str(e['name'], `${at}.operatorState[${j}].name`);
+        need(e['mode'] === 'split' || e['mode'] === 'union', `${at}.operatorState[${j}].mode`);
+        need(Array.isArray(e['items']), `${at}.operatorState[${j}].items`);
+      }
+    }
+  }
+}
+
+function checkHandleShape(h: unknown, at: string): void {
+  need(isObject(h), at);
+  need(h['format'] === 'lsm' || h['format'] === 'heap', `${at}.format`);
+  need(h['mode'] === 'incremental' || h['mode'] === 'full', `${at}.mode`);
+  str(h['backendId'], `${at}.backendId`);
+  str(h['operatorId'], `${at}.operatorId`);
+  int(h['subtaskIndex'], `${at}.subtaskIndex`);
+  int(h['maxParallelism'], `${at}.maxParallelism`);
+  int(h['checkpointId'], `${at}.checkpointId`);
+  int(h['fullSize'], `${at}.fullSize`);
+  int(h['incrementalSize'], `${at}.incrementalSize`);
+  const r = h['keyGroupRange'];
+  need(isObject(r), `${at}.keyGroupRange`);
+  int(r['start'], `${at}.keyGroupRange.start`);
+  int(r['end'], `${at}.keyGroupRange.end`);
+  need(Array.isArray(h['sharedFiles']), `${at}.sharedFiles`);
+  for (const [i, f] of (h['sharedFiles'] as unknown[]).entries()) {
+    const w = `${at}.sharedFiles[${i}]`;
+    need(isObject(f), w);
+    str(f['registryKey'], `${w}.registryKey`);
+    str(f['localName'], `${w}.localName`);
+    str(f['path'], `${w}.path`);
+    int(f['size'], `${w}.size`);
+    str(f['checksum'], `${w}.checksum`);
+    int(f['uploadedBy'], `${w}.uploadedBy`);
+    need(typeof f['reused'] === 'boolean', `${w}.reused`);
+  }
+  need(Array.isArray(h['privateFiles']), `${at}.privateFiles`);
+  for (const [i, f] of (h['privateFiles'] as unknown[]).entries()) {
+    const w = `${at}.privateFiles[${i}]`;
+    need(isObject(f), w);
+    str(f['name'], `${w}.name`);
+    str(f['path'], `${w}.path`);
+    int(f['size'], `${w}.size`);
+    str(f['checksum'], `${w}.checksum`);
+  }
+  need(Array.isArray(h['states']), `${at}.states`);
+}
