@@ -46,14 +46,25 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
   }
 
   async writeFile(path: string, localFile: string): Promise<WriteResult> {
-    const full = this.resolvePath(path);
-    const source = await openLocalSource(localFile);
-    return this.guard(path, () => writeFileAtomically(full, source, this.label(path)));
+    this.resolvePath(path);
+    return this.writeStream(path, await openLocalSource(localFile));
   }
 
   async writeStream(path: string, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<WriteResult> {
     const full = this.resolvePath(path);
-    return this.guard(path, () => writeFileAtomically(full, source, this.label(path)));
+    try {
+      return await writeFileAtomically(full, source, this.label(path));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST') {
+        // S3 allows "a/b" and "a/b/c" side by side; a directory tree cannot.
+        throw new PermanentStorageError(
+          `${this.label(path)}: conflicts with an existing object or prefix (a local directory cannot hold both "a/b" and "a/b/c")`,
+          { cause: err },
+        );
+      }
+      throw mapFsError(err, this.label(path));
+    }
   }
 
   async read(path: string): Promise<Uint8Array> {
