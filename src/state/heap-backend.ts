@@ -1,0 +1,475 @@
+/**
+ * The heap backend: state in memory, one table per key group, full snapshots.
+ *
+ * Layout: tables[kg - range.start] maps a cell string (latin1 of state id ‖ key ‖
+ * namespace, see key-layout.ts) to either the value bytes (value, list, reducing,
+ * aggregating state) or a user map (MapState: latin1(user key) → value bytes). Values
+ * are kept serialized, so a snapshot never sees a half-mutated object and a restore at
+ * another parallelism is a copy of bytes.
+ *
+ * Snapshot, synchronous part: copy the array of table references (O(#key groups)) and
+ * bump `epoch`. Copy-on-write keeps that view frozen: a table or user map whose
+ * `version` is older than `epoch` may be held by an in-flight snapshot, so the first
+ * write to it after a snapshot clones it (shallowly: value bytes are immutable) when a
+ * snapshot is in flight, or just takes the new version when none is.
+ * Asynchronous part: encode each key group's table as a chunk (yielding to the event
+ * loop between chunks), write the data file and a meta file (states, timers, chunk
+ * offsets) to `<job>/taskowned/`, return a 'heap'/'full' handle.
+ *
+ * Data file: chunks back to back; a chunk is a sequence of entries
+ *   varint cellLen ‖ cell bytes ‖ 0 ‖ varint valueLen ‖ value               (single value)
+ *   varint cellLen ‖ cell bytes ‖ 1 ‖ varint n ‖ n × (varint ukLen ‖ uk ‖ varint vLen ‖ v)   (map)
+ *
+ * Invariants: a table / user map with version === epoch is referenced by no snapshot
+ * taken so far and may be mutated in place; `inFlight` counts snapshots whose
+ * asynchronous part has not finished reading the frozen tables.
+ */
+import type { KeyedStateHandle, PrivateFileRef, SnapshotTarget } from './handles.ts';
+import type { SnapshotInProgress } from './types.ts';
+import { BaseKeyedBackend } from './backend-base.ts';
+import type { BackendOptions } from './backend-base.ts';
+import { bytesToBinaryString, readVarint } from './key-layout.ts';
+import {
+  decodeMeta, encodeMeta, privatePath, readVerified, writePrivate,
+} from './snapshot-meta.ts';
+import { intersectRanges, rangeContains, rangeSize } from './key-groups.ts';
+import type { TimerSnapshotEntry } from './timer-queue.ts';
+import type { StateMetaEntry } from './snapshot-meta.ts';
+import { assert } from '../util/assert.ts';
+import { CheckpointDeclinedError, CorruptionError } from '../util/errors.ts';
+
+interface HeapUserMap {
+  version: number;
+  readonly map: Map<string, Uint8Array>;
+}
+
+type HeapValue = Uint8Array | HeapUserMap;
+
+interface HeapTable {
+  version: number;
+  readonly map: Map<string, HeapValue>;
+}
+
+const ENTRY_VALUE = 0;
+const ENTRY_MAP = 1;
+/** Rough per-entry overhead of a JS Map entry, for approximateSize(). */
+const ENTRY_OVERHEAD = 48;
+
+function stateIdString(id: number): string {
+  return String.fromCharCode((id >>> 8) & 0xff, id & 0xff);
+}
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Growable byte buffer for encoding chunks. */
+class ByteWriter {
+  buf = Buffer.allocUnsafe(64 * 1024);
+  pos = 0;
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+  varint(n: number): void {
+    this.ensure(10);
+    while (n >= 0x80) {
+      this.buf[this.pos++] = (n & 0x7f) | 0x80;
+      n = Math.floor(n / 128);
+    }
+    this.buf[this.pos++] = n;
+  }
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+  latin1(s: string): void {
+    this.varint(s.length);
+    this.ensure(s.length);
+    this.pos += this.buf.write(s, this.pos, 'latin1');
+  }
+  bytes(b: Uint8Array): void {
+    this.varint(b.length);
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+  result(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+export class HeapKeyedBackend extends BaseKeyedBackend {
+  readonly kind = 'heap' as const;
+
+  private tables: (HeapTable | undefined)[];
+  private epoch = 0;
+  private inFlight = 0;
+  private bytes = 0;
+  private readonly stateIdStrings: string[] = [];
+  /** latin1(keyPart ‖ nsPart) for cellVersion === cellStringVersion. */
+  private cellString = '';
+  private cellStringVersion = -1;
+
+  constructor(opts: BackendOptions) {
+    super(opts);
+    this.tables = new Array<HeapTable | undefined>(rangeSize(this.keyGroupRange)).fill(undefined);
+  }
+
+  // ---- cell access ---------------------------------------------------------------------
+
+  private cellKey(stateId: number): string {
+    this.requireKey();
+    if (this.cellStringVersion !== this.cellVersion) {
+      this.cellString = bytesToBinaryString(this.keyPart) + bytesToBinaryString(this.nsPart);
+      this.cellStringVersion = this.cellVersion;
+    }
+    const sid = (this.stateIdStrings[stateId] ??= stateIdString(stateId));
+    return sid + this.cellString;
+  }
+
+  private readTable(): HeapTable | undefined {
+    return this.tables[this.keyGroup - this.keyGroupRange.start];
+  }
+
+  private writableTable(): HeapTable {
+    const i = this.keyGroup - this.keyGroupRange.start;
+    let t = this.tables[i];
+    if (t === undefined) {
+      t = { version: this.epoch, map: new Map() };
+      this.tables[i] = t;
+    } else if (t.version !== this.epoch) {
+      if (this.inFlight > 0) {
+        t = { version: this.epoch, map: new Map(t.map) };
+        this.tables[i] = t;
+      } else {
+        t.version = this.epoch;
+      }
+    }
+    return t;
+  }
+
+  private writableUserMap(t: HeapTable, cell: string): HeapUserMap {
+    const cur = t.map.get(cell);
+    if (cur === undefined || cur instanceof Uint8Array) {
+      const um: HeapUserMap = { version: this.epoch, map: new Map() };
+      t.map.set(cell, um);
+      this.bytes += cell.length + ENTRY_OVERHEAD;
+      return um;
+    }
+    if (cur.version !== this.epoch) {
+      if (this.inFlight > 0) {
+        const um: HeapUserMap = { version: this.epoch, map: new Map(cur.map) };
+        t.map.set(cell, um);
+        return um;
+      }
+      cur.version = this.epoch;
+    }
+    return cur;
+  }
+
+  cellGet(stateId: number): Uint8Array | undefined {
+    const cell = this.cellKey(stateId);
+    const v = this.readTable()?.map.get(cell);
+    return v instanceof Uint8Array ? v : undefined;
+  }
+
+  cellPut(stateId: number, value: Uint8Array): void {
+    const cell = this.cellKey(stateId);
+    const t = this.writableTable();
+    const old = t.map.get(cell);
+    this.bytes += value.length - (old instanceof Uint8Array ? old.length : -cell.length - ENTRY_OVERHEAD);
+    t.map.set(cell, value);
+  }
+
+  cellDelete(stateId: number): void {
+    const cell = this.cellKey(stateId);
+    const rt = this.readTable();
+    if (rt === undefined || !rt.map.has(cell)) return;
+    const t = this.writableTable();
+    const old = t.map.get(cell);
+    if (old instanceof Uint8Array) this.bytes -= old.length + cell.length + ENTRY_OVERHEAD;
+    t.map.delete(cell);
+  }
+
+  mapGet(stateId: number, userKey: Uint8Array): Uint8Array | undefined {
+    const cell = this.cellKey(stateId);
+    const um = this.readTable()?.map.get(cell);
+    if (um === undefined || um instanceof Uint8Array) return undefined;
+    return um.map.get(bytesToBinaryString(userKey));
+  }
+
+  mapPut(stateId: number, userKey: Uint8Array, value: Uint8Array): void {
+    const cell = this.cellKey(stateId);
+    const um = this.writableUserMap(this.writableTable(), cell);
+    const uk = bytesToBinaryString(userKey);
+    const old = um.map.get(uk);
+    this.bytes += value.length - (old ? old.length : -uk.length - ENTRY_OVERHEAD);
+    um.map.set(uk, value);
+  }
+
+  mapDelete(stateId: number, userKey: Uint8Array): void {
+    const cell = this.cellKey(stateId);
+    const cur = this.readTable()?.map.get(cell);
+    const uk = bytesToBinaryString(userKey);
+    if (cur === undefined || cur instanceof Uint8Array || !cur.map.has(uk)) return;
+    const t = this.writableTable();
+    const um = this.writableUserMap(t, cell);
+    const old = um.map.get(uk)!;
+    this.bytes -= old.length + uk.length + ENTRY_OVERHEAD;
+    um.map.delete(uk);
+    if (um.map.size === 0) {
+      t.map.delete(cell);
+      this.bytes -= cell.length + ENTRY_OVERHEAD;
+    }
+  }
+
+  mapEntries(stateId: number): Iterable<[Uint8Array, Uint8Array]> {
+    const cell = this.cellKey(stateId);
+    const um = this.readTable()?.map.get(cell);
+    if (um === undefined || um instanceof Uint8Array) return [];
+    // latin1 strings compare like their bytes (one UTF-16 unit per byte).
+    const keys = [...um.map.keys()].sort();
+    const map = um.map;
+    return keys.map((k): [Uint8Array, Uint8Array] => [new Uint8Array(Buffer.from(k, 'latin1')), map.get(k)!]);
+  }
+
+  mapIsEmpty(stateId: number): boolean {
+    const cell = this.cellKey(stateId);
+    const um = this.readTable()?.map.get(cell);
+    return um === undefined || um instanceof Uint8Array || um.map.size === 0;
+  }
+
+  mapClear(stateId: number): void {
+    const cell = this.cellKey(stateId);
+    const cur = this.readTable()?.map.get(cell);
+    if (cur === undefined || cur instanceof Uint8Array) return;
+    const t = this.writableTable();
+    let freed = cell.length + ENTRY_OVERHEAD;
+    for (const [k, v] of cur.map) freed += k.length + v.length + ENTRY_OVERHEAD;
+    this.bytes -= freed;
+    t.map.delete(cell);
+  }
+
+  // ---- snapshot -----------------------------------------------------------------------
+
+  snapshot(target: SnapshotTarget): SnapshotInProgress {
+    if (this.disposed) throw new CheckpointDeclinedError(target.checkpointId, 'state backend is disposed');
+    const t0 = this.clock.monotonic();
+    const frozen = this.tables.slice();
+    this.epoch++;
+    this.inFlight++;
+    const timers = this.timers.capture();
+    const states = this.stateList();
+    const syncMillis = this.clock.monotonic() - t0;
+    let released = false;
+    const release = (): void => {
+      if (!released) {
+        released = true;
+        this.inFlight--;
+        assert(this.inFlight >= 0, 'heap snapshot released twice');
+      }
+    };
+    const done = this.asyncSnapshot(target, frozen, timers, states, release);
+    return { syncMillis, done };
+  }
+
+  private async asyncSnapshot(
+    target: SnapshotTarget,
+    frozen: readonly (HeapTable | undefined)[],
+    timers: TimerSnapshotEntry[],
+    states: StateMetaEntry[],
+    release: () => void,
+  ): Promise<KeyedStateHandle> {
+    const written: string[] = [];
+    try {
+      const w = new ByteWriter();
+      const chunks: [number, number, number][] = [];
+      for (let i = 0; i < frozen.length; i++) {
+        const t = frozen[i];
+        if (t === undefined || t.map.size === 0) continue;
+        const start = w.pos;
+        for (const [cell, v] of t.map) {
+          w.latin1(cell);
+          if (v instanceof Uint8Array) {
+            w.byte(ENTRY_VALUE);
+            w.bytes(v);
+          } else {
+            w.byte(ENTRY_MAP);
+            w.varint(v.map.size);
+            for (const [uk, uv] of v.map) {
+              w.latin1(uk);
+              w.bytes(uv);
+            }
+          }
+        }
+        chunks.push([this.keyGroupRange.start + i, start, w.pos - start]);
+        if (i % 16 === 15) await yieldToEventLoop();
+      }
+      release();
+      const { checkpointId, jobPath } = target;
+      const r = this.keyGroupRange;
+      const dataPath = privatePath(jobPath, this.operatorId, this.subtaskIndex, checkpointId, `heap-kg-${r.start}-${r.end}`);
+      written.push(dataPath);
+      const dataRef = await writePrivate(this.storage, dataPath, `heap-kg-${r.start}-${r.end}`, w.result());
+      const meta = encodeMeta({ ...this.buildMeta(timers, chunks), states });
+      const metaPath = privatePath(jobPath, this.operatorId, this.subtaskIndex, checkpointId, 'meta');
+      written.push(metaPath);
+      const metaRef = await writePrivate(this.storage, metaPath, 'meta', meta);
+      const privateFiles: PrivateFileRef[] = [metaRef, dataRef];
+      const size = metaRef.size + dataRef.size;
+      return {
+        format: 'heap',
+        mode: 'full',
+        backendId: this.backendId,
+        operatorId: this.operatorId,
+        subtaskIndex: this.subtaskIndex,
+        keyGroupRange: this.keyGroupRange,
+        maxParallelism: this.maxParallelism,
+        checkpointId,
+        sharedFiles: [],
+        privateFiles,
+        fullSize: size,
+        incrementalSize: size,
+        states,
+      };
+    } catch (err) {
+      release();
+      await Promise.allSettled(written.map((p) => this.storage.delete(p)));
+      throw new CheckpointDeclinedError(target.checkpointId, `heap snapshot failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  notifyCheckpointComplete(_checkpointId: number): void {
+    // Full snapshots: nothing to base the next one on.
+  }
+
+  notifyCheckpointAborted(_checkpointId: number): void {
+    // Nothing kept per checkpoint.
+  }
+
+  writeBackpressure(): Promise<void> | undefined {
+    return undefined;
+  }
+
+  approximateSize(): number {
+    return this.bytes;
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    this.tables = [];
+  }
+
+  // ---- restore ------------------------------------------------------------------------
+
+  /** Reads the key groups of this backend's range from every handle. */
+  async restore(handles: readonly KeyedStateHandle[], onProgress?: (done: number, total: number) => void): Promise<void> {
+    const relevant = handles.filter((h) => {
+      this.checkRestoreHandle(h);
+      const x = intersectRanges(h.keyGroupRange, this.keyGroupRange);
+      return x.start <= x.end;
+    });
+    if (relevant.length === 0) return;
+    this.adoptStates(relevant[0]!.states);
+    const files = relevant.map((h) => {
+      const meta = h.privateFiles.find((f) => f.name === 'meta');
+      const data = h.privateFiles.find((f) => f.name.startsWith('heap-kg-'));
+      if (!meta || !data) throw new CorruptionError(`${h.operatorId}/${h.subtaskIndex}@${h.checkpointId}`, undefined, 'heap handle lacks its meta or data file');
+      return { h, meta, data };
+    });
+    const total = files.reduce((n, f) => n + f.meta.size + f.data.size, 0);
+    let downloaded = 0;
+    const progress = (n: number): void => {
+      downloaded += n;
+      onProgress?.(downloaded, total);
+    };
+    onProgress?.(0, total);
+    // Download in parallel (bounded), then apply in handle order (deterministic ids).
+    const limit = this.transferConcurrency;
+    const loaded: { meta: Uint8Array; data: Uint8Array }[] = new Array(files.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let i = next++; i < files.length; i = next++) {
+        const f = files[i]!;
+        const [meta, data] = await Promise.all([
+          readVerified(this.storage, f.meta.path, f.meta.size, f.meta.checksum),
+          readVerified(this.storage, f.data.path, f.data.size, f.data.checksum),
+        ]);
+        progress(meta.length + data.length);
+        loaded[i] = { meta, data };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, files.length) }, worker));
+    for (let i = 0; i < files.length; i++) {
+      const { meta: metaBytes, data } = loaded[i]!;
+      const meta = decodeMeta(metaBytes, files[i]!.meta.path);
+      const ids = this.mapRestoredStates(meta.states);
+      for (const [kg, offset, length] of meta.heapChunks ?? []) {
+        if (!rangeContains(this.keyGroupRange, kg)) continue;
+        this.loadChunk(kg, data.subarray(offset, offset + length), ids, files[i]!.data.path);
+      }
+      this.restoreTimers(meta.timers);
+    }
+  }
+
+  private loadChunk(kg: number, chunk: Uint8Array, ids: Map<number, number>, file: string): void {
+    const i = kg - this.keyGroupRange.start;
+    let t = this.tables[i];
+    if (t === undefined) {
+      t = { version: this.epoch, map: new Map() };
+      this.tables[i] = t;
+    }
+    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let off = 0;
+    const str = (): string => {
+      const [len, o] = readVarint(chunk, off);
+      off = o + len;
+      if (off > chunk.length) throw new CorruptionError(file, o, 'heap chunk entry runs past its chunk');
+      return buf.toString('latin1', o, o + len);
+    };
+    const bytes = (): Uint8Array => {
+      const [len, o] = readVarint(chunk, off);
+      off = o + len;
+      if (off > chunk.length) throw new CorruptionError(file, o, 'heap chunk value runs past its chunk');
+      return chunk.slice(o, o + len);
+    };
+    let guard = chunk.length;
+    while (off < chunk.length && guard-- > 0) {
+      const rawCell = str();
+      const oldId = (rawCell.charCodeAt(0) << 8) | rawCell.charCodeAt(1);
+      const newId = ids.get(oldId);
+      if (newId === undefined) throw new CorruptionError(file, off, `entry of unknown state id ${oldId}`);
+      const cell = stateIdString(newId) + rawCell.slice(2);
+      const type = chunk[off++];
+      if (type === ENTRY_VALUE) {
+        const v = bytes();
+        t.map.set(cell, v);
+        this.bytes += cell.length + v.length + ENTRY_OVERHEAD;
+      } else if (type === ENTRY_MAP) {
+        const [n, o] = readVarint(chunk, off);
+        off = o;
+        const um: HeapUserMap = { version: this.epoch, map: new Map() };
+        for (let j = 0; j < n; j++) {
+          const uk = str();
+          const v = bytes();
+          um.map.set(uk, v);
+          this.bytes += uk.length + v.length + ENTRY_OVERHEAD;
+        }
+        t.map.set(cell, um);
+        this.bytes += cell.length + ENTRY_OVERHEAD;
+      } else {
+        throw new CorruptionError(file, off - 1, `unknown heap entry type ${String(type)}`);
+      }
+    }
+  }
+}
+
+/** Opens a heap backend, restoring the key groups of its range from `opts.restoreFrom`. */
+export async function createHeapBackend(opts: BackendOptions): Promise<HeapKeyedBackend> {
+  const b = new HeapKeyedBackend(opts);
+  await b.restore(opts.restoreFrom ?? [], opts.onRestoreProgress);
+  return b;
+}

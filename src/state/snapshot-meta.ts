@@ -1,0 +1,118 @@
+/**
+ * The private "meta" file of every keyed-state snapshot (both backends), msgpack:
+ *
+ *   { formatVersion: 1, backend: 'heap' | 'lsm', keySerializer: id, namespaceSerializer: id,
+ *     maxParallelism, keyGroupRange: {start,end},
+ *     states: [{ name, id, kind }],
+ *     timers: [[domain 0|1, timestamp, key group, keyNs bytes]],
+ *     heapChunks?: [[key group, offset, length]]   (heap: where each key group's chunk is in the data file) }
+ *
+ * Plus the transfer helpers both snapshot strategies use: unique names, a concurrency
+ * limit, downloads with size/checksum verification.
+ */
+import { randomBytes } from 'node:crypto';
+import { Packr } from 'msgpackr';
+import type { CheckpointStorage } from '../storage/checkpoint-storage.ts';
+import type { KeyGroupRange, PrivateFileRef } from './handles.ts';
+import type { TimerSnapshotEntry } from './timer-queue.ts';
+import { CorruptionError } from '../util/errors.ts';
+import { crc32c, crc32cHex } from '../util/crc32c.ts';
+
+export const META_FORMAT_VERSION = 1;
+
+export interface StateMetaEntry {
+  readonly name: string;
+  readonly id: number;
+  readonly kind: string;
+}
+
+export interface SnapshotMeta {
+  readonly formatVersion: number;
+  readonly backend: 'heap' | 'lsm';
+  readonly keySerializer: string;
+  readonly namespaceSerializer: string;
+  readonly maxParallelism: number;
+  readonly keyGroupRange: KeyGroupRange;
+  readonly states: readonly StateMetaEntry[];
+  readonly timers: readonly TimerSnapshotEntry[];
+  readonly heapChunks?: readonly (readonly [number, number, number])[];
+}
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+export function encodeMeta(meta: SnapshotMeta): Uint8Array {
+  return packr.pack(meta);
+}
+
+export function decodeMeta(bytes: Uint8Array, file: string): SnapshotMeta {
+  let meta: SnapshotMeta;
+  try {
+    meta = packr.unpack(bytes) as SnapshotMeta;
+  } catch (err) {
+    throw new CorruptionError(file, undefined, 'meta file does not decode', { cause: err });
+  }
+  if (typeof meta !== 'object' || meta === null || meta.formatVersion !== META_FORMAT_VERSION || !Array.isArray(meta.states)) {
+    throw new CorruptionError(file, undefined, `unsupported meta format ${String((meta as { formatVersion?: unknown } | null)?.formatVersion)}`);
+  }
+  return meta;
+}
+
+export function randomHex(bytes = 8): string {
+  return randomBytes(bytes).toString('hex');
+}
+
+/** `<job>/taskowned/<op>-<subtask>-<chk>-<random>-<role>`: never reused. */
+export function privatePath(jobPath: string, operatorId: string, subtaskIndex: number, checkpointId: number, role: string): string {
+  return `${jobPath}/taskowned/${safeSegment(operatorId)}-${subtaskIndex}-${checkpointId}-${randomHex()}-${safeSegment(role)}`;
+}
+
+/** `<job>/shared/<op>-<subtask>-<chk>-<random>-<local name>`: never reused. */
+export function sharedPath(jobPath: string, operatorId: string, subtaskIndex: number, checkpointId: number, localName: string): string {
+  return `${jobPath}/shared/${safeSegment(operatorId)}-${subtaskIndex}-${checkpointId}-${randomHex()}-${safeSegment(localName)}`;
+}
+
+function safeSegment(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+/** At most `limit` tasks in flight; once `stop()` is called, tasks not yet started reject. */
+export class TransferLimit {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  private stopped: unknown = undefined;
+
+  constructor(private readonly limit: number) {}
+
+  stop(reason: unknown): void {
+    this.stopped ??= reason;
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    // A finishing task hands its slot straight to the next waiter, so `active` never exceeds `limit`.
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+    try {
+      if (this.stopped !== undefined) throw this.stopped;
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+}
+
+/** Writes a small private file and returns its ref. */
+export async function writePrivate(storage: CheckpointStorage, path: string, name: string, data: Uint8Array): Promise<PrivateFileRef> {
+  const r = await storage.write(path, data);
+  return { name, path, size: r.size, checksum: r.checksum };
+}
+
+/** Reads a whole object and verifies its size and CRC-32C. */
+export async function readVerified(storage: CheckpointStorage, path: string, size: number, checksum: string): Promise<Uint8Array> {
+  const data = await storage.read(path);
+  if (data.length !== size) throw new CorruptionError(path, undefined, `size ${data.length}, expected ${size}`);
+  const sum = crc32cHex(crc32c(data));
+  if (sum !== checksum) throw new CorruptionError(path, undefined, `checksum ${sum}, expected ${checksum}`);
+  return data;
+}
