@@ -1,0 +1,375 @@
+/**
+ * Reads one sstable (format in sstable/format.ts) with synchronous positional reads.
+ *
+ * open() reads and checks the footer, the metaindex, the index (kept decoded in memory
+ * for the reader's lifetime), the properties, the bloom filter and the range-deletion
+ * block. Data blocks are read on demand through the shared BlockCache. Every block's
+ * CRC is verified when it is read from the file (a cached block was verified when it
+ * was inserted). Any mismatch, short read, bad magic or handle outside the file raises
+ * CorruptionError(fileName, offset, detail): a corrupt table never yields data.
+ *
+ * Validity of returned bytes:
+ *  - get().value and TableIterator.value are zero-copy views into a block's contents,
+ *    which are immutable: they stay valid (and unchanged) as long as they are referenced,
+ *    even after the block is evicted or the reader closed.
+ *  - TableIterator.key is a view into the iterator's reusable key buffer: valid only
+ *    until the iterator moves. Copy it (slice()) to keep it.
+ *
+ * Single-threaded; after close() every call throws (reads would hit a closed fd).
+ */
+import { assert } from '../../util/assert.ts';
+import { CorruptionError, errorMessage } from '../../util/errors.ts';
+import { COMPRESSION_NONE, compressionName, decompressBlock } from '../compression.ts';
+import { TRAILER_BYTES, writeTrailer, type ValueKind } from '../internal-key.ts';
+import type { BlockCache } from '../cache/block-cache.ts';
+import { Block, BlockIterator } from './block.ts';
+import { BloomFilter } from './bloom.ts';
+import {
+  BLOCK_TRAILER_BYTES, blockChecksum, decodeBlockHandle, decodeFooter, FOOTER_BYTES, META_FILTER, META_PROPERTIES,
+  META_RANGE_DEL, readU32, type BlockHandle,
+} from './format.ts';
+import { compareInternalAt, userKeyEquals } from './key-compare.ts';
+import { decodeProperties, type TableProperties } from './properties.ts';
+import { BytesReadSource, FileReadSource, type ReadSource } from './read-source.ts';
+import type { RangeTombstone } from './table-writer.ts';
+import { sequenceOf } from '../internal-key.ts';
+
+export interface GetResult {
+  kind: ValueKind;
+  /** Zero-copy view into an immutable block (see the file comment). */
+  value: Uint8Array;
+}
+
+/** Fixed per-block overhead charged to the block cache besides the contents. */
+const BLOCK_CHARGE_OVERHEAD = 128;
+
+export class TableReader {
+  readonly fileName: string;
+  readonly fileSize: number;
+  readonly cacheId: number;
+  readonly properties: TableProperties;
+  private readonly source: ReadSource;
+  private readonly cache: BlockCache;
+  private readonly filter: BloomFilter | undefined;
+  private readonly tombstones: readonly RangeTombstone[];
+  /** Last internal key of each data block, in file order (views into the index block). */
+  private readonly indexKeys: Uint8Array[];
+  private readonly blockOffsets: Float64Array;
+  private readonly blockSizes: Float64Array;
+  /** Reused by get(): the seek key and a block iterator. */
+  private seekBuf = new Uint8Array(64);
+  private readonly getIter = new BlockIterator(undefined, true);
+  private closed = false;
+
+  private constructor(source: ReadSource, fileName: string, fileSize: number, cache: BlockCache, cacheId: number) {
+    this.source = source;
+    this.fileName = fileName;
+    this.fileSize = fileSize;
+    this.cache = cache;
+    this.cacheId = cacheId;
+
+    if (fileSize < FOOTER_BYTES) throw new CorruptionError(fileName, 0, `file of ${fileSize} bytes is shorter than the footer (${FOOTER_BYTES})`);
+    const footerOffset = fileSize - FOOTER_BYTES;
+    const footerBuf = new Uint8Array(FOOTER_BYTES);
+    const n = source.read(footerBuf, footerOffset);
+    if (n !== FOOTER_BYTES) throw new CorruptionError(fileName, footerOffset, `truncated: read ${n} of ${FOOTER_BYTES} footer bytes (expected file size ${fileSize})`);
+    const footer = decodeFooter(footerBuf, fileName, footerOffset);
+
+    // Index: decoded once into arrays for an allocation-free binary search.
+    const index = new Block(this.readBlock(footer.index, 'index'), fileName, footer.index.offset);
+    const keys: Uint8Array[] = [];
+    const offsets: number[] = [];
+    const sizes: number[] = [];
+    const it = new BlockIterator(index, true);
+    for (it.seekToFirst(); it.valid; it.next()) {
+      const key = it.key.slice();
+      if (key.length < TRAILER_BYTES) throw new CorruptionError(fileName, footer.index.offset, 'index key shorter than an internal key trailer');
+      const prev = keys[keys.length - 1];
+      if (prev && compareInternalAt(prev, 0, prev.length, key, 0, key.length) >= 0) {
+        throw new CorruptionError(fileName, footer.index.offset, `index keys out of order at entry ${keys.length}`);
+      }
+      const h = this.decodeHandle(it.value, footer.index.offset, 'index entry');
+      keys.push(key);
+      offsets.push(h.offset);
+      sizes.push(h.size);
+    }
+    this.indexKeys = keys;
+    this.blockOffsets = Float64Array.from(offsets);
+    this.blockSizes = Float64Array.from(sizes);
+
+    // Metaindex: name → handle.
+    const metaindex = new Block(this.readBlock(footer.metaindex, 'metaindex'), fileName, footer.metaindex.offset);
+    const meta = new Map<string, BlockHandle>();
+    const dec = new TextDecoder();
+    const mit = new BlockIterator(metaindex, false);
+    for (mit.seekToFirst(); mit.valid; mit.next()) {
+      meta.set(dec.decode(mit.key), this.decodeHandle(mit.value, footer.metaindex.offset, 'metaindex entry'));
+    }
+
+    const propsHandle = meta.get(META_PROPERTIES);
+    if (!propsHandle) throw new CorruptionError(fileName, footer.metaindex.offset, 'no properties block in metaindex');
+    this.properties = decodeProperties(new Block(this.readBlock(propsHandle, 'properties'), fileName, propsHandle.offset));
+    if (this.properties.dataBlocks !== keys.length) {
+      throw new CorruptionError(fileName, footer.index.offset, `index has ${keys.length} blocks, properties say ${this.properties.dataBlocks}`);
+    }
+
+    const filterHandle = meta.get(META_FILTER);
+    if (filterHandle) {
+      const contents = this.readBlock(filterHandle, 'filter');
+      if (contents.length < 1) throw new CorruptionError(fileName, filterHandle.offset, 'empty filter block');
+      this.filter = new BloomFilter(contents);
+    }
+
+    const rdHandle = meta.get(META_RANGE_DEL);
+    const tombstones: RangeTombstone[] = [];
+    if (rdHandle) {
+      const rd = new Block(this.readBlock(rdHandle, 'range-del'), fileName, rdHandle.offset);
+      const rit = new BlockIterator(rd, true);
+      for (rit.seekToFirst(); rit.valid; rit.next()) {
+        const k = rit.key;
+        if (k.length < TRAILER_BYTES) throw new CorruptionError(fileName, rdHandle.offset, 'range tombstone key shorter than a trailer');
+        tombstones.push({ start: k.slice(0, k.length - TRAILER_BYTES), end: new Uint8Array(rit.value), seq: sequenceOf(k) });
+      }
+    }
+    if (tombstones.length !== this.properties.rangeTombstones) {
+      throw new CorruptionError(fileName, rdHandle?.offset ?? footer.metaindex.offset, `found ${tombstones.length} range tombstones, properties say ${this.properties.rangeTombstones}`);
+    }
+    this.tombstones = Object.freeze(tombstones);
+  }
+
+  /**
+   * Opens a table. `file` is a path (the reader opens and closes the fd) or an fd the
+   * caller keeps owning. `fileSize` is the size recorded when the table was written
+   * (a shorter file is reported as truncated); undefined = take the file's current size.
+   * `cacheId` keys this table's blocks in `cache` (default cache.newId(); file numbers
+   * are NOT unique across stores that share a cache).
+   */
+  static open(file: string | number, fileName: string, fileSize: number | undefined, cache: BlockCache, cacheId?: number): TableReader {
+    const source = new FileReadSource(file);
+    try {
+      return new TableReader(source, fileName, fileSize ?? source.size(), cache, cacheId ?? cache.newId());
+    } catch (err) {
+      source.close();
+      throw err;
+    }
+  }
+
+  /** Opens a table held in memory (e.g. TableWriter.finish().bytes). */
+  static fromBytes(bytes: Uint8Array, fileName: string, cache: BlockCache, cacheId?: number): TableReader {
+    return new TableReader(new BytesReadSource(bytes), fileName, bytes.length, cache, cacheId ?? cache.newId());
+  }
+
+  /** Number of data blocks. */
+  get dataBlockCount(): number {
+    return this.indexKeys.length;
+  }
+
+  /** False if the bloom filter proves userKey is not in the table (true without a filter). */
+  mayContain(userKey: Uint8Array): boolean {
+    return this.filter === undefined || this.filter.mayContain(userKey);
+  }
+
+  /**
+   * The newest point entry for userKey with sequence <= seq, or undefined. Range
+   * tombstones are not applied here (see rangeTombstones(); the caller merges them).
+   */
+  get(userKey: Uint8Array, seq: number): GetResult | undefined {
+    this.checkOpen();
+    if (this.filter !== undefined && !this.filter.mayContain(userKey)) return undefined;
+    const tlen = userKey.length + TRAILER_BYTES;
+    if (tlen > this.seekBuf.length) this.seekBuf = new Uint8Array(Math.max(tlen, this.seekBuf.length * 2));
+    const target = this.seekBuf;
+    target.set(userKey, 0);
+    writeTrailer(target, userKey.length, seq, 0xff as ValueKind);
+    const i = this.findBlock(target, tlen);
+    if (i === this.indexKeys.length) return undefined;
+    const it = this.getIter;
+    it.reset(this.dataBlock(i));
+    it.seek(target, tlen);
+    if (!it.valid) throw new CorruptionError(this.fileName, this.blockOffsets[i], 'data block has no key <= its index key');
+    const kb = it.keyBuffer;
+    const klen = it.keyLength;
+    if (!userKeyEquals(kb, 0, klen, userKey)) return undefined;
+    const start = it.valueStart;
+    return { kind: kb[klen - 1] as ValueKind, value: it.blockData.subarray(start, start + it.valueLength) };
+  }
+
+  /** The table's range tombstones, sorted by (start asc, seq desc). Frozen, cached. */
+  rangeTombstones(): readonly RangeTombstone[] {
+    return this.tombstones;
+  }
+
+  /** A new iterator over the table's point entries (internal keys). Unpositioned. */
+  iterator(): TableIterator {
+    this.checkOpen();
+    return new TableIterator(this);
+  }
+
+  /** Closes the fd (if the reader opened it). Blocks stay in the cache under cacheId. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.source.close();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  // ---- internal, used by TableIterator ----
+
+  /** Index of the first data block whose last key >= target, or blockCount if none. */
+  findBlock(target: Uint8Array, targetLen: number): number {
+    const keys = this.indexKeys;
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const k = keys[mid]!;
+      if (compareInternalAt(k, 0, k.length, target, 0, targetLen) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Data block i, from the cache or read + verified + inserted. */
+  dataBlock(i: number): Block {
+    const offset = this.blockOffsets[i]!;
+    const cached = this.cache.get(this.cacheId, offset);
+    if (cached !== undefined) return cached as Block;
+    this.checkOpen();
+    const block = new Block(this.readBlock({ offset, size: this.blockSizes[i]! }, 'data'), this.fileName, offset);
+    this.cache.insert(this.cacheId, offset, block, block.data.length + BLOCK_CHARGE_OVERHEAD);
+    return block;
+  }
+
+  private checkOpen(): void {
+    assert(!this.closed, () => `table ${this.fileName} is closed`);
+  }
+
+  private decodeHandle(bytes: Uint8Array, blockOffset: number, what: string): BlockHandle {
+    const d = decodeBlockHandle(bytes, 0, bytes.length);
+    if (!d || d.pos !== bytes.length) throw new CorruptionError(this.fileName, blockOffset, `malformed block handle in ${what}`);
+    return d.handle;
+  }
+
+  /** Reads a block + trailer, verifies the CRC, decompresses; returns the contents. */
+  private readBlock(h: BlockHandle, what: string): Uint8Array {
+    const limit = this.fileSize - FOOTER_BYTES;
+    if (h.offset + h.size + BLOCK_TRAILER_BYTES > limit) {
+      throw new CorruptionError(this.fileName, h.offset, `${what} block handle (offset ${h.offset}, size ${h.size}) points past the end of the blocks (${limit})`);
+    }
+    const n = h.size + BLOCK_TRAILER_BYTES;
+    // allocUnsafeSlow: a block's memory is its own (not a slice of the shared pool),
+    // so a cached block does not pin unrelated memory. Fully overwritten by the read.
+    const buf = new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
+    const got = this.source.read(buf, h.offset);
+    if (got !== n) throw new CorruptionError(this.fileName, h.offset, `truncated: read ${got} of ${n} bytes of the ${what} block`);
+    const stored = buf.subarray(0, h.size);
+    const type = buf[h.size]!;
+    const expected = readU32(buf, h.size + 1);
+    const actual = blockChecksum(stored, type);
+    if (expected !== actual) {
+      throw new CorruptionError(this.fileName, h.offset, `${what} block checksum mismatch (stored ${expected.toString(16)}, computed ${actual.toString(16)})`);
+    }
+    if (type === COMPRESSION_NONE) return stored;
+    if (compressionName(type) === undefined) throw new CorruptionError(this.fileName, h.offset, `${what} block has unknown compression type ${type}`);
+    try {
+      const out = decompressBlock(type, stored);
+      // A plain Uint8Array view (codecs return Buffers, whose slice() does not copy).
+      return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    } catch (err) {
+      throw new CorruptionError(this.fileName, h.offset, `${what} block does not decompress: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+}
+
+/**
+ * A two-level iterator: the index picks the data block, a BlockIterator walks it.
+ * Keys are internal keys (user key ‖ seq ‖ kind) in internal-key order. Holds its
+ * current block, so it keeps working after that block is evicted from the cache; it
+ * needs the reader open only to load further blocks.
+ */
+export class TableIterator {
+  private readonly reader: TableReader;
+  private readonly blockIter = new BlockIterator(undefined, true);
+  /** Current data block index; -1 or blockCount when not positioned. */
+  private blockIndex = -1;
+  private blockValid = false;
+
+  constructor(reader: TableReader) {
+    this.reader = reader;
+  }
+
+  get valid(): boolean {
+    return this.blockValid && this.blockIter.valid;
+  }
+
+  /** The current internal key: valid until the iterator moves. */
+  get key(): Uint8Array {
+    assert(this.valid, 'key of an invalid iterator');
+    return this.blockIter.key;
+  }
+
+  /** The current value: zero-copy, valid as long as referenced. */
+  get value(): Uint8Array {
+    assert(this.valid, 'value of an invalid iterator');
+    return this.blockIter.value;
+  }
+
+  seekToFirst(): void {
+    this.loadBlock(0);
+    if (this.blockValid) this.blockIter.seekToFirst();
+    this.skipEmptyForward();
+  }
+
+  seekToLast(): void {
+    this.loadBlock(this.reader.dataBlockCount - 1);
+    if (this.blockValid) this.blockIter.seekToLast();
+    this.skipEmptyBackward();
+  }
+
+  /** Positions at the first entry with internal key >= target. */
+  seek(target: Uint8Array): void {
+    this.loadBlock(this.reader.findBlock(target, target.length));
+    if (this.blockValid) this.blockIter.seek(target);
+    this.skipEmptyForward();
+  }
+
+  next(): void {
+    assert(this.valid, 'next() on an invalid iterator');
+    this.blockIter.next();
+    this.skipEmptyForward();
+  }
+
+  prev(): void {
+    assert(this.valid, 'prev() on an invalid iterator');
+    this.blockIter.prev();
+    this.skipEmptyBackward();
+  }
+
+  private loadBlock(i: number): void {
+    this.blockIndex = i;
+    if (i < 0 || i >= this.reader.dataBlockCount) {
+      this.blockValid = false;
+      return;
+    }
+    this.blockIter.reset(this.reader.dataBlock(i));
+    this.blockValid = true;
+  }
+
+  private skipEmptyForward(): void {
+    // Bounded by the number of blocks.
+    while (this.blockValid && !this.blockIter.valid) {
+      this.loadBlock(this.blockIndex + 1);
+      if (this.blockValid) this.blockIter.seekToFirst();
+    }
+  }
+
+  private skipEmptyBackward(): void {
+    while (this.blockValid && !this.blockIter.valid) {
+      this.loadBlock(this.blockIndex - 1);
+      if (this.blockValid) this.blockIter.seekToLast();
+    }
+  }
+}
