@@ -285,6 +285,8 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
   ): Promise<KeyedStateHandle> {
     const written: string[] = [];
     try {
+      // Everything below runs after snapshot() has returned (the frozen view is copy-on-write).
+      await yieldToEventLoop();
       const w = new ByteWriter();
       const chunks: [number, number, number][] = [];
       for (let i = 0; i < frozen.length; i++) {

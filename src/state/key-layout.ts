@@ -114,10 +114,9 @@ export interface ParsedCell {
 export function parseCell(buf: Uint8Array, offset = 0): ParsedCell {
   if (buf.length < offset + STATE_ID_BYTES) throw new StateError('state key too short');
   const stateId = (buf[offset]! << 8) | buf[offset + 1]!;
-  let [klen, o] = readVarint(buf, offset + STATE_ID_BYTES);
-  const key = buf.subarray(o, o + klen);
-  o += klen;
-  const [nlen, o2] = readVarint(buf, o);
+  const [klen, ko] = readVarint(buf, offset + STATE_ID_BYTES);
+  const key = buf.subarray(ko, ko + klen);
+  const [nlen, o2] = readVarint(buf, ko + klen);
   const namespace = buf.subarray(o2, o2 + nlen);
   const end = o2 + nlen;
   if (end > buf.length) throw new StateError('state key truncated');

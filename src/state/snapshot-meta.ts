@@ -79,11 +79,11 @@ function safeSegment(s: string): string {
 export class TransferLimit {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
-  private stopped: unknown = undefined;
+  private stopped: Error | undefined = undefined;
 
   constructor(private readonly limit: number) {}
 
-  stop(reason: unknown): void {
+  stop(reason: Error): void {
     this.stopped ??= reason;
   }
 
