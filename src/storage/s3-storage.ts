@@ -1,0 +1,488 @@
+/**
+ * CheckpointStorage on S3 or any S3-compatible store (MinIO, s3rver, R2…), with the AWS
+ * SDK v3.
+ *
+ * Object "job/chk-3/_metadata" is key "<prefix>/job/chk-3/_metadata" in the bucket.
+ * Publication is atomic by S3's own semantics: a PutObject or a *completed* multipart
+ * upload becomes visible whole; a failed multipart upload is aborted (lib-storage
+ * Upload, leavePartsOnError: false) and never visible.
+ *
+ * Retries: the SDK's own retries are off (maxAttempts: 1 on the client). Every operation
+ * is retried here on transient failures (5xx, 429/SlowDown/throttling, timeouts,
+ * connection reset/refused) with exponential backoff and jitter, slept on the injected
+ * Clock, up to `maxAttempts`; then TransientStorageError. Permanent failures (403 bad
+ * credentials / access denied, NoSuchBucket, anything unrecognised) fail at once with a
+ * PermanentStorageError; a missing object on read is a NotFoundError. Messages name the
+ * operation and the s3:// object and never contain credentials.
+ *
+ * Checksums: `requestChecksumCalculation`/`responseChecksumValidation` are
+ * 'WHEN_REQUIRED' (otherwise streamed bodies are sent aws-chunked, which s3rver and some
+ * other S3-compatible stores store verbatim = corrupted). Our own CRC-32C is computed
+ * while uploading and verified on readToFile when the caller passes the expectation.
+ */
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { assert } from '../util/assert.ts';
+import type { Clock } from '../util/clock.ts';
+import { systemClock } from '../util/clock.ts';
+import { crc32c, crc32cHex } from '../util/crc32c.ts';
+import {
+  ConfigError,
+  NotFoundError,
+  PermanentStorageError,
+  TransientStorageError,
+  WeirError,
+} from '../util/errors.ts';
+import type { CheckpointStorage, ObjectInfo, WriteResult } from './checkpoint-storage.ts';
+import { checksumBytes, openLocalSource, writeFileAtomically } from './local-files.ts';
+import type { Expectation } from './local-files.ts';
+import { comparePaths, validateDeletePrefix, validatePath, validatePrefix } from './paths.ts';
+import type { StreamingWrite } from './streaming-write.ts';
+
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export interface S3StorageOptions {
+  bucket: string;
+  /** Key prefix inside the bucket ("" or "team/weir"); leading/trailing '/' ignored. */
+  prefix?: string;
+  /** e.g. "http://127.0.0.1:9000" for MinIO/s3rver; default: AWS. */
+  endpoint?: string;
+  /** Default "us-east-1". */
+  region?: string;
+  /** Default: the SDK's provider chain (env, ~/.aws, instance role). */
+  credentials?: S3Credentials;
+  /** Path-style URLs (bucket in the path); needed by most S3-compatible stores. Default: true if endpoint is set. */
+  forcePathStyle?: boolean;
+  /** Multipart part size and threshold, bytes (S3 minimum 5 MiB). Default 8 MiB. */
+  partSize?: number;
+  /** Parts uploaded in parallel per multipart upload. Default 4. */
+  queueSize?: number;
+  /** Attempts per operation, including the first. Default 5. */
+  maxAttempts?: number;
+  /** First backoff delay; doubles per attempt up to maxDelayMs, with jitter. Default 100 / 10_000. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Per-request timeout (no response within it → transient, retried). Default 120_000. */
+  requestTimeoutMs?: number;
+  /** Connection timeout. Default 10_000. */
+  connectionTimeoutMs?: number;
+  /** Keys per ListObjectsV2 page (1..1000). Default 1000. */
+  listPageSize?: number;
+  /** Keys per DeleteObjects request (1..1000). Default 1000. */
+  deleteBatchSize?: number;
+  clock?: Clock;
+  /** Uniform [0, 1) for backoff jitter. Default Math.random. */
+  random?: () => number;
+}
+
+export interface S3StorageStats {
+  /** Requests attempted (first tries and retries). */
+  attempts: number;
+  /** Retries after a transient failure. */
+  retries: number;
+}
+
+const MIN_PART_SIZE = 5 * 1024 * 1024;
+
+const TRANSIENT_NAMES = new Set([
+  'SlowDown', 'Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottled',
+  'TooManyRequestsException', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded',
+  'RequestTimeout', 'RequestTimeoutException', 'TimeoutError', 'InternalError', 'ServiceUnavailable',
+  'ServiceUnavailableException', 'BandwidthLimitExceeded', 'PriorRequestNotComplete', 'NetworkingError',
+  'OperationAborted',
+]);
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH',
+  'ENETUNREACH', 'ENETDOWN', 'EHOSTDOWN', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET',
+]);
+const AUTH_NAMES = new Set([
+  'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken',
+  'TokenRefreshRequired', 'AllAccessDisabled', 'CredentialsProviderError',
+]);
+
+type Failure =
+  | { kind: 'transient' }
+  | { kind: 'not-found' }
+  | { kind: 'no-bucket' }
+  | { kind: 'auth' }
+  | { kind: 'permanent' };
+
+interface AwsLikeError {
+  name?: string;
+  code?: string;
+  message?: string;
+  Code?: string;
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: unknown;
+  cause?: unknown;
+}
+
+/** Sorts an S3 SDK / network error into what the caller can do about it. */
+export function classifyS3Error(err: unknown): Failure {
+  if (err instanceof WeirError) return { kind: 'permanent' };
+  const e = (err ?? {}) as AwsLikeError;
+  const name = e.name ?? e.Code ?? '';
+  const status = e.$metadata?.httpStatusCode;
+  if (name === 'NoSuchBucket') return { kind: 'no-bucket' };
+  if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) return { kind: 'not-found' };
+  if (AUTH_NAMES.has(name) || status === 403 || status === 401) return { kind: 'auth' };
+  if (TRANSIENT_NAMES.has(name) || (status !== undefined && (status >= 500 || status === 429))) return { kind: 'transient' };
+  if (e.$retryable) return { kind: 'transient' };
+  const code = e.code ?? (e.cause as AwsLikeError | undefined)?.code;
+  if (code !== undefined && TRANSIENT_CODES.has(code)) return { kind: 'transient' };
+  if (/socket hang up|ECONNRESET|premature close|aborted/i.test(e.message ?? '')) return { kind: 'transient' };
+  return { kind: 'permanent' };
+}
+
+export class S3Storage implements CheckpointStorage, StreamingWrite {
+  readonly uri: string;
+  readonly bucket: string;
+  /** "" or "a/b/" — always ends with '/' when non-empty. */
+  readonly keyPrefix: string;
+  /** The SDK client; exposed so tests and tools can add middleware. */
+  readonly client: S3Client;
+  private readonly partSize: number;
+  private readonly queueSize: number;
+  private readonly maxAttempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly listPageSize: number;
+  private readonly deleteBatchSize: number;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly secrets: string[];
+  private readonly where: string;
+  private readonly counts: S3StorageStats = { attempts: 0, retries: 0 };
+  private closed = false;
+
+  constructor(options: S3StorageOptions) {
+    if (!options.bucket || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(options.bucket)) {
+      throw new ConfigError(`invalid S3 bucket name ${JSON.stringify(options.bucket)}`);
+    }
+    this.bucket = options.bucket;
+    const prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
+    if (prefix !== '') validatePath(prefix);
+    this.keyPrefix = prefix === '' ? '' : `${prefix}/`;
+    this.uri = `s3://${this.bucket}${prefix === '' ? '' : `/${prefix}`}`;
+
+    this.partSize = options.partSize ?? 8 * 1024 * 1024;
+    if (this.partSize < MIN_PART_SIZE) throw new ConfigError(`S3 partSize must be >= ${MIN_PART_SIZE} bytes (S3's minimum part size)`);
+    this.queueSize = options.queueSize ?? 4;
+    this.maxAttempts = options.maxAttempts ?? 5;
+    this.baseDelayMs = options.baseDelayMs ?? 100;
+    this.maxDelayMs = options.maxDelayMs ?? 10_000;
+    this.listPageSize = options.listPageSize ?? 1000;
+    this.deleteBatchSize = options.deleteBatchSize ?? 1000;
+    assert(Number.isInteger(this.maxAttempts) && this.maxAttempts >= 1, 'maxAttempts must be an integer >= 1');
+    assert(this.queueSize >= 1, 'queueSize must be >= 1');
+    if (!(this.listPageSize >= 1 && this.listPageSize <= 1000)) throw new ConfigError('listPageSize must be within 1..1000');
+    if (!(this.deleteBatchSize >= 1 && this.deleteBatchSize <= 1000)) throw new ConfigError('deleteBatchSize must be within 1..1000');
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.secrets = [options.credentials?.secretAccessKey, options.credentials?.sessionToken, options.credentials?.accessKeyId]
+      .filter((s): s is string => typeof s === 'string' && s.length >= 4);
+
+    let endpoint: string | undefined;
+    if (options.endpoint !== undefined) {
+      let url: URL;
+      try {
+        url = new URL(options.endpoint);
+      } catch (err) {
+        throw new ConfigError(`invalid S3 endpoint ${JSON.stringify(options.endpoint)}`, { cause: err });
+      }
+      if (url.username || url.password) throw new ConfigError('S3 endpoint must not contain credentials; pass them as options or AWS_* env');
+      endpoint = url.href.replace(/\/$/, '');
+    }
+    this.where = endpoint ? ` at ${endpoint}` : '';
+
+    this.client = new S3Client({
+      region: options.region ?? 'us-east-1',
+      ...(endpoint ? { endpoint } : {}),
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+      forcePathStyle: options.forcePathStyle ?? endpoint !== undefined,
+      maxAttempts: 1,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestHandler: {
+        requestTimeout: options.requestTimeoutMs ?? 120_000,
+        connectionTimeout: options.connectionTimeoutMs ?? 10_000,
+      },
+    });
+  }
+
+  stats(): S3StorageStats {
+    return { ...this.counts };
+  }
+
+  async write(path: string, data: Uint8Array): Promise<WriteResult> {
+    const key = this.key(path);
+    const result = checksumBytes(data);
+    await this.retry('write', path, async () => {
+      if (data.length > this.partSize) {
+        await this.upload(key, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+      } else {
+        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: data, ContentLength: data.length }));
+      }
+    });
+    return result;
+  }
+
+  async writeFile(path: string, localFile: string): Promise<WriteResult> {
+    const key = this.key(path);
+    await openLocalSource(localFile); // a missing local file is the caller's error, not the store's
+    const size = (await stat(localFile)).size;
+    if (size <= this.partSize) {
+      return this.write(path, await readFile(localFile));
+    }
+    return this.retry('writeFile', path, async () => {
+      const tap = crcTap(createReadStream(localFile, { highWaterMark: 1 << 20 }));
+      await this.upload(key, Readable.from(tap.chunks()));
+      const result = tap.result();
+      if (result.size !== size) {
+        throw new PermanentStorageError(`${localFile} changed size while uploading to ${this.label(path)} (${size} → ${result.size} bytes)`);
+      }
+      return result;
+    });
+  }
+
+  /** Streams to S3; not retried (the source can be read once). Nothing is visible if the source throws. */
+  async writeStream(path: string, source: AsyncIterable<Uint8Array>): Promise<WriteResult> {
+    const key = this.key(path);
+    const tap = crcTap(source);
+    this.counts.attempts++;
+    try {
+      await this.upload(key, Readable.from(tap.chunks()));
+    } catch (err) {
+      throw this.translate('write', path, err, 1);
+    }
+    return tap.result();
+  }
+
+  async read(path: string): Promise<Uint8Array> {
+    const key = this.key(path);
+    return this.retry('read', path, async () => {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      assert(out.Body, `S3 GetObject returned no body for ${key}`);
+      return out.Body.transformToByteArray();
+    });
+  }
+
+  async readToFile(path: string, localFile: string, expect?: Expectation): Promise<void> {
+    const key = this.key(path);
+    await this.retry('readToFile', path, async () => {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      assert(out.Body, `S3 GetObject returned no body for ${key}`);
+      await writeFileAtomically(localFile, out.Body as Readable, this.label(path), expect);
+    });
+  }
+
+  async stat(path: string): Promise<ObjectInfo | undefined> {
+    const key = this.key(path);
+    try {
+      return await this.retry('stat', path, async () => {
+        const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+        return { path, size: out.ContentLength ?? 0 };
+      });
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    this.checkOpen();
+    validatePrefix(prefix);
+    const out: ObjectInfo[] = [];
+    await this.forEachPage(prefix, async (page) => {
+      out.push(...page);
+    });
+    return out.sort((a, b) => comparePaths(a.path, b.path));
+  }
+
+  async delete(path: string): Promise<void> {
+    const key = this.key(path);
+    try {
+      await this.retry('delete', path, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err; // some stores answer 404 for an absent key
+    }
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    this.checkOpen();
+    validateDeletePrefix(prefix);
+    await this.forEachPage(prefix, async (page) => {
+      for (let i = 0; i < page.length; i += this.deleteBatchSize) {
+        const batch = page.slice(i, i + this.deleteBatchSize);
+        await this.retry('deletePrefix', prefix, async () => {
+          const out = await this.client.send(
+            new DeleteObjectsCommand({
+              Bucket: this.bucket,
+              Delete: { Objects: batch.map((o) => ({ Key: this.keyPrefix + o.path })), Quiet: true },
+            }),
+          );
+          const errors = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+          if (errors.length > 0) {
+            const first = errors[0]!;
+            // Surfaced as an error object so classification (and so retry) applies to it.
+            throw Object.assign(new Error(`${errors.length} of ${batch.length} keys not deleted, first ${first.Key}: ${first.Code} ${first.Message ?? ''}`), {
+              name: first.Code ?? 'DeleteObjectsError',
+            });
+          }
+        });
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.client.destroy();
+  }
+
+  // ---------------------------------------------------------------------------------
+
+  private async upload(key: string, body: Buffer | Readable): Promise<void> {
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: key, Body: body },
+      partSize: this.partSize,
+      queueSize: this.queueSize,
+      leavePartsOnError: false,
+    });
+    await upload.done();
+  }
+
+  /** Lists one ListObjectsV2 page at a time (each page retried on its own) and hands it to `fn`. */
+  private async forEachPage(prefix: string, fn: (page: ObjectInfo[]) => Promise<void>): Promise<void> {
+    let token: string | undefined;
+    for (let pages = 0; ; pages++) {
+      assert(pages < 10_000_000, 'S3 listing did not terminate');
+      const out = await this.retry('list', prefix, () =>
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.keyPrefix + prefix,
+            MaxKeys: this.listPageSize,
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        ),
+      );
+      const page: ObjectInfo[] = [];
+      for (const obj of out.Contents ?? []) {
+        if (!obj.Key?.startsWith(this.keyPrefix)) continue;
+        const path = obj.Key.slice(this.keyPrefix.length);
+        if (!isValidPath(path)) continue; // e.g. "dir/" markers made by consoles: not our objects
+        page.push({ path, size: obj.Size ?? 0 });
+      }
+      if (page.length > 0) await fn(page);
+      if (!out.IsTruncated) return;
+      const next = out.NextContinuationToken;
+      if (!next || next === token) {
+        throw new PermanentStorageError(`S3 list ${this.uri}/${prefix}${this.where}: truncated listing without a new continuation token`);
+      }
+      token = next;
+    }
+  }
+
+  private async retry<T>(op: string, path: string, fn: () => Promise<T>): Promise<T> {
+    this.checkOpen();
+    for (let attempt = 1; ; attempt++) {
+      this.counts.attempts++;
+      try {
+        return await fn();
+      } catch (err) {
+        const failure = classifyS3Error(err);
+        if (failure.kind !== 'transient' || attempt >= this.maxAttempts) throw this.translate(op, path, err, attempt);
+        this.counts.retries++;
+        const ceiling = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
+        await this.clock.sleep(ceiling / 2 + (ceiling / 2) * this.random()); // "equal jitter"
+      }
+    }
+  }
+
+  private translate(op: string, path: string, err: unknown, attempts: number): Error {
+    if (err instanceof WeirError) return err;
+    const label = this.label(path);
+    const failure = classifyS3Error(err);
+    const e = (err ?? {}) as AwsLikeError;
+    const status = e.$metadata?.httpStatusCode;
+    const detail = this.scrub(`${e.name ?? 'Error'}${status ? ` (HTTP ${status})` : ''}: ${e.message ?? String(err)}`);
+    switch (failure.kind) {
+      case 'not-found':
+        return new NotFoundError(label, { cause: err });
+      case 'no-bucket':
+        return new PermanentStorageError(`S3 ${op} ${label}: bucket "${this.bucket}" does not exist${this.where} (NoSuchBucket)`, { cause: err });
+      case 'auth':
+        return new PermanentStorageError(
+          `S3 ${op} ${label}: access denied${this.where} — check the credentials and the bucket policy (${detail})`,
+          { cause: err },
+        );
+      case 'transient':
+        return new TransientStorageError(`S3 ${op} ${label}${this.where} failed after ${attempts} attempt(s): ${detail}`, { cause: err });
+      case 'permanent':
+        return new PermanentStorageError(`S3 ${op} ${label}${this.where} failed: ${detail}`, { cause: err });
+    }
+  }
+
+  private scrub(message: string): string {
+    let out = message;
+    for (const secret of this.secrets) out = out.split(secret).join('***');
+    return out;
+  }
+
+  private key(path: string): string {
+    this.checkOpen();
+    validatePath(path);
+    return this.keyPrefix + path;
+  }
+
+  private label(path: string): string {
+    return `${this.uri}/${path}`;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new PermanentStorageError(`${this.uri} is closed`);
+  }
+}
+
+function isValidPath(path: string): boolean {
+  try {
+    validatePath(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Passes chunks through while counting bytes and computing CRC-32C. */
+function crcTap(source: AsyncIterable<Uint8Array>): { chunks(): AsyncGenerator<Uint8Array>; result(): WriteResult } {
+  let size = 0;
+  let crc = 0;
+  return {
+    async *chunks() {
+      for await (const chunk of source) {
+        if (chunk.length === 0) continue;
+        crc = crc32c(chunk, crc);
+        size += chunk.length;
+        yield chunk;
+      }
+    },
+    result: () => ({ size, checksum: crc32cHex(crc) }),
+  };
+}
