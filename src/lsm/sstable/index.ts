@@ -5,7 +5,7 @@
 export { TableWriter } from './table-writer.ts';
 export type { TableWriterOptions, TableWriteResult, RangeTombstone } from './table-writer.ts';
 export { TableReader, TableIterator } from './table-reader.ts';
-export type { GetResult } from './table-reader.ts';
+export type { GetResult, TableRegion } from './table-reader.ts';
 export type { TableProperties } from './properties.ts';
 export { BlockCache } from '../cache/block-cache.ts';
 export type { BlockCacheStats } from '../cache/block-cache.ts';

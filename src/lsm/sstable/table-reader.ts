@@ -34,6 +34,14 @@ import { BytesReadSource, FileReadSource, type ReadSource } from './read-source.
 import type { RangeTombstone } from './table-writer.ts';
 import { sequenceOf } from '../internal-key.ts';
 
+/** One region of the file, for inspection tools and corruption tests. */
+export interface TableRegion {
+  kind: 'data' | 'filter' | 'range-del' | 'properties' | 'metaindex' | 'index' | 'footer';
+  offset: number;
+  /** Bytes including the 5-byte block trailer (the footer: its 56 bytes). */
+  size: number;
+}
+
 export interface GetResult {
   kind: ValueKind;
   /** Zero-copy view into an immutable block (see the file comment). */
@@ -60,6 +68,7 @@ export class TableReader {
   private seekBuf = new Uint8Array(64);
   private readonly getIter = new BlockIterator(undefined, true);
   private closed = false;
+  private readonly regions: TableRegion[] = [];
 
   private constructor(source: ReadSource, fileName: string, fileSize: number, cache: BlockCache, cacheId: number) {
     this.source = source;
@@ -74,6 +83,9 @@ export class TableReader {
     const n = source.read(footerBuf, footerOffset);
     if (n !== FOOTER_BYTES) throw new CorruptionError(fileName, footerOffset, `truncated: read ${n} of ${FOOTER_BYTES} footer bytes (expected file size ${fileSize})`);
     const footer = decodeFooter(footerBuf, fileName, footerOffset);
+    const region = (kind: TableRegion['kind'], h: BlockHandle): void => {
+      this.regions.push({ kind, offset: h.offset, size: h.size + BLOCK_TRAILER_BYTES });
+    };
 
     // Index: decoded once into arrays for an allocation-free binary search.
     const index = new Block(this.readBlock(footer.index, 'index'), fileName, footer.index.offset);
@@ -93,6 +105,9 @@ export class TableReader {
       offsets.push(h.offset);
       sizes.push(h.size);
     }
+    for (let b = 0; b < keys.length; b++) region('data', { offset: offsets[b]!, size: sizes[b]! });
+    region('index', footer.index);
+    region('metaindex', footer.metaindex);
     this.indexKeys = keys;
     this.blockOffsets = Float64Array.from(offsets);
     this.blockSizes = Float64Array.from(sizes);
@@ -108,6 +123,7 @@ export class TableReader {
 
     const propsHandle = meta.get(META_PROPERTIES);
     if (!propsHandle) throw new CorruptionError(fileName, footer.metaindex.offset, 'no properties block in metaindex');
+    region('properties', propsHandle);
     this.properties = decodeProperties(new Block(this.readBlock(propsHandle, 'properties'), fileName, propsHandle.offset));
     if (this.properties.dataBlocks !== keys.length) {
       throw new CorruptionError(fileName, footer.index.offset, `index has ${keys.length} blocks, properties say ${this.properties.dataBlocks}`);
@@ -115,6 +131,7 @@ export class TableReader {
 
     const filterHandle = meta.get(META_FILTER);
     if (filterHandle) {
+      region('filter', filterHandle);
       const contents = this.readBlock(filterHandle, 'filter');
       if (contents.length < 1) throw new CorruptionError(fileName, filterHandle.offset, 'empty filter block');
       this.filter = new BloomFilter(contents);
@@ -123,6 +140,7 @@ export class TableReader {
     const rdHandle = meta.get(META_RANGE_DEL);
     const tombstones: RangeTombstone[] = [];
     if (rdHandle) {
+      region('range-del', rdHandle);
       const rd = new Block(this.readBlock(rdHandle, 'range-del'), fileName, rdHandle.offset);
       const rit = new BlockIterator(rd, true);
       for (rit.seekToFirst(); rit.valid; rit.next()) {
@@ -135,6 +153,13 @@ export class TableReader {
       throw new CorruptionError(fileName, rdHandle?.offset ?? footer.metaindex.offset, `found ${tombstones.length} range tombstones, properties say ${this.properties.rangeTombstones}`);
     }
     this.tombstones = Object.freeze(tombstones);
+    this.regions.push({ kind: 'footer', offset: footerOffset, size: FOOTER_BYTES });
+    this.regions.sort((a, b) => a.offset - b.offset);
+  }
+
+  /** Every block of the file and the footer, by offset. */
+  layout(): readonly TableRegion[] {
+    return this.regions;
   }
 
   /**

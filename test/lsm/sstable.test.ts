@@ -1,0 +1,199 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { TableWriter, TableReader, BlockCache, type CompressionName } from '../../src/lsm/sstable/index.ts';
+import { compareInternalKeys, encodeInternalKey, kindOf, sequenceOf, userKeyOf, ValueKind, seekKey } from '../../src/lsm/internal-key.ts';
+import { compareBytes, toHex } from '../../src/util/bytes.ts';
+import { AssertionError } from '../../src/util/assert.ts';
+
+interface Entry {
+  key: Uint8Array; // internal key
+  value: Uint8Array;
+}
+
+const userKeyArb = fc.uint8Array({ minLength: 0, maxLength: 6, max: 7 }); // small alphabet: many shared prefixes and versions
+const entryArb = fc.record({
+  user: userKeyArb,
+  seq: fc.integer({ min: 0, max: 2 ** 40 }),
+  kind: fc.constantFrom(ValueKind.Put, ValueKind.Put, ValueKind.Delete),
+  value: fc.uint8Array({ maxLength: 40 }),
+});
+const tombstoneArb = fc.record({ a: userKeyArb, b: userKeyArb, seq: fc.integer({ min: 0, max: 2 ** 40 }) });
+const optionsArb = fc.record({
+  blockSize: fc.integer({ min: 1, max: 600 }),
+  restartInterval: fc.integer({ min: 1, max: 20 }),
+  bloomBitsPerKey: fc.constantFrom(0, 1, 10),
+  compression: fc.constantFrom<CompressionName>('none', 'snappy', 'lz4'),
+});
+
+function buildModel(raw: { user: Uint8Array; seq: number; kind: ValueKind; value: Uint8Array }[]): Entry[] {
+  const entries = raw.map((r) => ({ key: encodeInternalKey(r.user, r.seq, r.kind), value: r.value }));
+  entries.sort((x, y) => compareInternalKeys(x.key, y.key));
+  // Strictly increasing: drop entries with an identical internal key.
+  return entries.filter((e, i) => i === 0 || compareInternalKeys(entries[i - 1]!.key, e.key) !== 0);
+}
+
+/** Model get: newest entry of userKey with sequence <= seq. */
+function modelGet(model: Entry[], user: Uint8Array, seq: number): Entry | undefined {
+  return model.find((e) => compareBytes(userKeyOf(e.key), user) === 0 && sequenceOf(e.key) <= seq);
+}
+
+function lowerBound(model: Entry[], target: Uint8Array): number {
+  let i = 0;
+  while (i < model.length && compareInternalKeys(model[i]!.key, target) < 0) i++;
+  return i;
+}
+
+test('round trip: get / seek / next / prev agree with a sorted-array model (random tables, block sizes, restart intervals, codecs)', () => {
+  fc.assert(
+    fc.property(
+      fc.array(entryArb, { maxLength: 120 }),
+      fc.array(tombstoneArb, { maxLength: 4 }),
+      optionsArb,
+      fc.array(fc.record({ user: userKeyArb, seq: fc.integer({ min: 0, max: 2 ** 40 }) }), { minLength: 1, maxLength: 20 }),
+      fc.array(fc.constantFrom('next', 'prev'), { maxLength: 30 }),
+      (raw, rawTombstones, options, probes, walk) => {
+        const model = buildModel(raw);
+        const writer = new TableWriter({ ...options, creationTime: 1, creator: 'test' });
+        for (const e of model) writer.add(e.key, e.value);
+        const tombstones = rawTombstones
+          .filter((t) => compareBytes(t.a, t.b) !== 0)
+          .map((t) => (compareBytes(t.a, t.b) < 0 ? { start: t.a, end: t.b, seq: t.seq } : { start: t.b, end: t.a, seq: t.seq }));
+        for (const t of tombstones) writer.addRangeTombstone(t.start, t.end, t.seq);
+        const result = writer.finish();
+
+        const cache = new BlockCache(options.blockSize * 3); // small: exercises eviction too
+        const reader = TableReader.fromBytes(result.bytes, 't.sst', cache);
+
+        // Metadata.
+        assert.equal(reader.properties.pointEntries, model.length);
+        assert.equal(reader.properties.deletions, model.filter((e) => kindOf(e.key) === ValueKind.Delete).length);
+        const users = [...model.map((e) => userKeyOf(e.key)), ...tombstones.flatMap((t) => [t.start, t.end])].sort(compareBytes);
+        assert.deepEqual(result.smallest, users[0] ?? new Uint8Array(0));
+        assert.deepEqual(result.largest, users[users.length - 1] ?? new Uint8Array(0));
+        const seqs = [...model.map((e) => sequenceOf(e.key)), ...tombstones.map((t) => t.seq)];
+        assert.equal(result.minSeq, seqs.length ? Math.min(...seqs) : 0);
+        assert.equal(result.maxSeq, seqs.length ? Math.max(...seqs) : 0);
+        const expectTs = [...new Map(tombstones.map((t) => [`${toHex(t.start)}/${toHex(t.end)}/${t.seq}`, t])).values()]
+          .sort((x, y) => compareBytes(x.start, y.start) || y.seq - x.seq || compareBytes(x.end, y.end));
+        assert.deepEqual(reader.rangeTombstones().map((t) => ({ ...t })), expectTs);
+        assert.equal(result.entries, model.length + expectTs.length);
+
+        // Point gets (present keys at their own and later sequences, and random probes).
+        const gets = [...probes, ...model.slice(0, 10).map((e) => ({ user: userKeyOf(e.key), seq: sequenceOf(e.key) }))];
+        for (const p of gets) {
+          const want = modelGet(model, p.user, p.seq);
+          const got = reader.get(p.user, p.seq);
+          if (!want) assert.equal(got, undefined);
+          else {
+            assert.ok(got, 'expected an entry');
+            assert.equal(got.kind, kindOf(want.key));
+            assert.deepEqual(got.value, want.value);
+            assert.ok(reader.mayContain(p.user), 'bloom filter false negative');
+          }
+        }
+
+        // Full scans, both directions.
+        const it = reader.iterator();
+        const fwd: Entry[] = [];
+        for (it.seekToFirst(); it.valid; it.next()) fwd.push({ key: it.key.slice(), value: it.value.slice() });
+        assert.deepEqual(fwd, model);
+        const bwd: Entry[] = [];
+        for (it.seekToLast(); it.valid; it.prev()) bwd.push({ key: it.key.slice(), value: it.value.slice() });
+        assert.deepEqual(bwd, [...model].reverse());
+
+        // Seeks followed by a random walk of next/prev.
+        const check = (pos: number): void => {
+          if (pos < 0 || pos >= model.length) {
+            assert.equal(it.valid, false);
+            return;
+          }
+          assert.equal(it.valid, true);
+          assert.deepEqual(it.key, model[pos]!.key);
+          assert.deepEqual(it.value, model[pos]!.value);
+        };
+        for (const p of probes) {
+          const target = seekKey(p.user, p.seq);
+          let pos = lowerBound(model, target);
+          it.seek(target);
+          check(pos);
+          for (const step of walk) {
+            if (!it.valid) break;
+            if (step === 'next') {
+              it.next();
+              pos++;
+            } else {
+              it.prev();
+              pos--;
+            }
+            check(pos);
+          }
+        }
+        reader.close();
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('the writer rejects keys out of order or repeated (a broken merge must not produce a table)', () => {
+  const w = new TableWriter({ compression: 'none' });
+  const k = (u: string, seq: number): Uint8Array => encodeInternalKey(new TextEncoder().encode(u), seq, ValueKind.Put);
+  w.add(k('b', 5), new Uint8Array(1));
+  assert.throws(() => w.add(k('b', 5), new Uint8Array(1)), AssertionError);
+  assert.throws(() => w.add(k('b', 6), new Uint8Array(1)), AssertionError); // newer after older
+  assert.throws(() => w.add(k('a', 1), new Uint8Array(1)), AssertionError);
+  w.add(k('b', 4), new Uint8Array(1));
+  w.add(k('ba', 9), new Uint8Array(1));
+  assert.throws(() => w.addRangeTombstone(new Uint8Array([2]), new Uint8Array([1]), 1), AssertionError);
+  assert.equal(w.finish().entries, 3);
+});
+
+test('finishToFile writes the table durably and the reader opens it by path and by fd, reading through the cache', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weir-sst-'));
+  try {
+    const w = new TableWriter({ blockSize: 512, compression: 'lz4' });
+    const enc = new TextEncoder();
+    const N = 3000;
+    for (let i = 0; i < N; i++) {
+      w.add(encodeInternalKey(enc.encode(`user-${String(i).padStart(6, '0')}`), i + 1, ValueKind.Put), enc.encode(`value ${i} `.repeat(5)));
+    }
+    const path = join(dir, '000001.sst');
+    const res = w.finishToFile(path);
+    assert.equal(statSync(path).size, res.bytes.length);
+    assert.deepEqual(new Uint8Array(readFileSync(path)), res.bytes);
+    const cache = new BlockCache(1 << 20);
+    const r = TableReader.open(path, '000001.sst', res.bytes.length, cache);
+    for (let i = 0; i < N; i += 97) {
+      const got = r.get(enc.encode(`user-${String(i).padStart(6, '0')}`), 1e9);
+      assert.equal(new TextDecoder().decode(got?.value), `value ${i} `.repeat(5));
+      assert.equal(r.get(enc.encode(`user-${String(i).padStart(6, '0')}`), i), undefined); // written at seq i+1
+    }
+    const misses = cache.stats.misses;
+    r.get(enc.encode('user-000000'), 1e9);
+    assert.equal(cache.stats.misses, misses, 'second read of a block is a cache hit');
+    assert.ok(r.properties.dataBlocks > 10);
+    r.close();
+    assert.throws(() => r.get(enc.encode('user-000001'), 1e9), AssertionError);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an empty table (no entries, no tombstones) opens and is empty', () => {
+  const res = new TableWriter().finish();
+  const r = TableReader.fromBytes(res.bytes, 'empty.sst', new BlockCache(0));
+  const it = r.iterator();
+  it.seekToFirst();
+  assert.equal(it.valid, false);
+  it.seekToLast();
+  assert.equal(it.valid, false);
+  it.seek(seekKey(new Uint8Array([1])));
+  assert.equal(it.valid, false);
+  assert.equal(r.get(new Uint8Array([1]), 10), undefined);
+  assert.equal(res.entries, 0);
+  assert.equal(r.properties.dataBlocks, 0);
+});
