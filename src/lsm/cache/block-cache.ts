@@ -89,10 +89,10 @@ export class BlockCache {
   /** Inserts (or replaces) a value charged `charge` bytes, evicting the least recently used. */
   insert(cacheId: number, offset: number, value: unknown, charge: number): void {
     assert(charge >= 0, 'negative charge');
-    let table = this.tables.get(cacheId);
-    const existing = table?.get(offset);
-    if (existing) this.remove(existing);
+    const existing = this.tables.get(cacheId)?.get(offset);
+    if (existing) this.remove(existing); // may delete the table's map if it empties
     if (charge > this.capacityBytes) return;
+    let table = this.tables.get(cacheId);
     if (!table) {
       table = new Map();
       this.tables.set(cacheId, table);

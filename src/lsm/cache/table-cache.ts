@@ -23,9 +23,9 @@ export interface TableCacheOptions {
   maxOpenFiles: number;
   blockCache: BlockCache;
   /** Absolute path of a table file. */
-  pathOf(fileNumber: number): string;
+  pathOf: (fileNumber: number) => string;
   /** Name used in CorruptionError (default: the path). */
-  nameOf?(fileNumber: number): string;
+  nameOf?: (fileNumber: number) => string;
 }
 
 export interface TableHandle {

@@ -7,7 +7,7 @@
  */
 import { CorruptionError } from '../../util/errors.ts';
 import { BlockBuilder } from './block-builder.ts';
-import { Block, BlockIterator } from './block.ts';
+import { BlockIterator, type Block } from './block.ts';
 import { getVarint, putVarint, varintPos, varintValue } from './format.ts';
 
 export interface TableProperties {
