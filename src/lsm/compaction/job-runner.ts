@@ -1,0 +1,107 @@
+/**
+ * Executes flush and compaction jobs: on a worker thread (WorkerJobRunner, default) or
+ * on the calling thread (InlineJobRunner, useWorker: false — same code, run from an
+ * async job so the caller's await points are the same).
+ *
+ * The worker is started with `--import tsx` so it can load the TypeScript sources the
+ * way the main thread does (tests and the bench run under `node --import tsx`).
+ * A flush's entry buffer is transferred, not copied.
+ */
+import { Worker } from 'node:worker_threads';
+import { CorruptionError, PermanentStorageError } from '../../util/errors.ts';
+import { runFlush } from './run-flush.ts';
+import { runCompaction } from './run-compaction.ts';
+import type { Job, JobResult } from './job-types.ts';
+
+export interface JobRunner {
+  run(job: Job): Promise<JobResult>;
+  close(): Promise<void>;
+}
+
+interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string | undefined;
+  file?: string;
+  offset?: number | undefined;
+}
+
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof CorruptionError) return { name: err.name, message: err.message, stack: err.stack, file: err.file, offset: err.offset };
+  if (err instanceof Error) return { name: err.name, message: err.message, stack: err.stack };
+  return { name: 'Error', message: String(err) };
+}
+
+function deserializeError(e: SerializedError): Error {
+  if (e.name === 'CorruptionError' && e.file !== undefined) {
+    const detail = e.message.replace(/^corruption in .*?: /, '');
+    return new CorruptionError(e.file, e.offset, detail);
+  }
+  const inner = new Error(e.message);
+  inner.name = e.name;
+  if (e.stack !== undefined) inner.stack = e.stack;
+  return new PermanentStorageError(`LSM background job failed: ${e.message}`, { cause: inner });
+}
+
+export class InlineJobRunner implements JobRunner {
+  async run(job: Job): Promise<JobResult> {
+    await Promise.resolve();
+    return job.kind === 'flush' ? runFlush(job) : runCompaction(job);
+  }
+  async close(): Promise<void> {}
+}
+
+/**
+ * Node 20 does not apply `--import tsx` loader hooks to a worker's entry module, so the
+ * worker starts from a tiny eval'd script that registers tsx's ESM hooks in the worker
+ * and then imports compaction-worker.ts (verified under `node --import tsx` and in
+ * `node --test`).
+ */
+const WORKER_BOOTSTRAP = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+  .then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./compaction-worker.ts', import.meta.url).href)}); })
+  .catch((err) => { setImmediate(() => { throw err; }); });`;
+
+export class WorkerJobRunner implements JobRunner {
+  private readonly worker: Worker;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (r: JobResult) => void; reject: (e: unknown) => void }>();
+  private failed: Error | null = null;
+
+  constructor() {
+    this.worker = new Worker(WORKER_BOOTSTRAP, { eval: true });
+    this.worker.unref();
+    this.worker.on('message', (msg: { id: number; ok: boolean; result?: JobResult; error?: SerializedError }) => {
+      const p = this.pending.get(msg.id);
+      if (p === undefined) return;
+      this.pending.delete(msg.id);
+      if (msg.ok) p.resolve(msg.result!);
+      else p.reject(deserializeError(msg.error!));
+    });
+    const fail = (err: Error): void => {
+      this.failed = new PermanentStorageError(`LSM worker thread died: ${err.message}`, { cause: err });
+      for (const p of this.pending.values()) p.reject(this.failed);
+      this.pending.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => {
+      if (this.pending.size > 0) fail(new Error(`worker exited with code ${code}`));
+    });
+  }
+
+  run(job: Job): Promise<JobResult> {
+    if (this.failed !== null) return Promise.reject(this.failed);
+    const id = this.nextId++;
+    return new Promise<JobResult>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.ref();
+      const transfer = job.kind === 'flush' ? [job.payload.buffer] : [];
+      this.worker.postMessage({ id, job }, transfer);
+    }).finally(() => {
+      if (this.pending.size === 0) this.worker.unref();
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Leveled compaction policy (LevelDB/RocksDB style):
+ *  - score(L0) = files / l0CompactionTrigger; score(Ln) = bytes / target(n), with
+ *    target(1) = levelBaseBytes and target(n+1) = target(n) × levelMultiplier;
+ *  - the level with the highest score >= 1 is compacted into the next one;
+ *  - L0 → L1 takes ALL L0 files (so every L0 file stays newer than everything below)
+ *    plus the L1 files overlapping them; Ln → Ln+1 takes one file (round-robin by a
+ *    per-level cursor on keys) plus the overlapping Ln+1 files;
+ *  - a single input file with nothing overlapping below is moved, not rewritten.
+ * The last level is never compacted further.
+ */
+import { compareBytes } from '../../util/bytes.ts';
+import type { Version } from '../version/version.ts';
+import { overlapsPoints, type FileMeta } from '../version/file-meta.ts';
+
+export interface PickerOptions {
+  l0CompactionTrigger: number;
+  levelBaseBytes: number;
+  levelMultiplier: number;
+  numLevels: number;
+}
+
+export interface CompactionPick {
+  level: number;
+  outputLevel: number;
+  inputs: { level: number; file: FileMeta }[];
+  /** Smallest point key of the inputs (placeholder bound for a tombstone-only output). */
+  lo: Uint8Array;
+  trivialMove: boolean;
+}
+
+export function levelTarget(o: PickerOptions, level: number): number {
+  return o.levelBaseBytes * o.levelMultiplier ** (level - 1);
+}
+
+export function levelScores(v: Version, o: PickerOptions): number[] {
+  const scores: number[] = [];
+  for (let l = 0; l < o.numLevels - 1; l++) {
+    scores.push(l === 0 ? v.levels[0]!.length / o.l0CompactionTrigger : v.levelBytes(l) / levelTarget(o, l));
+  }
+  return scores;
+}
+
+function bounds(files: readonly FileMeta[]): [Uint8Array, Uint8Array] {
+  let lo = files[0]!.smallest;
+  let hi = files[0]!.largest;
+  for (const f of files) {
+    if (compareBytes(f.smallest, lo) < 0) lo = f.smallest;
+    if (compareBytes(f.largest, hi) > 0) hi = f.largest;
+  }
+  return [lo, hi];
+}
+
+/** Builds the pick for `files` of `level` compacted into level + 1. */
+export function expand(v: Version, level: number, files: readonly FileMeta[]): CompactionPick {
+  const [lo, hi] = bounds(files);
+  const below = v.levels[level + 1]!.filter((f) => overlapsPoints(f, lo, hi));
+  const inputs = [...files.map((file) => ({ level, file })), ...below.map((file) => ({ level: level + 1, file }))];
+  const trivialMove = files.length === 1 && below.length === 0 && (level > 0 || v.levels[0]!.length === 1) && files[0]!.tombstones.length === 0;
+  return { level, outputLevel: level + 1, inputs, lo, trivialMove };
+}
+
+export function pickCompaction(v: Version, o: PickerOptions, cursors: (Uint8Array | undefined)[]): CompactionPick | null {
+  const scores = levelScores(v, o);
+  let best = -1;
+  let bestScore = 1;
+  for (let l = 0; l < scores.length; l++) {
+    if (scores[l]! >= bestScore && v.levels[l]!.length > 0) {
+      best = l;
+      bestScore = scores[l]!;
+    }
+  }
+  if (best < 0) return null;
+  if (best === 0) return expand(v, 0, v.levels[0]!);
+  const files = v.levels[best]!;
+  const cursor = cursors[best];
+  let pick = files[0]!;
+  if (cursor !== undefined) pick = files.find((f) => compareBytes(f.smallest, cursor) > 0) ?? files[0]!;
+  cursors[best] = pick.largest;
+  return expand(v, best, [pick]);
+}
+
+/** For compactRange: the files of `level` touching [start, end], or null if none. */
+export function pickRange(v: Version, level: number, start: Uint8Array | undefined, end: Uint8Array | undefined): CompactionPick | null {
+  const files = v.levels[level]!.filter((f) => overlapsPoints(f, start, end));
+  if (files.length === 0) return null;
+  // L0 → L1 always takes all of L0 (keeps L0 newer than L1; see version.ts).
+  const p = expand(v, level, level === 0 ? v.levels[0]! : files);
+  return { ...p, trivialMove: false };
+}

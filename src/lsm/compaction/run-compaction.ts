@@ -1,0 +1,138 @@
+/**
+ * Compaction: merges the input tables into new tables for the output level.
+ *
+ * What is dropped (nothing else):
+ *  - every version of a user key but the newest among the inputs — readers that need
+ *    older versions (iterators, snapshots) pin the input files themselves, so no
+ *    sequence needs to be kept for them;
+ *  - the newest version when an input range tombstone with a larger sequence covers it;
+ *  - a point deletion when no file deeper than the output level may hold the key
+ *    (older versions of a key only ever live deeper);
+ *  - a range tombstone when no other file of the version (any level) touches its range:
+ *    everything it could hide is in the inputs, already dropped above. Later writes
+ *    all have larger sequences, so they are never hidden by it.
+ * Output is split at targetFileBytes between user keys. Surviving range tombstones
+ * travel with the first output (their placement does not matter, see file-meta.ts).
+ */
+import { BlockCache } from '../cache/block-cache.ts';
+import { TableReader } from '../sstable/table-reader.ts';
+import { TableWriter } from '../sstable/table-writer.ts';
+import { MergingCursor } from '../merging-cursor.ts';
+import { TableCursor } from '../table-cursor.ts';
+import { FragmentedTombstones, type RangeTombstone } from '../range-tombstones.ts';
+import { MAX_SEQUENCE, TRAILER_BYTES, ValueKind, writeTrailer } from '../internal-key.ts';
+import { compareBytes, equalBytes } from '../../util/bytes.ts';
+import { touchesRange, type FileMeta } from '../version/file-meta.ts';
+import type { CompactionJob, JobResult, OtherFile, OutputSlot } from './job-types.ts';
+
+const EMPTY = new Uint8Array(0);
+
+function touchesOther(o: OtherFile, lo: Uint8Array, hi: Uint8Array): boolean {
+  return touchesRange({ smallest: o.smallest, largest: o.largest, tombstones: o.tombstones as RangeTombstone[] } as unknown as FileMeta, lo, hi);
+}
+
+export function runCompaction(job: CompactionJob): JobResult {
+  const cache = new BlockCache(8 * 1024 * 1024);
+  const readers: TableReader[] = [];
+  try {
+    for (const inp of job.inputs) readers.push(TableReader.open(inp.path, inp.name, undefined, cache));
+    const tombs: RangeTombstone[] = [];
+    for (const r of readers) for (const t of r.rangeTombstones()) tombs.push({ start: t.start, end: t.end, seq: t.seq });
+    const tombIndex = new FragmentedTombstones(tombs);
+    const keptTombs = tombs.filter((t) => job.others.some((o) => touchesOther(o, t.start, t.end)));
+    const deeper = job.others.filter((o) => o.level > job.outputLevel);
+
+    const merged = new MergingCursor(readers.map((r) => new TableCursor(r.iterator())));
+    merged.seekToFirst();
+
+    const outputs: FileMeta[] = [];
+    let bytesWritten = 0;
+    let dropped = 0;
+    let slotIndex = 0;
+    let writer: TableWriter | null = null;
+    let first: Uint8Array | null = null;
+    let last: Uint8Array | null = null;
+    let minSeq = MAX_SEQUENCE;
+    let maxSeq = 0;
+    let fileTombs: RangeTombstone[] = keptTombs;
+    let ikey = new Uint8Array(64);
+
+    const finishFile = (placeholder: Uint8Array | null): void => {
+      if (writer === null) return;
+      const slot: OutputSlot = job.outputs[Math.min(slotIndex, job.outputs.length - 1)]!;
+      slotIndex++;
+      for (const t of fileTombs) {
+        writer.addRangeTombstone(t.start, t.end, t.seq);
+        if (t.seq < minSeq) minSeq = t.seq;
+        if (t.seq > maxSeq) maxSeq = t.seq;
+      }
+      const r = writer.finishToFile(slot.path);
+      bytesWritten += r.bytes.length;
+      outputs.push({
+        number: slot.number,
+        name: slot.name,
+        size: r.bytes.length,
+        smallest: first ?? placeholder!,
+        largest: last ?? placeholder!,
+        entries: r.entries,
+        minSeq,
+        maxSeq,
+        tombstones: fileTombs,
+      });
+      writer = null;
+      first = null;
+      last = null;
+      minSeq = MAX_SEQUENCE;
+      maxSeq = 0;
+      fileTombs = [];
+    };
+
+    let prev: Uint8Array | null = null;
+    // Bounded by the total number of input entries.
+    while (merged.valid) {
+      const key = merged.key;
+      if (prev !== null && equalBytes(prev, key)) {
+        dropped++;
+        merged.next();
+        continue;
+      }
+      prev = key.slice();
+      const seq = merged.seq;
+      const value = merged.value;
+      let drop = tombIndex.count > 0 && tombIndex.maxCovering(key, MAX_SEQUENCE) > seq;
+      if (!drop && value === null) {
+        drop = true;
+        for (const o of deeper) {
+          if (compareBytes(o.smallest, key) <= 0 && compareBytes(key, o.largest) <= 0) {
+            drop = false;
+            break;
+          }
+        }
+      }
+      if (drop) {
+        dropped++;
+        merged.next();
+        continue;
+      }
+      // The last pre-allocated slot absorbs any overflow (we never cut past it).
+      writer ??= new TableWriter({ ...job.table, creator: 'compaction' });
+      const klen = key.length;
+      if (ikey.length < klen + TRAILER_BYTES) ikey = new Uint8Array((klen + TRAILER_BYTES) * 2);
+      ikey.set(key, 0);
+      writeTrailer(ikey, klen, seq, value === null ? ValueKind.Delete : ValueKind.Put);
+      writer.add(ikey.subarray(0, klen + TRAILER_BYTES), value ?? EMPTY);
+      if (first === null) first = prev;
+      last = prev;
+      if (seq < minSeq) minSeq = seq;
+      if (seq > maxSeq) maxSeq = seq;
+      merged.next();
+      if (writer.estimatedFileSize >= job.targetFileBytes && slotIndex < job.outputs.length - 1) finishFile(null);
+    }
+    if (writer === null && fileTombs.length > 0) writer = new TableWriter({ ...job.table, creator: 'compaction' });
+    finishFile(job.placeholderKey);
+    merged.close();
+    return { outputs, bytesWritten, entriesDropped: dropped };
+  } finally {
+    for (const r of readers) r.close();
+  }
+}

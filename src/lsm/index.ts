@@ -1,0 +1,58 @@
+/**
+ * The LSM engine's public surface (DESIGN.md §1): the LsmStore contract (types.ts) and
+ * the two ways to get a store — open a directory, or open from a snapshot's files.
+ * Docs: docs/lsm.md. sstable format: ./sstable/format.ts.
+ */
+import { copyFile, link, mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError, NotFoundError } from '../util/errors.ts';
+import type { LsmOptions, LsmStore, OpenFromSnapshotOptions } from './types.ts';
+import { openStoreSync, type LsmDependencies } from './store.ts';
+import { decodeManifest, MANIFEST_NAME, writeManifestFile } from './version/manifest.ts';
+
+export type * from './types.ts';
+export type { LsmDependencies } from './store.ts';
+
+/**
+ * Opens the store in options.dir (created if missing). A cleanly closed store reopens
+ * with all its data; a directory without MANIFEST starts empty. Each open draws a new
+ * session id, so files written by this incarnation never collide with earlier ones.
+ */
+export async function openLsm(options: LsmOptions & LsmDependencies): Promise<LsmStore> {
+  await Promise.resolve();
+  return openStoreSync(options);
+}
+
+/**
+ * Opens a store in options.dir from a snapshot: hard-links (or copies, across
+ * filesystems) every file the manifest lists from options.files into dir, writes the
+ * manifest, then opens. dir must not already hold a store.
+ */
+export async function openLsmFromSnapshot(options: OpenFromSnapshotOptions & LsmDependencies): Promise<LsmStore> {
+  const { dir } = options;
+  const where = `snapshot manifest for ${dir}`;
+  const manifest = decodeManifest(options.manifest, where);
+  await mkdir(dir, { recursive: true });
+  const existing = await stat(join(dir, MANIFEST_NAME)).catch(() => undefined);
+  if (existing !== undefined) throw new ConfigError(`openLsmFromSnapshot: ${dir} already holds a store (MANIFEST exists)`);
+  for (const files of manifest.levels) {
+    for (const f of files) {
+      const src = options.files.get(f.name);
+      if (src === undefined) throw new NotFoundError(`${f.name} (listed in the snapshot manifest, not among the given files)`);
+      const dst = join(dir, f.name);
+      const st = await stat(src).catch((err: unknown) => {
+        throw new NotFoundError(src, { cause: err });
+      });
+      if (st.size !== f.size) throw new ConfigError(`openLsmFromSnapshot: ${src} has ${st.size} bytes, manifest says ${f.size}`);
+      const have = await stat(dst).catch(() => undefined);
+      if (have !== undefined && have.size === f.size) continue;
+      try {
+        await link(src, dst);
+      } catch {
+        await copyFile(src, dst);
+      }
+    }
+  }
+  await writeManifestFile(dir, options.manifest);
+  return openStoreSync(options);
+}

@@ -1,0 +1,751 @@
+/**
+ * LsmStoreImpl: the LsmStore contract (types.ts) over memtables, a version set of
+ * leveled tables, and a background job queue (flushes first, then compactions) run on
+ * a worker thread or inline.
+ *
+ * Ownership and invariants (single thread; nothing here is touched by the worker):
+ *  - `mem` is the only writable memtable; `sealed` holds sealed memtables oldest first;
+ *    a sealed memtable leaves `sealed` in the same synchronous step that installs the
+ *    version containing its table, so a get never misses data in between.
+ *  - Sequence numbers: versions.lastSequence is the last assigned; every entry in a
+ *    memtable has a larger sequence than every entry in any table (memtables are
+ *    flushed in order), which lets get() apply table range tombstones only to tables.
+ *  - One background job at a time (`runLoop`), so a compaction's inputs cannot change
+ *    under it; a flush installs only an L0 addition, which commutes with nothing else
+ *    running. Nothing is awaited between reading the current version and installing.
+ *  - Files are deleted only when no live Version lists them (VersionSet), after the
+ *    table cache has closed them.
+ */
+import { mkdirSync, readdirSync, readFileSync, unlinkSync, existsSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { assert } from '../util/assert.ts';
+import { systemClock, type Clock } from '../util/clock.ts';
+import { compareBytes, prefixSuccessor } from '../util/bytes.ts';
+import { ConfigError, PermanentStorageError, StateError } from '../util/errors.ts';
+import type {
+  LiveFile, LsmIterator, LsmOptions, LsmSnapshot, LsmStats, LsmStore, ScanOptions, SnapshotFiles, WriteBatch,
+} from './types.ts';
+import { Memtable, type PointHit } from './memtable/memtable.ts';
+import { VersionSet } from './version/version-set.ts';
+import type { Version, VersionEdit } from './version/version.ts';
+import { tableFileName, parseTableFileName, type FileMeta } from './version/file-meta.ts';
+import { decodeManifest, encodeManifest, MANIFEST_NAME, writeManifestFile } from './version/manifest.ts';
+import { TableSet } from './table-set.ts';
+import { MergingCursor } from './merging-cursor.ts';
+import { LevelCursor } from './level-cursor.ts';
+import type { InternalCursor } from './internal-cursor.ts';
+import { StoreIterator } from './store-iterator.ts';
+import { BatchOp, WriteBatchImpl } from './write-batch.ts';
+import { InlineJobRunner, WorkerJobRunner, type JobRunner } from './compaction/job-runner.ts';
+import type { CompactionJob, OtherFile, TableBuildOptions } from './compaction/job-types.ts';
+import { pickCompaction, pickRange, type CompactionPick, type PickerOptions } from './compaction/picker.ts';
+import { DEFAULT_COMPRESSION } from './compression.ts';
+
+/** Extra, optional dependencies (compatible additions to LsmOptions, see index.ts). */
+export interface LsmDependencies {
+  /** Time source for stall accounting and table creation times. Default systemClock. */
+  clock?: Clock;
+  /** Random source in [0, 1) for the per-open session id. Default Math.random. */
+  random?: () => number;
+}
+
+type Resolved = Required<Omit<LsmOptions, 'dir'>> & { dir: string };
+
+function resolveOptions(o: LsmOptions): Resolved {
+  const r: Resolved = {
+    dir: o.dir,
+    memtableBytes: o.memtableBytes ?? 64 * 1024 * 1024,
+    maxSealedMemtables: o.maxSealedMemtables ?? 2,
+    blockSize: o.blockSize ?? 4096,
+    restartInterval: o.restartInterval ?? 16,
+    bloomBitsPerKey: o.bloomBitsPerKey ?? 10,
+    compression: o.compression ?? DEFAULT_COMPRESSION,
+    blockCacheBytes: o.blockCacheBytes ?? 64 * 1024 * 1024,
+    maxOpenFiles: o.maxOpenFiles ?? 256,
+    l0CompactionTrigger: o.l0CompactionTrigger ?? 4,
+    levelBaseBytes: o.levelBaseBytes ?? 64 * 1024 * 1024,
+    levelMultiplier: o.levelMultiplier ?? 10,
+    targetFileBytes: o.targetFileBytes ?? 16 * 1024 * 1024,
+    numLevels: o.numLevels ?? 7,
+    autoCompaction: o.autoCompaction ?? true,
+    useWorker: o.useWorker ?? true,
+  };
+  const positive = ['memtableBytes', 'maxSealedMemtables', 'blockSize', 'restartInterval', 'blockCacheBytes', 'maxOpenFiles', 'l0CompactionTrigger', 'levelBaseBytes', 'targetFileBytes'] as const;
+  for (const k of positive) if (!(Number.isFinite(r[k]) && r[k] > 0)) throw new ConfigError(`LSM option ${k} must be > 0, got ${r[k]}`);
+  if (!(r.levelMultiplier >= 2)) throw new ConfigError(`LSM option levelMultiplier must be >= 2, got ${r.levelMultiplier}`);
+  if (!(Number.isInteger(r.numLevels) && r.numLevels >= 2)) throw new ConfigError(`LSM option numLevels must be an integer >= 2, got ${r.numLevels}`);
+  if (typeof r.dir !== 'string' || r.dir === '') throw new ConfigError('LSM option dir is required');
+  return r;
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (v: T) => void;
+  reject: (e: unknown) => void;
+}
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+interface SealedEntry {
+  mem: Memtable;
+  /** Resolved when the memtable's table is installed (or rejected if the flush failed). */
+  flushed: Deferred<void>;
+  /** Snapshots whose data ends with this memtable: they get the version installed by its flush. */
+  snapshots: SnapshotImpl[];
+}
+
+class SnapshotImpl implements LsmSnapshot {
+  readonly id: number;
+  readonly seq: number;
+  private readonly store: LsmStoreImpl;
+  /** Version at snapshot() (pinned per the contract) and the one holding its data (set when ready). */
+  pinned: Version | null;
+  dataVersion: Version | null = null;
+  readonly done = deferred<void>();
+  released = false;
+
+  constructor(store: LsmStoreImpl, id: number, seq: number, pinned: Version) {
+    this.store = store;
+    this.id = id;
+    this.seq = seq;
+    this.pinned = pinned;
+  }
+
+  async ready(): Promise<SnapshotFiles> {
+    await this.done.promise;
+    if (this.released || this.dataVersion === null) throw new StateError(`LSM snapshot ${this.id} was released`);
+    return this.store.snapshotFiles(this, this.dataVersion);
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.store.releaseSnapshot(this);
+  }
+}
+
+export class LsmStoreImpl implements LsmStore {
+  readonly dir: string;
+  private readonly o: Resolved;
+  private readonly clock: Clock;
+  readonly sessionId: string;
+  private mem: Memtable;
+  private readonly sealed: SealedEntry[] = [];
+  private nextMemId = 1;
+  private readonly versions: VersionSet;
+  private readonly tables: TableSet;
+  private readonly runner: JobRunner;
+  private readonly picker: PickerOptions;
+  private readonly compactCursors: (Uint8Array | undefined)[] = [];
+
+  // Background work.
+  private readonly flushJobs: SealedEntry[] = [];
+  private readonly otherJobs: (() => Promise<void>)[] = [];
+  private autoCompactionQueued = false;
+  private running = false;
+  private idleWaiters: (() => void)[] = [];
+  private capacityWaiters: { resolve: () => void; reject: (e: unknown) => void; since: number }[] = [];
+  private bgError: Error | null = null;
+  private manifestDirty = false;
+  private readonly pendingDeletes = new Set<Promise<void>>();
+  private closed = false;
+
+  // Snapshots.
+  private readonly snapshots = new Set<SnapshotImpl>();
+  private nextSnapshotId = 1;
+
+  // Stats.
+  private bytesIngested = 0;
+  private bytesWrittenByFlush = 0;
+  private bytesWrittenByCompaction = 0;
+  private flushes = 0;
+  private compactions = 0;
+  private stallMillis = 0;
+
+  private readonly hit: PointHit = { seq: 0, value: null };
+
+  constructor(options: LsmOptions & LsmDependencies, manifest: { levels: FileMeta[][]; lastSequence: number; nextFileNumber: number } | null) {
+    this.o = resolveOptions(options);
+    this.dir = this.o.dir;
+    this.clock = options.clock ?? systemClock;
+    const random = options.random ?? Math.random;
+    this.sessionId = Math.floor(random() * 0x1_0000_0000).toString(16).padStart(8, '0').slice(-8);
+    this.tables = new TableSet(this.dir, this.o.blockCacheBytes, this.o.maxOpenFiles);
+    this.versions = new VersionSet({
+      levels: manifest?.levels ?? [],
+      lastSequence: manifest?.lastSequence ?? 0,
+      nextFileNumber: manifest?.nextFileNumber ?? 1,
+      numLevels: this.o.numLevels,
+      deleteFile: (f) => this.deleteFile(f),
+    });
+    for (const [, f] of this.versions.current.allFiles()) this.tables.register(f);
+    this.mem = new Memtable(this.nextMemId++);
+    this.runner = this.o.useWorker ? new WorkerJobRunner() : new InlineJobRunner();
+    this.picker = {
+      l0CompactionTrigger: this.o.l0CompactionTrigger,
+      levelBaseBytes: this.o.levelBaseBytes,
+      levelMultiplier: this.o.levelMultiplier,
+      numLevels: this.o.numLevels,
+    };
+    this.scheduleAutoCompaction();
+  }
+
+  // ───────────────────────────── writes ─────────────────────────────
+
+  private checkWritable(): void {
+    if (this.closed) throw new StateError(`LSM store ${this.dir} is closed`);
+  }
+
+  put(key: Uint8Array, value: Uint8Array): void {
+    this.checkWritable();
+    this.mem.add(key, ++this.versions.lastSequence, value);
+    this.bytesIngested += key.length + value.length;
+    if (this.mem.bytes >= this.o.memtableBytes) this.sealActive();
+  }
+
+  delete(key: Uint8Array): void {
+    this.checkWritable();
+    this.mem.add(key, ++this.versions.lastSequence, null);
+    this.bytesIngested += key.length;
+    if (this.mem.bytes >= this.o.memtableBytes) this.sealActive();
+  }
+
+  deleteRange(start: Uint8Array, end: Uint8Array): void {
+    this.checkWritable();
+    if (compareBytes(start, end) >= 0) return;
+    this.mem.addRangeTombstone(start, end, ++this.versions.lastSequence);
+    this.bytesIngested += start.length + end.length;
+    if (this.mem.bytes >= this.o.memtableBytes) this.sealActive();
+  }
+
+  batch(): WriteBatch {
+    return new WriteBatchImpl();
+  }
+
+  write(batch: WriteBatch): void {
+    this.checkWritable();
+    if (!(batch instanceof WriteBatchImpl)) throw new ConfigError('write() takes a batch made by this store\'s batch()');
+    const { ops, keys, args } = batch;
+    const mem = this.mem;
+    // Validate first so that a bad op cannot leave half a batch applied.
+    for (let i = 0; i < ops.length; i++) if (ops[i] === BatchOp.Put) assert(args[i] instanceof Uint8Array, 'batch put without value');
+    let seq = this.versions.lastSequence;
+    for (let i = 0; i < ops.length; i++) {
+      const k = keys[i]!;
+      const a = args[i]!;
+      switch (ops[i]) {
+        case BatchOp.Put:
+          mem.add(k, ++seq, a);
+          this.bytesIngested += k.length + a.length;
+          break;
+        case BatchOp.Delete:
+          mem.add(k, ++seq, null);
+          this.bytesIngested += k.length;
+          break;
+        default:
+          if (compareBytes(k, a) < 0) {
+            mem.addRangeTombstone(k, a, ++seq);
+            this.bytesIngested += k.length + a.length;
+          }
+      }
+    }
+    this.versions.lastSequence = seq;
+    if (this.mem.bytes >= this.o.memtableBytes) this.sealActive();
+  }
+
+  get writeStalled(): boolean {
+    if (this.sealed.length >= this.o.maxSealedMemtables) return true;
+    return this.o.autoCompaction && this.versions.current.levels[0]!.length >= this.l0StopTrigger();
+  }
+
+  private l0StopTrigger(): number {
+    return Math.max(this.o.l0CompactionTrigger * 3, this.o.l0CompactionTrigger + 8);
+  }
+
+  waitForWriteCapacity(): Promise<void> {
+    if (this.bgError !== null) return Promise.reject(this.bgError);
+    if (!this.writeStalled) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.capacityWaiters.push({ resolve, reject, since: this.clock.monotonic() });
+    });
+  }
+
+  private notifyCapacity(): void {
+    if (this.capacityWaiters.length === 0) return;
+    if (this.bgError === null && this.writeStalled) return;
+    const waiters = this.capacityWaiters;
+    this.capacityWaiters = [];
+    const now = this.clock.monotonic();
+    for (const w of waiters) {
+      this.stallMillis += now - w.since;
+      if (this.bgError !== null) w.reject(this.bgError);
+      else w.resolve();
+    }
+  }
+
+  /** Seals the active memtable (O(1), no I/O) and queues its flush. */
+  private sealActive(): SealedEntry | undefined {
+    if (this.mem.isEmpty) return this.sealed[this.sealed.length - 1];
+    const m = this.mem;
+    m.seal();
+    const entry: SealedEntry = { mem: m, flushed: deferred<void>(), snapshots: [] };
+    entry.flushed.promise.catch(() => {}); // observed by flush()/snapshot waiters
+    this.sealed.push(entry);
+    this.mem = new Memtable(this.nextMemId++);
+    this.flushJobs.push(entry);
+    this.kick();
+    return entry;
+  }
+
+  // ───────────────────────────── reads ─────────────────────────────
+
+  get(key: Uint8Array): Uint8Array | undefined {
+    if (this.closed) throw new StateError(`LSM store ${this.dir} is closed`);
+    const readSeq = this.versions.lastSequence;
+    const hit = this.hit;
+    let maxT = 0;
+    let m = this.mem;
+    if (m.hasTombstones) maxT = m.maxTombstoneCovering(key, readSeq);
+    if (m.get(key, readSeq, hit)) return hit.value !== null && hit.seq > maxT ? hit.value : undefined;
+    for (let i = this.sealed.length - 1; i >= 0; i--) {
+      m = this.sealed[i]!.mem;
+      if (m.hasTombstones) {
+        const t = m.maxTombstoneCovering(key, readSeq);
+        if (t > maxT) maxT = t;
+      }
+      if (m.get(key, readSeq, hit)) return hit.value !== null && hit.seq > maxT ? hit.value : undefined;
+    }
+    // Every table entry is older than every memtable entry: a memtable tombstone hides it.
+    if (maxT > 0) return undefined;
+    const v = this.versions.current;
+    const ti = v.tombstones();
+    const tableT = ti.count === 0 ? 0 : ti.maxCovering(key, readSeq);
+    const l0 = v.levels[0]!;
+    for (let i = 0; i < l0.length; i++) {
+      const f = l0[i]!;
+      if (compareBytes(key, f.smallest) < 0 || compareBytes(key, f.largest) > 0) continue;
+      if (this.tableGet(f, key, readSeq, tableT)) return this.visible(tableT);
+    }
+    for (let l = 1; l < v.levels.length; l++) {
+      if (v.levels[l]!.length === 0) continue;
+      const i = v.findFile(l, key);
+      if (i < 0) continue;
+      if (this.tableGet(v.levels[l]![i]!, key, readSeq, tableT)) return this.visible(tableT);
+    }
+    return undefined;
+  }
+
+  private tableGet(f: FileMeta, key: Uint8Array, readSeq: number, tombSeq: number): boolean {
+    return tombSeq > 0 ? this.tables.getWithSeq(f, key, readSeq, this.hit) : this.tables.get(f, key, readSeq, this.hit);
+  }
+
+  private visible(tombSeq: number): Uint8Array | undefined {
+    const hit = this.hit;
+    if (hit.value === null) return undefined;
+    if (tombSeq > 0 && hit.seq < tombSeq) return undefined;
+    return hit.value;
+  }
+
+  scan(options: ScanOptions = {}): LsmIterator {
+    if (this.closed) throw new StateError(`LSM store ${this.dir} is closed`);
+    const readSeq = this.versions.lastSequence;
+    const version = this.versions.current.ref();
+    const mems = [this.mem, ...this.sealed.map((s) => s.mem)];
+    let lower = options.start;
+    let upper = options.end;
+    if (options.prefix !== undefined) {
+      if (lower === undefined || compareBytes(lower, options.prefix) < 0) lower = options.prefix;
+      const succ = prefixSuccessor(options.prefix);
+      if (succ !== undefined && (upper === undefined || compareBytes(succ, upper) < 0)) upper = succ;
+    }
+    const cursors: InternalCursor[] = [];
+    try {
+      for (const m of mems) if (m.entryCount > 0) cursors.push(m.cursor());
+      for (const f of version.levels[0]!) {
+        if (lower !== undefined && compareBytes(f.largest, lower) < 0) continue;
+        if (upper !== undefined && compareBytes(f.smallest, upper) >= 0) continue;
+        cursors.push(this.tables.cursor(f));
+      }
+      for (let l = 1; l < version.levels.length; l++) {
+        if (version.levels[l]!.length > 0) cursors.push(new LevelCursor(version.levels[l]!, (f) => this.tables.cursor(f)));
+      }
+    } catch (err) {
+      for (const c of cursors) c.close?.();
+      version.unref();
+      throw err;
+    }
+    const tombSources = mems.filter((m) => m.hasTombstones);
+    const vt = version.tombstones();
+    const probe = (k: Uint8Array, rs: number): number => {
+      let t = vt.count === 0 ? 0 : vt.maxCovering(k, rs);
+      for (const m of tombSources) {
+        const x = m.maxTombstoneCovering(k, rs);
+        if (x > t) t = x;
+      }
+      return t;
+    };
+    return new StoreIterator({
+      cursor: new MergingCursor(cursors),
+      readSeq,
+      maxTombstone: probe,
+      start: options.start,
+      end: options.end,
+      prefix: options.prefix,
+      reverse: options.reverse === true,
+      release: () => version.unref(),
+    });
+  }
+
+  // ───────────────────────────── background work ─────────────────────────────
+
+  private kick(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.runLoop();
+  }
+
+  private async runLoop(): Promise<void> {
+    try {
+      // Bounded: each round consumes one queued job; jobs only queue follow-ups while progress is made.
+      for (;;) {
+        const flush = this.flushJobs.shift();
+        if (flush !== undefined) {
+          await this.runFlushJob(flush);
+          continue;
+        }
+        const job = this.otherJobs.shift();
+        if (job === undefined) break;
+        await job();
+      }
+    } finally {
+      this.running = false;
+      const w = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const f of w) f();
+    }
+  }
+
+  private throwIfFailed(): void {
+    if (this.bgError !== null) throw this.bgError;
+  }
+
+  private fail(err: unknown): Error {
+    const e = err instanceof Error ? err : new PermanentStorageError(String(err));
+    this.bgError ??= e;
+    this.notifyCapacity();
+    return e;
+  }
+
+  private tableOptions(): TableBuildOptions {
+    return {
+      blockSize: this.o.blockSize,
+      restartInterval: this.o.restartInterval,
+      bloomBitsPerKey: this.o.bloomBitsPerKey,
+      compression: this.o.compression,
+      creationTime: this.clock.now(),
+    };
+  }
+
+  private newSlot(): { number: number; name: string; path: string } {
+    const number = this.versions.newFileNumber();
+    const name = tableFileName(number, this.sessionId);
+    return { number, name, path: join(this.dir, name) };
+  }
+
+  private async runFlushJob(entry: SealedEntry): Promise<void> {
+    if (this.bgError !== null) {
+      entry.flushed.reject(this.bgError);
+      for (const s of entry.snapshots) s.done.reject(this.bgError);
+      return;
+    }
+    try {
+      const payload = entry.mem.encodeForFlush();
+      const output = this.newSlot();
+      const result = await this.runner.run({ kind: 'flush', payload, output, table: this.tableOptions() });
+      assert(this.sealed[0] === entry, 'flushes must install in seal order');
+      const added = result.outputs.map((file) => ({ level: 0, file }));
+      for (const a of added) this.tables.register(a.file);
+      this.sealed.shift();
+      const v = this.versions.install({ added, deleted: [] });
+      this.flushes++;
+      this.bytesWrittenByFlush += result.bytesWritten;
+      for (const s of entry.snapshots) {
+        if (!s.released) s.dataVersion = v.ref();
+        s.done.resolve();
+      }
+      entry.flushed.resolve();
+      this.manifestDirty = true;
+      this.notifyCapacity();
+      this.scheduleAutoCompaction();
+      await this.writeManifest();
+    } catch (err) {
+      const e = this.fail(err);
+      entry.flushed.reject(e);
+      for (const s of entry.snapshots) s.done.reject(e);
+    }
+  }
+
+  private scheduleAutoCompaction(): void {
+    if (!this.o.autoCompaction || this.autoCompactionQueued || this.closed) return;
+    if (pickCompaction(this.versions.current, this.picker, this.compactCursors.slice()) === null) return;
+    this.autoCompactionQueued = true;
+    this.otherJobs.push(async () => {
+      this.autoCompactionQueued = false;
+      if (this.bgError !== null) return;
+      try {
+        const pick = pickCompaction(this.versions.current, this.picker, this.compactCursors);
+        if (pick !== null) await this.runCompaction(pick);
+        this.scheduleAutoCompaction();
+      } catch (err) {
+        this.fail(err);
+      }
+    });
+    this.kick();
+  }
+
+  /** Runs one picked compaction and installs its result. Caller is a queued job. */
+  private async runCompaction(pick: CompactionPick): Promise<void> {
+    const base = this.versions.current;
+    let edit: VersionEdit;
+    if (pick.trivialMove) {
+      const f = pick.inputs[0]!.file;
+      edit = { deleted: [{ level: pick.level, name: f.name }], added: [{ level: pick.outputLevel, file: f }] };
+    } else {
+      const inputNames = new Set(pick.inputs.map((i) => i.file.name));
+      const others: OtherFile[] = [];
+      for (const [level, f] of base.allFiles()) {
+        if (inputNames.has(f.name)) continue;
+        others.push({ level, smallest: f.smallest, largest: f.largest, tombstones: f.tombstones.map((t) => ({ start: t.start, end: t.end })) });
+      }
+      let inputBytes = 0;
+      for (const i of pick.inputs) inputBytes += i.file.size;
+      const slots = Math.ceil(inputBytes / this.o.targetFileBytes) * 2 + 2;
+      const outputs = Array.from({ length: slots }, () => this.newSlot());
+      const job: CompactionJob = {
+        kind: 'compact',
+        inputs: pick.inputs.map((i) => ({ path: this.tables.pathOf(i.file.name), name: i.file.name, level: i.level })),
+        outputLevel: pick.outputLevel,
+        outputs,
+        targetFileBytes: this.o.targetFileBytes,
+        table: this.tableOptions(),
+        placeholderKey: pick.lo,
+        others,
+      };
+      const result = await this.runner.run(job);
+      assert(this.versions.current.levels.every((files, l) => l === 0 || files === base.levels[l]), 'levels >= 1 changed under a compaction');
+      for (const f of result.outputs) this.tables.register(f);
+      this.bytesWrittenByCompaction += result.bytesWritten;
+      edit = {
+        deleted: pick.inputs.map((i) => ({ level: i.level, name: i.file.name })),
+        added: result.outputs.map((file) => ({ level: pick.outputLevel, file })),
+      };
+    }
+    this.versions.install(edit);
+    this.compactions++;
+    this.manifestDirty = true;
+    this.notifyCapacity();
+    await this.writeManifest();
+  }
+
+  private async writeManifest(): Promise<void> {
+    if (!this.manifestDirty) return;
+    this.manifestDirty = false;
+    await writeManifestFile(this.dir, this.currentManifestBytes(this.versions.current, this.versions.lastSequence));
+  }
+
+  private currentManifestBytes(v: Version, lastSequence: number): Uint8Array {
+    return encodeManifest({
+      lastSequence,
+      nextFileNumber: this.versions.nextFileNumber,
+      levels: v.levels.map((files) => files.slice()),
+    });
+  }
+
+  private deleteFile(f: FileMeta): void {
+    this.tables.evict(f);
+    const p = unlink(join(this.dir, f.name)).catch((err: unknown) => {
+      if ((err as { code?: string }).code !== 'ENOENT') this.fail(new PermanentStorageError(`could not delete obsolete table ${f.name}`, { cause: err }));
+    });
+    this.pendingDeletes.add(p);
+    void p.finally(() => this.pendingDeletes.delete(p));
+  }
+
+  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const d = deferred<T>();
+    this.otherJobs.push(async () => {
+      try {
+        d.resolve(await fn());
+      } catch (err) {
+        d.reject(err);
+      }
+    });
+    this.kick();
+    return d.promise;
+  }
+
+  async flush(): Promise<void> {
+    this.throwIfFailed();
+    const last = this.sealActive();
+    if (last !== undefined) await last.flushed.promise;
+    this.throwIfFailed();
+  }
+
+  async compactRange(start?: Uint8Array, end?: Uint8Array): Promise<void> {
+    await this.flush();
+    await this.enqueue(async () => {
+      const levels = this.versions.current.levels;
+      let bottom = 0;
+      for (let l = 0; l < levels.length; l++) if (levels[l]!.length > 0) bottom = l;
+      if (bottom === 0) bottom = 1;
+      for (let l = 0; l < bottom; l++) {
+        const pick = pickRange(this.versions.current, l, start, end);
+        if (pick !== null) await this.runCompaction(pick);
+      }
+    });
+    this.throwIfFailed();
+  }
+
+  async compactOnce(): Promise<boolean> {
+    this.throwIfFailed();
+    return this.enqueue(async () => {
+      const pick = pickCompaction(this.versions.current, this.picker, this.compactCursors);
+      if (pick === null) return false;
+      await this.runCompaction(pick);
+      return true;
+    });
+  }
+
+  async waitForIdle(): Promise<void> {
+    // Bounded: each round waits for the loop to drain; new work only comes from jobs that make progress.
+    while (this.running) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    this.throwIfFailed();
+  }
+
+  // ───────────────────────────── files and snapshots ─────────────────────────────
+
+  private liveFile(level: number, f: FileMeta): LiveFile {
+    return { name: f.name, path: join(this.dir, f.name), size: f.size, level, smallest: f.smallest, largest: f.largest, entries: f.entries };
+  }
+
+  liveFiles(): LiveFile[] {
+    return [...this.versions.current.allFiles()].map(([l, f]) => this.liveFile(l, f));
+  }
+
+  snapshot(): LsmSnapshot {
+    if (this.closed) throw new StateError(`LSM store ${this.dir} is closed`);
+    const last = this.sealActive();
+    const s = new SnapshotImpl(this, this.nextSnapshotId++, this.versions.lastSequence, this.versions.current.ref());
+    this.snapshots.add(s);
+    if (last !== undefined) {
+      last.snapshots.push(s);
+    } else {
+      s.dataVersion = this.versions.current.ref();
+      s.done.resolve();
+    }
+    s.done.promise.catch(() => {});
+    return s;
+  }
+
+  /** Called by SnapshotImpl.ready(). */
+  snapshotFiles(s: SnapshotImpl, v: Version): SnapshotFiles {
+    const files: LiveFile[] = [];
+    for (const [l, f] of v.allFiles()) files.push(this.liveFile(l, f));
+    return { files, manifest: this.currentManifestBytes(v, s.seq) };
+  }
+
+  releaseSnapshot(s: SnapshotImpl): void {
+    this.snapshots.delete(s);
+    s.pinned?.unref();
+    s.pinned = null;
+    s.dataVersion?.unref();
+    s.dataVersion = null;
+  }
+
+  // ───────────────────────────── stats and lifecycle ─────────────────────────────
+
+  stats(): LsmStats {
+    const v = this.versions.current;
+    const cache = this.tables.blockCache.stats;
+    const flushed = this.bytesWrittenByFlush;
+    return {
+      levels: v.levels.map((files, level) => ({ level, files: files.length, bytes: v.levelBytes(level) })),
+      memtableBytes: this.mem.bytes + this.sealed.reduce((n, s) => n + s.mem.bytes, 0),
+      sealedMemtables: this.sealed.length,
+      bytesWrittenByFlush: flushed,
+      bytesWrittenByCompaction: this.bytesWrittenByCompaction,
+      bytesIngested: this.bytesIngested,
+      writeAmplification: flushed === 0 ? 0 : (flushed + this.bytesWrittenByCompaction) / flushed,
+      flushes: this.flushes,
+      compactions: this.compactions,
+      blockCacheHits: cache.hits,
+      blockCacheMisses: cache.misses,
+      blockCacheBytes: cache.usedBytes,
+      openTables: this.tables.openTables,
+      stallMillis: this.stallMillis,
+      pinnedSnapshots: this.snapshots.size,
+      obsoleteFilesHeld: this.versions.obsoleteFilesHeld(),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    let error: unknown = null;
+    try {
+      await this.flush();
+      await this.waitForIdle();
+      this.manifestDirty = true;
+      await this.writeManifest();
+    } catch (err) {
+      error = err;
+    }
+    this.closed = true;
+    await this.shutdown();
+    if (error !== null) throw error as Error;
+  }
+
+  async abandon(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.flushJobs.length = 0;
+    this.otherJobs.length = 0;
+    while (this.running) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    await this.shutdown();
+  }
+
+  private async shutdown(): Promise<void> {
+    for (const s of [...this.snapshots]) s.release();
+    const closedErr = new StateError(`LSM store ${this.dir} is closed`);
+    for (const w of this.capacityWaiters) w.reject(closedErr);
+    this.capacityWaiters = [];
+    await this.runner.close();
+    await Promise.all([...this.pendingDeletes]);
+    this.tables.close();
+  }
+}
+
+/** Opens (or creates) a store in options.dir from its MANIFEST. */
+export function openStoreSync(options: LsmOptions & LsmDependencies): LsmStoreImpl {
+  if (typeof options.dir !== 'string' || options.dir === '') throw new ConfigError('LSM option dir is required');
+  mkdirSync(options.dir, { recursive: true });
+  const manifestPath = join(options.dir, MANIFEST_NAME);
+  const manifest = existsSync(manifestPath) ? decodeManifest(readFileSync(manifestPath), manifestPath) : null;
+  // Remove leftovers: temp files and tables no manifest lists (an interrupted flush or compaction).
+  const live = new Set<string>();
+  if (manifest !== null) for (const files of manifest.levels) for (const f of files) live.add(f.name);
+  for (const name of readdirSync(options.dir)) {
+    if (name.endsWith('.tmp') || (parseTableFileName(name) !== undefined && !live.has(name))) unlinkSync(join(options.dir, name));
+  }
+  for (const name of live) {
+    if (!existsSync(join(options.dir, name))) throw new PermanentStorageError(`LSM store ${options.dir}: table ${name} listed in MANIFEST is missing`);
+  }
+  return new LsmStoreImpl(options, manifest);
+}
+

@@ -1,0 +1,91 @@
+/**
+ * The store's access to its tables on the read path: point gets and cursors through
+ * the TableCache (bounded open fds) and the shared BlockCache. File numbers are unique
+ * within a store (restored files keep their numbers; new ones continue above them).
+ */
+import { join } from 'node:path';
+import { BlockCache } from './cache/block-cache.ts';
+import { TableCache } from './cache/table-cache.ts';
+import { seekKey, sequenceOf, TRAILER_BYTES, ValueKind } from './internal-key.ts';
+import type { PointHit } from './memtable/memtable.ts';
+import { TableCursor } from './table-cursor.ts';
+import type { FileMeta } from './version/file-meta.ts';
+
+export class TableSet {
+  readonly blockCache: BlockCache;
+  private readonly cache: TableCache;
+  private readonly names = new Map<number, string>();
+  private readonly dir: string;
+
+  constructor(dir: string, blockCacheBytes: number, maxOpenFiles: number) {
+    this.dir = dir;
+    this.blockCache = new BlockCache(blockCacheBytes);
+    this.cache = new TableCache({
+      maxOpenFiles,
+      blockCache: this.blockCache,
+      pathOf: (n) => join(dir, this.names.get(n)!),
+      nameOf: (n) => join(dir, this.names.get(n)!),
+    });
+  }
+
+  pathOf(name: string): string {
+    return join(this.dir, name);
+  }
+
+  register(f: FileMeta): void {
+    this.names.set(f.number, f.name);
+  }
+
+  get(f: FileMeta, key: Uint8Array, readSeq: number, hit: PointHit): boolean {
+    const h = this.cache.acquire(f.number, f.size);
+    try {
+      const r = h.reader.get(key, readSeq);
+      if (r === undefined) return false;
+      hit.value = r.kind === ValueKind.Delete ? null : r.value;
+      // TableReader.get does not report the sequence; callers that need it (a range
+      // tombstone covers the key) use getWithSeq.
+      hit.seq = -1;
+      return true;
+    } finally {
+      h.release();
+    }
+  }
+
+  /** Like get, with the entry's sequence (one seek through an iterator). */
+  getWithSeq(f: FileMeta, key: Uint8Array, readSeq: number, hit: PointHit): boolean {
+    const h = this.cache.acquire(f.number, f.size);
+    try {
+      if (!h.reader.mayContain(key)) return false;
+      const it = h.reader.iterator();
+      it.seek(seekKey(key, readSeq));
+      if (!it.valid) return false;
+      const k = it.key;
+      if (k.length - TRAILER_BYTES !== key.length) return false;
+      for (let i = 0; i < key.length; i++) if (k[i] !== key[i]) return false;
+      hit.seq = sequenceOf(k);
+      hit.value = k[k.length - 1] === ValueKind.Delete ? null : it.value;
+      return true;
+    } finally {
+      h.release();
+    }
+  }
+
+  cursor(f: FileMeta): TableCursor {
+    const h = this.cache.acquire(f.number, f.size);
+    return new TableCursor(h.reader.iterator(), () => h.release());
+  }
+
+  /** The file is obsolete: close it, drop its blocks. */
+  evict(f: FileMeta): void {
+    this.cache.evict(f.number);
+    this.names.delete(f.number);
+  }
+
+  get openTables(): number {
+    return this.cache.openCount;
+  }
+
+  close(): void {
+    this.cache.close();
+  }
+}
