@@ -1,0 +1,474 @@
+/**
+ * The lsm backend: keyed state in one LsmStore per subtask (`<localDir>/db`), snapshots
+ * incremental by default (the seed's mechanism), full on request and for savepoints.
+ *
+ * Keys are key-layout.ts's `[kg][state id][key][namespace][user key]`; the full prefix
+ * of (state, current key, current namespace) is built once per state per key change
+ * and cached against `cellVersion`.
+ *
+ * Snapshot, synchronous part: `store.snapshot()` (seals the memtable, pins the version:
+ * O(1) in the engine), capture timers and the state list. Asynchronous part: wait for
+ * the seal's flush (`ready()`), then for every sstable of the snapshot:
+ *   - if the LAST CONFIRMED checkpoint's upload set (`base`, advanced only by
+ *     notifyCheckpointComplete) holds the same local file name → a placeholder
+ *     (SharedFileRef with the earlier path/size/checksum/uploadedBy, reused: true);
+ *   - else upload it to `<job>/shared/<op>-<subtask>-<chk>-<random>-<name>`;
+ * (bounded parallelism), then write the private MANIFEST and meta files. An upload set
+ * that was only *acknowledged* is never a base (FLINK-25395 / FLINK-29913): its files may
+ * be deleted if that checkpoint is aborted. Savepoints and full mode upload every file
+ * and never touch the base (FLINK-23949). On failure every object this attempt uploaded
+ * is deleted (placeholders are not: they belong to earlier checkpoints) and `done`
+ * rejects with CheckpointDeclinedError carrying the cause. The LSM snapshot is released
+ * in every case.
+ *
+ * Restore: download every overlapping handle's files (bounded parallelism, verified size
+ * and CRC-32C), then
+ *   - one handle with exactly this key-group range → open the store from it directly and
+ *     take its shared files as the incremental base (if it is an incremental checkpoint
+ *     of this operator subtask), so the next checkpoint stays incremental;
+ *   - otherwise (rescale) open the handle that overlaps most directly and clip it with
+ *     two range deletes (key groups are contiguous key ranges), then copy the key groups
+ *     of our range from each other handle (opened in a temp dir) with state ids remapped.
+ *     Why not "copy everything into a fresh store": the biggest share is usually one
+ *     handle (scale-out 1→2 keeps half of it), and opening it directly reuses its files
+ *     as they are (hard links) instead of rewriting them; the clipped key groups cost two
+ *     range tombstones until compaction drops them.
+ *   Timers come from each handle's meta, filtered by key group.
+ *
+ * Ownership: `base`, `baseId`, `pending` are changed only by snapshot completion and
+ * notify*; snapshots in flight hold their own reference to the base they started from.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LsmOptions, LsmStore, OpenFromSnapshotOptions } from '../lsm/types.ts';
+import type { KeyedStateHandle, PrivateFileRef, SharedFileRef, SnapshotTarget } from './handles.ts';
+import type { SnapshotInProgress } from './types.ts';
+import { BaseKeyedBackend } from './backend-base.ts';
+import type { BackendOptions } from './backend-base.ts';
+import { KEY_GROUP_BYTES, STATE_ID_BYTES, fullPrefix, keyGroupBytes } from './key-layout.ts';
+import {
+  decodeMeta, encodeMeta, privatePath, readVerified, sharedPath, writePrivate, TransferLimit,
+} from './snapshot-meta.ts';
+import type { SnapshotMeta, StateMetaEntry } from './snapshot-meta.ts';
+import type { TimerSnapshotEntry } from './timer-queue.ts';
+import { intersectRanges, rangeSize, rangesEqual } from './key-groups.ts';
+import { prefixSuccessor } from '../util/bytes.ts';
+import { assert } from '../util/assert.ts';
+import { CheckpointDeclinedError, ConfigError, CorruptionError, StateError } from '../util/errors.ts';
+
+/** How the backend opens stores (the real engine by default; injectable for tests). */
+export interface LsmEngine {
+  open(options: LsmOptions): LsmStore | Promise<LsmStore>;
+  openFromSnapshot(options: OpenFromSnapshotOptions): LsmStore | Promise<LsmStore>;
+}
+
+export interface LsmBackendOptions extends BackendOptions {
+  /** Incremental checkpoints (default true); false = every checkpoint uploads every file. */
+  readonly incremental?: boolean;
+  /** Engine options (dir is set by the backend). */
+  readonly lsmOptions?: Partial<Omit<LsmOptions, 'dir'>>;
+  readonly engine?: LsmEngine;
+}
+
+/** localName → the upload a confirmed checkpoint holds. */
+type UploadSet = ReadonlyMap<string, SharedFileRef>;
+
+const COPY_BATCH = 1000;
+
+export class LsmKeyedBackend extends BaseKeyedBackend {
+  readonly kind = 'lsm' as const;
+  readonly incremental: boolean;
+
+  private store!: LsmStore;
+  private readonly engine: LsmEngine;
+  private readonly lsmOptions: Partial<Omit<LsmOptions, 'dir'>>;
+  private readonly dbDir: string;
+  private readonly localDir: string;
+
+  private readonly prefixCache: (Uint8Array | undefined)[] = [];
+  private readonly prefixVersion: number[] = [];
+
+  /** Upload set of the last confirmed checkpoint (the incremental base), and its id. */
+  private base: UploadSet = new Map();
+  private baseId = -1;
+  /** Incremental checkpoints acknowledged but not yet confirmed: id → upload set. */
+  private readonly pending = new Map<number, UploadSet>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(opts: LsmBackendOptions, engine: LsmEngine) {
+    super(opts);
+    this.incremental = opts.incremental ?? true;
+    this.engine = engine;
+    this.lsmOptions = opts.lsmOptions ?? {};
+    this.localDir = opts.localDir;
+    this.dbDir = join(opts.localDir, 'db');
+  }
+
+  /** The incremental base: id of the last confirmed checkpoint this backend may reference (-1: none). */
+  get incrementalBaseId(): number {
+    return this.baseId;
+  }
+
+  // ---- cell access ---------------------------------------------------------------------
+
+  private prefix(stateId: number): Uint8Array {
+    this.requireKey();
+    if (this.prefixVersion[stateId] === this.cellVersion) return this.prefixCache[stateId]!;
+    const p = fullPrefix(this.keyGroup, stateId, this.keyPart, this.nsPart);
+    this.prefixCache[stateId] = p;
+    this.prefixVersion[stateId] = this.cellVersion;
+    return p;
+  }
+
+  private mapKey(stateId: number, userKey: Uint8Array): Uint8Array {
+    const p = this.prefix(stateId);
+    const k = new Uint8Array(p.length + userKey.length);
+    k.set(p, 0);
+    k.set(userKey, p.length);
+    return k;
+  }
+
+  cellGet(stateId: number): Uint8Array | undefined {
+    return this.store.get(this.prefix(stateId));
+  }
+
+  cellPut(stateId: number, value: Uint8Array): void {
+    this.store.put(this.prefix(stateId), value);
+  }
+
+  cellDelete(stateId: number): void {
+    this.store.delete(this.prefix(stateId));
+  }
+
+  mapGet(stateId: number, userKey: Uint8Array): Uint8Array | undefined {
+    return this.store.get(this.mapKey(stateId, userKey));
+  }
+
+  mapPut(stateId: number, userKey: Uint8Array, value: Uint8Array): void {
+    this.store.put(this.mapKey(stateId, userKey), value);
+  }
+
+  mapDelete(stateId: number, userKey: Uint8Array): void {
+    this.store.delete(this.mapKey(stateId, userKey));
+  }
+
+  *mapEntries(stateId: number): Iterable<[Uint8Array, Uint8Array]> {
+    const p = this.prefix(stateId);
+    const it = this.store.scan({ prefix: p });
+    try {
+      for (let r = it.next(); !r.done; r = it.next()) {
+        const [k, v] = r.value;
+        yield [k.slice(p.length), v.slice()];
+      }
+    } finally {
+      it.close();
+    }
+  }
+
+  mapIsEmpty(stateId: number): boolean {
+    const it = this.store.scan({ prefix: this.prefix(stateId) });
+    try {
+      return it.next().done === true;
+    } finally {
+      it.close();
+    }
+  }
+
+  mapClear(stateId: number): void {
+    const p = this.prefix(stateId);
+    const end = prefixSuccessor(p);
+    assert(end !== undefined, 'a state prefix starts with a key group < 0x8000, so it has a successor');
+    this.store.deleteRange(p, end);
+  }
+
+  // ---- snapshot -----------------------------------------------------------------------
+
+  snapshot(target: SnapshotTarget): SnapshotInProgress {
+    if (this.disposed) throw new CheckpointDeclinedError(target.checkpointId, 'state backend is disposed');
+    const t0 = this.clock.monotonic();
+    const snap = this.store.snapshot();
+    const timers = this.timers.capture();
+    const states = this.stateList();
+    const incremental = this.incremental && target.kind === 'checkpoint';
+    const base = incremental ? this.base : undefined;
+    const syncMillis = this.clock.monotonic() - t0;
+    const done = this.asyncSnapshot(target, snap, timers, states, incremental, base);
+    const tracked = done.then(() => undefined, () => undefined);
+    this.inFlight.add(tracked);
+    void tracked.then(() => this.inFlight.delete(tracked));
+    return { syncMillis, done };
+  }
+
+  private async asyncSnapshot(
+    target: SnapshotTarget,
+    snap: ReturnType<LsmStore['snapshot']>,
+    timers: TimerSnapshotEntry[],
+    states: StateMetaEntry[],
+    incremental: boolean,
+    base: UploadSet | undefined,
+  ): Promise<KeyedStateHandle> {
+    const { checkpointId, jobPath } = target;
+    const uploaded: string[] = [];
+    try {
+      const files = await snap.ready();
+      const limit = new TransferLimit(this.transferConcurrency);
+      const results = await Promise.allSettled(files.files.map((f) => limit.run(async (): Promise<SharedFileRef> => {
+        const prev = base?.get(f.name);
+        if (prev !== undefined && prev.size === f.size) return { ...prev, reused: true };
+        const path = sharedPath(jobPath, this.operatorId, this.subtaskIndex, checkpointId, f.name);
+        uploaded.push(path);
+        const r = await this.storage.writeFile(path, f.path);
+        if (r.size !== f.size) throw new CorruptionError(f.path, undefined, `uploaded ${r.size} bytes, the file has ${f.size}`);
+        return {
+          registryKey: `${this.operatorId}-${this.subtaskIndex}-${f.name}`,
+          localName: f.name,
+          path,
+          size: r.size,
+          checksum: r.checksum,
+          uploadedBy: checkpointId,
+          reused: false,
+        };
+      }).catch((err: unknown) => {
+        limit.stop(err instanceof Error ? err : new Error(String(err)));
+        throw err;
+      })));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      const sharedFiles = results.map((r) => (r as PromiseFulfilledResult<SharedFileRef>).value);
+
+      const manifestPath = privatePath(jobPath, this.operatorId, this.subtaskIndex, checkpointId, 'MANIFEST');
+      uploaded.push(manifestPath);
+      const metaPath = privatePath(jobPath, this.operatorId, this.subtaskIndex, checkpointId, 'meta');
+      uploaded.push(metaPath);
+      const meta: SnapshotMeta = { ...this.buildMeta(timers), states };
+      const privateFiles: PrivateFileRef[] = await Promise.all([
+        writePrivate(this.storage, manifestPath, 'MANIFEST', files.manifest),
+        writePrivate(this.storage, metaPath, 'meta', encodeMeta(meta)),
+      ]);
+      const privateBytes = privateFiles.reduce((n, f) => n + f.size, 0);
+      const handle: KeyedStateHandle = {
+        format: 'lsm',
+        mode: incremental ? 'incremental' : 'full',
+        backendId: this.backendId,
+        operatorId: this.operatorId,
+        subtaskIndex: this.subtaskIndex,
+        keyGroupRange: this.keyGroupRange,
+        maxParallelism: this.maxParallelism,
+        checkpointId,
+        sharedFiles,
+        privateFiles,
+        fullSize: sharedFiles.reduce((n, f) => n + f.size, 0) + privateBytes,
+        incrementalSize: sharedFiles.reduce((n, f) => n + (f.reused ? 0 : f.size), 0) + privateBytes,
+        states,
+      };
+      if (incremental && checkpointId > this.baseId) {
+        this.pending.set(checkpointId, new Map(sharedFiles.map((f) => [f.localName, { ...f, reused: false }])));
+      }
+      return handle;
+    } catch (err) {
+      await Promise.allSettled(uploaded.map((p) => this.storage.delete(p)));
+      throw new CheckpointDeclinedError(checkpointId, `lsm snapshot failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    } finally {
+      snap.release();
+    }
+  }
+
+  notifyCheckpointComplete(checkpointId: number): void {
+    const set = this.pending.get(checkpointId);
+    if (set === undefined || checkpointId <= this.baseId) return;
+    this.base = set;
+    this.baseId = checkpointId;
+    for (const id of [...this.pending.keys()]) if (id <= checkpointId) this.pending.delete(id);
+  }
+
+  notifyCheckpointAborted(checkpointId: number): void {
+    this.pending.delete(checkpointId);
+  }
+
+  writeBackpressure(): Promise<void> | undefined {
+    return this.store.writeStalled ? this.store.waitForWriteCapacity() : undefined;
+  }
+
+  approximateSize(): number {
+    let n = this.store.stats().memtableBytes;
+    for (const f of this.store.liveFiles()) n += f.size;
+    return n;
+  }
+
+  /** The underlying store (for metrics and tests). */
+  lsmStore(): LsmStore {
+    return this.store;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await Promise.allSettled([...this.inFlight]);
+    // No WAL and no local recovery: the local copy is not needed after disposal.
+    await this.store?.abandon();
+    await rm(this.dbDir, { recursive: true, force: true });
+  }
+
+  // ---- restore ------------------------------------------------------------------------
+
+  async open(handles: readonly KeyedStateHandle[], onProgress?: (done: number, total: number) => void): Promise<void> {
+    await rm(this.dbDir, { recursive: true, force: true });
+    const relevant = handles.filter((h) => {
+      this.checkRestoreHandle(h);
+      const x = intersectRanges(h.keyGroupRange, this.keyGroupRange);
+      return x.start <= x.end;
+    });
+    if (relevant.length === 0) {
+      await mkdir(this.localDir, { recursive: true });
+      this.store = await this.engine.open({ ...this.lsmOptions, dir: this.dbDir });
+      return;
+    }
+    const downloads = await this.download(relevant, onProgress);
+    try {
+      // The handle to open directly: the one overlapping most (the only one, usually).
+      let main = 0;
+      for (let i = 1; i < relevant.length; i++) {
+        if (rangeSize(intersectRanges(relevant[i]!.keyGroupRange, this.keyGroupRange)) >
+          rangeSize(intersectRanges(relevant[main]!.keyGroupRange, this.keyGroupRange))) main = i;
+      }
+      const mh = relevant[main]!;
+      const md = downloads[main]!;
+      this.adoptStates(md.meta.states);
+      this.store = await this.engine.openFromSnapshot({ ...this.lsmOptions, dir: this.dbDir, files: md.files, manifest: md.manifest });
+      if (!rangesEqual(mh.keyGroupRange, this.keyGroupRange)) this.clip();
+      for (let i = 0; i < relevant.length; i++) {
+        if (i !== main) await this.copyFrom(relevant[i]!, downloads[i]!, i);
+        this.restoreTimers(downloads[i]!.meta.timers);
+      }
+      if (
+        relevant.length === 1 && rangesEqual(mh.keyGroupRange, this.keyGroupRange) && mh.mode === 'incremental' &&
+        mh.operatorId === this.operatorId && mh.subtaskIndex === this.subtaskIndex
+      ) {
+        // The restored checkpoint is complete (it was chosen for restore): its uploads are a safe base.
+        this.base = new Map(mh.sharedFiles.map((f) => [f.localName, { ...f, reused: false }]));
+        this.baseId = mh.checkpointId;
+      }
+    } finally {
+      for (let i = 0; i < relevant.length; i++) await rm(this.restoreDir(i), { recursive: true, force: true });
+    }
+  }
+
+  private restoreDir(i: number): string {
+    return join(this.localDir, `restore-${i}`);
+  }
+
+  /** Deletes the key groups outside this backend's range (two range tombstones). */
+  private clip(): void {
+    const { start, end } = this.keyGroupRange;
+    if (start > 0) this.store.deleteRange(keyGroupBytes(0), keyGroupBytes(start));
+    // Every key starts with a key group < 0x8000, so 0xffff bounds them all.
+    if (end + 1 < this.maxParallelism) this.store.deleteRange(keyGroupBytes(end + 1), Uint8Array.of(0xff, 0xff));
+  }
+
+  private async download(
+    handles: readonly KeyedStateHandle[],
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<{ files: Map<string, string>; manifest: Uint8Array; meta: SnapshotMeta }[]> {
+    let total = 0;
+    for (const h of handles) for (const f of [...h.sharedFiles, ...h.privateFiles]) total += f.size;
+    let done = 0;
+    onProgress?.(0, total);
+    const limit = new TransferLimit(this.transferConcurrency);
+    const tasks: Promise<unknown>[] = [];
+    const out: { files: Map<string, string>; manifest: Uint8Array; meta: SnapshotMeta | undefined }[] = handles.map(() => ({
+      files: new Map<string, string>(), manifest: new Uint8Array(0), meta: undefined,
+    }));
+    for (let i = 0; i < handles.length; i++) {
+      const h = handles[i]!;
+      const dir = this.restoreDir(i);
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(dir, { recursive: true });
+      const manifest = h.privateFiles.find((f) => f.name === 'MANIFEST');
+      const meta = h.privateFiles.find((f) => f.name === 'meta');
+      if (!manifest || !meta) {
+        throw new CorruptionError(`${h.operatorId}/${h.subtaskIndex}@${h.checkpointId}`, undefined, 'lsm handle lacks its MANIFEST or meta file');
+      }
+      for (const f of h.sharedFiles) {
+        if (f.localName.includes('/') || f.localName.includes('\\') || f.localName.startsWith('.')) {
+          throw new CorruptionError(f.path, undefined, `bad local file name ${JSON.stringify(f.localName)}`);
+        }
+        const local = join(dir, f.localName);
+        out[i]!.files.set(f.localName, local);
+        tasks.push(limit.run(async () => {
+          await this.storage.readToFile(f.path, local, { size: f.size, checksum: f.checksum });
+          done += f.size;
+          onProgress?.(done, total);
+        }));
+      }
+      tasks.push(limit.run(async () => {
+        out[i]!.manifest = await readVerified(this.storage, manifest.path, manifest.size, manifest.checksum);
+        done += manifest.size;
+        onProgress?.(done, total);
+      }));
+      tasks.push(limit.run(async () => {
+        out[i]!.meta = decodeMeta(await readVerified(this.storage, meta.path, meta.size, meta.checksum), meta.path);
+        done += meta.size;
+        onProgress?.(done, total);
+      }));
+    }
+    const settled = await Promise.allSettled(tasks);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      for (let i = 0; i < handles.length; i++) await rm(this.restoreDir(i), { recursive: true, force: true });
+      throw failed.reason;
+    }
+    return out.map((o) => ({ files: o.files, manifest: o.manifest, meta: o.meta! }));
+  }
+
+  /** Copies the key groups of this backend's range from another handle's store, remapping state ids. */
+  private async copyFrom(
+    h: KeyedStateHandle,
+    d: { files: Map<string, string>; manifest: Uint8Array; meta: SnapshotMeta },
+    i: number,
+  ): Promise<void> {
+    const ids = this.mapRestoredStates(d.meta.states);
+    const range = intersectRanges(h.keyGroupRange, this.keyGroupRange);
+    const tmp = await this.engine.openFromSnapshot({
+      ...this.lsmOptions, dir: join(this.restoreDir(i), 'db'), files: d.files, manifest: d.manifest, autoCompaction: false,
+    });
+    try {
+      const it = tmp.scan({ start: keyGroupBytes(range.start), end: keyGroupBytes(range.end + 1) });
+      try {
+        let batch = this.store.batch();
+        for (let r = it.next(); !r.done; r = it.next()) {
+          const [k, v] = r.value;
+          if (k.length < KEY_GROUP_BYTES + STATE_ID_BYTES) throw new CorruptionError(h.privateFiles[0]?.path ?? 'restore', undefined, 'state key too short');
+          const oldId = (k[2]! << 8) | k[3]!;
+          const newId = ids.get(oldId);
+          if (newId === undefined) throw new StateError(`restored entry of unknown state id ${oldId}`);
+          const key = k.slice();
+          key[2] = newId >>> 8;
+          key[3] = newId & 0xff;
+          batch.put(key, v.slice());
+          if (batch.count >= COPY_BATCH) {
+            this.store.write(batch);
+            batch = this.store.batch();
+            if (this.store.writeStalled) await this.store.waitForWriteCapacity();
+          }
+        }
+        if (batch.count > 0) this.store.write(batch);
+      } finally {
+        it.close();
+      }
+    } finally {
+      await tmp.abandon();
+    }
+  }
+}
+
+/**
+ * Opens an lsm backend in `<localDir>/db`, restoring from `opts.restoreFrom`.
+ * `engine` defaults to the real engine (src/lsm); a ConfigError if none is given and
+ * none is available.
+ */
+export async function openLsmBackendWith(engine: LsmEngine, opts: LsmBackendOptions): Promise<LsmKeyedBackend> {
+  if (!opts.localDir) throw new ConfigError('the lsm state backend needs a localDir');
+  const b = new LsmKeyedBackend(opts, engine);
+  await b.open(opts.restoreFrom ?? [], opts.onRestoreProgress);
+  return b;
+}
