@@ -4,8 +4,16 @@
  *
  * Object "job/chk-3/_metadata" is key "<prefix>/job/chk-3/_metadata" in the bucket.
  * Publication is atomic by S3's own semantics: a PutObject or a *completed* multipart
- * upload becomes visible whole; a failed multipart upload is aborted (lib-storage
- * Upload, leavePartsOnError: false) and never visible.
+ * upload becomes visible whole; a failed multipart upload is aborted and never visible.
+ *
+ * Multipart (objects above `partSize`): our own small uploader (s3-multipart.ts) rather
+ * than lib-storage's Upload, for two reasons found in testing: Upload sends each part
+ * once, so with retries in our hands one failed part restarted the whole upload; and
+ * when its AbortMultipartUpload fails (s3rver answers 405), Upload throws the abort's
+ * error instead of the real one, turning a retryable 500 into a permanent failure.
+ * Here each part (and the create/complete calls) is retried on its own, at most
+ * `queueSize` parts are in flight (memory: queueSize × partSize), and the abort is
+ * best effort.
  *
  * Retries: the SDK's own retries are off (maxAttempts: 1 on the client). Every operation
  * is retried here on transient failures (5xx, 429/SlowDown/throttling, timeouts,
@@ -20,10 +28,12 @@
  * other S3-compatible stores store verbatim = corrupted). Our own CRC-32C is computed
  * while uploading and verified on readToFile when the caller passes the expectation.
  */
-import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -31,8 +41,9 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { CompletedPart } from '@aws-sdk/client-s3';
 import { assert } from '../util/assert.ts';
 import type { Clock } from '../util/clock.ts';
 import { systemClock } from '../util/clock.ts';
@@ -45,7 +56,7 @@ import {
   WeirError,
 } from '../util/errors.ts';
 import type { CheckpointStorage, ObjectInfo, WriteResult } from './checkpoint-storage.ts';
-import { checksumBytes, openLocalSource, writeFileAtomically } from './local-files.ts';
+import { openLocalSource, writeFileAtomically } from './local-files.ts';
 import type { Expectation } from './local-files.ts';
 import { comparePaths, validateDeletePrefix, validatePath, validatePrefix } from './paths.ts';
 import type { StreamingWrite } from './streaming-write.ts';
@@ -88,6 +99,17 @@ export interface S3StorageOptions {
   clock?: Clock;
   /** Uniform [0, 1) for backoff jitter. Default Math.random. */
   random?: () => number;
+  /** Called before each backoff sleep (for logs and metrics). */
+  onRetry?: (info: RetryInfo) => void;
+}
+
+export interface RetryInfo {
+  op: string;
+  path: string;
+  /** The attempt that failed (1-based). */
+  attempt: number;
+  delayMs: number;
+  error: unknown;
 }
 
 export interface S3StorageStats {
@@ -165,6 +187,7 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
   private readonly deleteBatchSize: number;
   private readonly clock: Clock;
   private readonly random: () => number;
+  private readonly onRetry: ((info: RetryInfo) => void) | undefined;
   private readonly secrets: string[];
   private readonly where: string;
   private readonly counts: S3StorageStats = { attempts: 0, retries: 0 };
@@ -194,6 +217,7 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
     if (!(this.deleteBatchSize >= 1 && this.deleteBatchSize <= 1000)) throw new ConfigError('deleteBatchSize must be within 1..1000');
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
+    this.onRetry = options.onRetry;
     this.secrets = [options.credentials?.secretAccessKey, options.credentials?.sessionToken, options.credentials?.accessKeyId]
       .filter((s): s is string => typeof s === 'string' && s.length >= 4);
 
@@ -230,47 +254,26 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
   }
 
   async write(path: string, data: Uint8Array): Promise<WriteResult> {
-    const key = this.key(path);
-    const result = checksumBytes(data);
-    await this.retry('write', path, async () => {
-      if (data.length > this.partSize) {
-        await this.upload(key, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-      } else {
-        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: data, ContentLength: data.length }));
-      }
-    });
-    return result;
+    this.key(path);
+    return this.putFromSource('write', path, [data]);
   }
 
   async writeFile(path: string, localFile: string): Promise<WriteResult> {
-    const key = this.key(path);
-    await openLocalSource(localFile); // a missing local file is the caller's error, not the store's
+    this.key(path);
+    const source = await openLocalSource(localFile); // a missing local file is the caller's error
     const size = (await stat(localFile)).size;
-    if (size <= this.partSize) {
-      return this.write(path, await readFile(localFile));
+    // Small files are read whole: simplest, and retried like any PutObject.
+    const result = await this.putFromSource('writeFile', path, size <= this.partSize ? [await readFile(localFile)] : source);
+    if (result.size !== size) {
+      throw new PermanentStorageError(`${localFile} changed size while uploading to ${this.label(path)} (${size} → ${result.size} bytes)`);
     }
-    return this.retry('writeFile', path, async () => {
-      const tap = crcTap(createReadStream(localFile, { highWaterMark: 1 << 20 }));
-      await this.upload(key, Readable.from(tap.chunks()));
-      const result = tap.result();
-      if (result.size !== size) {
-        throw new PermanentStorageError(`${localFile} changed size while uploading to ${this.label(path)} (${size} → ${result.size} bytes)`);
-      }
-      return result;
-    });
+    return result;
   }
 
-  /** Streams to S3; not retried (the source can be read once). Nothing is visible if the source throws. */
+  /** Streams to S3; each request (PutObject or part) is retried from its in-memory buffer. */
   async writeStream(path: string, source: AsyncIterable<Uint8Array>): Promise<WriteResult> {
-    const key = this.key(path);
-    const tap = crcTap(source);
-    this.counts.attempts++;
-    try {
-      await this.upload(key, Readable.from(tap.chunks()));
-    } catch (err) {
-      throw this.translate('write', path, err, 1);
-    }
-    return tap.result();
+    this.key(path);
+    return this.putFromSource('write', path, source);
   }
 
   async read(path: string): Promise<Uint8Array> {
@@ -357,15 +360,106 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
 
   // ---------------------------------------------------------------------------------
 
-  private async upload(key: string, body: Buffer | Readable): Promise<void> {
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key: key, Body: body },
-      partSize: this.partSize,
-      queueSize: this.queueSize,
-      leavePartsOnError: false,
+  /**
+   * Uploads the bytes of `source`: one PutObject if they fit in one part, else a
+   * multipart upload. Nothing is visible unless this resolves.
+   */
+  private async putFromSource(op: string, path: string, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<WriteResult> {
+    const key = this.key(path);
+    let size = 0;
+    let crc = 0;
+    const parts = rechunk(source, this.partSize, (chunk) => {
+      crc = crc32c(chunk, crc);
+      size += chunk.length;
     });
-    await upload.done();
+    const first = await parts.next();
+    const second = first.done ? first : await parts.next();
+    if (second.done) {
+      const body = first.done ? new Uint8Array(0) : first.value;
+      await this.retry(op, path, () =>
+        this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: body.length })),
+      );
+      return { size, checksum: crc32cHex(crc) };
+    }
+    assert(!first.done, 'multipart upload without a first part');
+    await this.multipart(op, path, key, first.value, second.value, parts);
+    return { size, checksum: crc32cHex(crc) };
+  }
+
+  private async multipart(
+    op: string,
+    path: string,
+    key: string,
+    part1: Uint8Array,
+    part2: Uint8Array,
+    rest: AsyncGenerator<Uint8Array>,
+  ): Promise<void> {
+    const created = await this.retry(op, path, () => this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key })));
+    const uploadId = created.UploadId;
+    if (!uploadId) throw new PermanentStorageError(`S3 ${op} ${this.label(path)}${this.where}: CreateMultipartUpload returned no UploadId`);
+    const done: CompletedPart[] = [];
+    const inFlight = new Set<Promise<void>>();
+    let failure: { error: unknown } | undefined;
+
+    const send = (partNumber: number, body: Uint8Array): void => {
+      const p = this.retry(op, path, () =>
+        this.client.send(
+          new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length }),
+        ),
+      ).then(
+        (out) => {
+          if (!out.ETag) throw new PermanentStorageError(`S3 ${op} ${this.label(path)}: part ${partNumber} has no ETag`);
+          done.push({ PartNumber: partNumber, ETag: out.ETag });
+        },
+      ).catch((error: unknown) => {
+        failure ??= { error };
+      }).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    };
+
+    try {
+      send(1, part1);
+      send(2, part2);
+      let partNumber = 2;
+      for (;;) {
+        while (inFlight.size >= this.queueSize && !failure) await Promise.race(inFlight);
+        if (failure) break;
+        const next = await rest.next();
+        if (next.done) break;
+        partNumber++;
+        assert(partNumber <= 10_000, 'S3 allows at most 10,000 parts: raise partSize');
+        send(partNumber, next.value);
+      }
+      await Promise.all(inFlight);
+      if (failure) throw failure.error;
+      done.sort((a, b) => a.PartNumber! - b.PartNumber!);
+      assert(done.length === partNumber, () => `uploaded ${done.length} of ${partNumber} parts`);
+      let attempted = false;
+      await this.retry(op, path, async () => {
+        try {
+          await this.client.send(
+            new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: done } }),
+          );
+        } catch (err) {
+          // A retried Complete whose first try did succeed (answer lost) sees NoSuchUpload.
+          if (attempted && (err as AwsLikeError).name === 'NoSuchUpload') {
+            const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+            if (head.ContentLength !== undefined) return;
+          }
+          throw err;
+        } finally {
+          attempted = true;
+        }
+      });
+    } catch (err) {
+      await Promise.allSettled(inFlight);
+      await rest.return(undefined).catch(() => undefined);
+      // Best effort: an unaborted upload is invisible anyway (and bucket lifecycle rules clean it).
+      await this.client
+        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
+        .catch(() => undefined);
+      throw err;
+    }
   }
 
   /** Lists one ListObjectsV2 page at a time (each page retried on its own) and hands it to `fn`. */
@@ -411,7 +505,9 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
         if (failure.kind !== 'transient' || attempt >= this.maxAttempts) throw this.translate(op, path, err, attempt);
         this.counts.retries++;
         const ceiling = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
-        await this.clock.sleep(ceiling / 2 + (ceiling / 2) * this.random()); // "equal jitter"
+        const delayMs = ceiling / 2 + (ceiling / 2) * this.random(); // "equal jitter"
+        this.onRetry?.({ op, path, attempt, delayMs, error: err });
+        await this.clock.sleep(delayMs);
       }
     }
   }
@@ -470,19 +566,39 @@ function isValidPath(path: string): boolean {
   }
 }
 
-/** Passes chunks through while counting bytes and computing CRC-32C. */
-function crcTap(source: AsyncIterable<Uint8Array>): { chunks(): AsyncGenerator<Uint8Array>; result(): WriteResult } {
-  let size = 0;
-  let crc = 0;
-  return {
-    async *chunks() {
-      for await (const chunk of source) {
-        if (chunk.length === 0) continue;
-        crc = crc32c(chunk, crc);
-        size += chunk.length;
-        yield chunk;
+/**
+ * Cuts a stream of chunks into parts of exactly `partSize` bytes (the last may be
+ * shorter, never empty). A chunk that covers a whole part is passed as a view, without
+ * copying. `observe` sees every input byte once, in order.
+ */
+async function* rechunk(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  partSize: number,
+  observe: (chunk: Uint8Array) => void,
+): AsyncGenerator<Uint8Array> {
+  let buf: Uint8Array | undefined;
+  let fill = 0;
+  for await (const chunk of source) {
+    if (chunk.length === 0) continue;
+    observe(chunk);
+    let off = 0;
+    while (off < chunk.length) {
+      if (fill === 0 && chunk.length - off >= partSize) {
+        yield chunk.subarray(off, off + partSize);
+        off += partSize;
+        continue;
       }
-    },
-    result: () => ({ size, checksum: crc32cHex(crc) }),
-  };
+      buf ??= new Uint8Array(partSize);
+      const take = Math.min(partSize - fill, chunk.length - off);
+      buf.set(chunk.subarray(off, off + take), fill);
+      fill += take;
+      off += take;
+      if (fill === partSize) {
+        yield buf;
+        buf = undefined; // the yielded buffer now belongs to the uploader
+        fill = 0;
+      }
+    }
+  }
+  if (fill > 0 && buf) yield buf.subarray(0, fill);
 }

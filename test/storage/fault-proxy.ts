@@ -1,0 +1,108 @@
+/**
+ * An HTTP proxy in front of s3rver that injects faults on a script: answer with an S3
+ * error (500 InternalError, 503 SlowDown, 403 …), reset the connection before answering,
+ * or forward the request and cut the response body half way. Requests that match no
+ * scripted fault are forwarded unchanged (signatures stay valid: the Host header is kept).
+ */
+import { createServer, request as httpRequest } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type ProxyFault =
+  | { kind: 'status'; status: number; code: string }
+  | { kind: 'reset' }
+  | { kind: 'cut-body' };
+
+interface ScriptedFault {
+  method: string | undefined;
+  match: RegExp;
+  fault: ProxyFault;
+}
+
+export interface SeenRequest {
+  method: string;
+  url: string;
+  fault: ProxyFault['kind'] | 'forwarded';
+}
+
+export class FaultProxy {
+  readonly seen: SeenRequest[] = [];
+  private readonly script: ScriptedFault[] = [];
+  private server: Server | undefined;
+
+  constructor(private readonly upstream: string) {}
+
+  /** Queues `times` faults for requests with `method` (any if undefined) whose URL matches. */
+  inject(fault: ProxyFault, options: { method?: string; match?: RegExp; times?: number } = {}): void {
+    for (let i = 0; i < (options.times ?? 1); i++) {
+      this.script.push({ method: options.method, match: options.match ?? /./, fault });
+    }
+  }
+
+  /** Drops every queued fault. */
+  clear(): void {
+    this.script.length = 0;
+  }
+
+  pending(): number {
+    return this.script.length;
+  }
+
+  async start(): Promise<string> {
+    const server = createServer((req, res) => void this.handle(req, res));
+    server.keepAliveTimeout = 1000;
+    this.server = server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    const index = this.script.findIndex((s) => (s.method === undefined || s.method === method) && s.match.test(url));
+    const fault = index >= 0 ? this.script.splice(index, 1)[0]!.fault : undefined;
+    this.seen.push({ method, url, fault: fault?.kind ?? 'forwarded' });
+
+    if (fault?.kind === 'status' || fault?.kind === 'reset') {
+      req.resume();
+      await new Promise<void>((resolve) => req.once('end', resolve));
+      if (fault.kind === 'reset') {
+        req.socket.destroy();
+        return;
+      }
+      const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${fault.code}</Code><Message>injected by FaultProxy</Message><RequestId>proxy</RequestId></Error>`;
+      res.writeHead(fault.status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+      res.end(method === 'HEAD' ? undefined : body);
+      return;
+    }
+
+    const target = new URL(url, this.upstream);
+    const upstream = httpRequest(target, { method, headers: req.headers }, (up) => {
+      if (fault?.kind !== 'cut-body') {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+        return;
+      }
+      // Send the headers (with the full content-length) and half the body, then drop the connection.
+      const total = Number(up.headers['content-length'] ?? 0);
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      let sent = 0;
+      up.on('data', (chunk: Buffer) => {
+        if (sent >= total / 2) return;
+        const take = chunk.subarray(0, Math.max(1, Math.floor(total / 2) - sent));
+        sent += take.length;
+        res.write(take);
+        if (sent >= total / 2) res.socket?.destroy();
+      });
+    });
+    upstream.on('error', () => res.socket?.destroy());
+    req.pipe(upstream);
+  }
+}
