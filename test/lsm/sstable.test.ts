@@ -91,6 +91,7 @@ test('round trip: get / seek / next / prev agree with a sorted-array model (rand
           else {
             assert.ok(got, 'expected an entry');
             assert.equal(got.kind, kindOf(want.key));
+            assert.equal(got.seq, sequenceOf(want.key));
             assert.deepEqual(got.value, want.value);
             assert.ok(reader.mayContain(p.user), 'bloom filter false negative');
           }
@@ -113,6 +114,9 @@ test('round trip: get / seek / next / prev agree with a sorted-array model (rand
           }
           assert.equal(it.valid, true);
           assert.deepEqual(it.key, model[pos]!.key);
+          assert.deepEqual(it.userKey, userKeyOf(model[pos]!.key));
+          assert.equal(it.seq, sequenceOf(model[pos]!.key));
+          assert.equal(it.kind, kindOf(model[pos]!.key));
           assert.deepEqual(it.value, model[pos]!.value);
         };
         for (const p of probes) {

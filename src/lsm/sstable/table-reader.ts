@@ -20,7 +20,7 @@
 import { assert } from '../../util/assert.ts';
 import { CorruptionError, errorMessage } from '../../util/errors.ts';
 import { COMPRESSION_NONE, compressionName, decompressBlock } from '../compression.ts';
-import { TRAILER_BYTES, writeTrailer, type ValueKind } from '../internal-key.ts';
+import { sequenceOf, TRAILER_BYTES, writeTrailer, type ValueKind } from '../internal-key.ts';
 import type { BlockCache } from '../cache/block-cache.ts';
 import { Block, BlockIterator } from './block.ts';
 import { BloomFilter } from './bloom.ts';
@@ -32,7 +32,6 @@ import { compareInternalAt, userKeyEquals } from './key-compare.ts';
 import { decodeProperties, type TableProperties } from './properties.ts';
 import { BytesReadSource, FileReadSource, type ReadSource } from './read-source.ts';
 import type { RangeTombstone } from './table-writer.ts';
-import { sequenceOf } from '../internal-key.ts';
 
 /** One region of the file, for inspection tools and corruption tests. */
 export interface TableRegion {
@@ -44,8 +43,17 @@ export interface TableRegion {
 
 export interface GetResult {
   kind: ValueKind;
+  /** The entry's sequence number (<= the sequence asked for). */
+  seq: number;
   /** Zero-copy view into an immutable block (see the file comment). */
   value: Uint8Array;
+}
+
+/** The 7-byte big-endian sequence of a trailer starting at o. */
+function trailerSeq(k: Uint8Array, o: number): number {
+  const hi = (k[o]! << 16) | (k[o + 1]! << 8) | k[o + 2]!;
+  const lo = ((k[o + 3]! << 24) | (k[o + 4]! << 16) | (k[o + 5]! << 8) | k[o + 6]!) >>> 0;
+  return hi * 0x1_0000_0000 + lo;
 }
 
 /** Fixed per-block overhead charged to the block cache besides the contents. */
@@ -216,7 +224,7 @@ export class TableReader {
     const klen = it.keyLength;
     if (!userKeyEquals(kb, 0, klen, userKey)) return undefined;
     const start = it.valueStart;
-    return { kind: kb[klen - 1] as ValueKind, value: it.blockData.subarray(start, start + it.valueLength) };
+    return { kind: kb[klen - 1] as ValueKind, seq: trailerSeq(kb, klen - TRAILER_BYTES), value: it.blockData.subarray(start, start + it.valueLength) };
   }
 
   /** The table's range tombstones, sorted by (start asc, seq desc). Frozen, cached. */
@@ -334,6 +342,24 @@ export class TableIterator {
   get key(): Uint8Array {
     assert(this.valid, 'key of an invalid iterator');
     return this.blockIter.key;
+  }
+
+  /** The user-key part of the current key: a view valid until the iterator moves. */
+  get userKey(): Uint8Array {
+    assert(this.valid, 'userKey of an invalid iterator');
+    return this.blockIter.keyBuffer.subarray(0, this.blockIter.keyLength - TRAILER_BYTES);
+  }
+
+  /** Sequence number of the current entry (no allocation). */
+  get seq(): number {
+    assert(this.valid, 'seq of an invalid iterator');
+    return trailerSeq(this.blockIter.keyBuffer, this.blockIter.keyLength - TRAILER_BYTES);
+  }
+
+  /** Kind of the current entry (Put or Delete; no allocation). */
+  get kind(): ValueKind {
+    assert(this.valid, 'kind of an invalid iterator');
+    return this.blockIter.keyBuffer[this.blockIter.keyLength - 1] as ValueKind;
   }
 
   /** The current value: zero-copy, valid as long as referenced. */
