@@ -1,0 +1,186 @@
+/**
+ * DataStream / KeyedStream / WindowedStream: the fluent API that records
+ * transformations into the environment; nothing runs until execute().
+ */
+import type { Collector, KeyedProcessFunction, KeySelector, ProcessWindowFunction, WindowAssigner, WindowResultFunction } from '../runtime/functions.ts';
+import { OutputTag } from '../runtime/functions.ts';
+import type { Sink } from '../runtime/connector-types.ts';
+import type { AggregateFunction } from '../state/types.ts';
+import { FilterOperator, FlatMapOperator, IdentityOperator, MapOperator } from '../runtime/operators/simple.ts';
+import { KeyedProcessOperator, aggregateFunction, reduceFunction } from '../runtime/operators/keyed-process.ts';
+import { WindowOperator, type WindowFunctionSpec } from '../runtime/operators/window.ts';
+import { TimestampsAndWatermarksOperator } from '../runtime/operators/timestamps-watermarks.ts';
+import { SinkOperator } from '../runtime/operators/sink.ts';
+import type { WatermarkStrategy } from './watermark-strategy.ts';
+import type { GraphBuilder, Transformation } from './transformation.ts';
+import type { StreamOperator } from '../runtime/operator.ts';
+import { ConfigError } from '../util/errors.ts';
+
+export class DataStream<T> {
+  constructor(
+    protected readonly env: GraphBuilder,
+    /** @internal */ readonly transformation: Transformation,
+  ) {}
+
+  /** Sets the operator's name (shown in progress and logs; part of the default operator id). */
+  name(name: string): this {
+    this.transformation.name = name;
+    return this;
+  }
+
+  /** A stable operator id, so state survives changes to the job graph around it. */
+  uid(uid: string): this {
+    this.transformation.uid = uid;
+    return this;
+  }
+
+  setParallelism(parallelism: number): this {
+    if (!Number.isInteger(parallelism) || parallelism < 1) throw new ConfigError(`parallelism must be a positive integer, got ${parallelism}`);
+    this.transformation.parallelism = parallelism;
+    return this;
+  }
+
+  map<R>(fn: (value: T) => R): DataStream<R> {
+    return this.oneInput('map', () => new MapOperator(fn));
+  }
+
+  filter(fn: (value: T) => boolean): DataStream<T> {
+    return this.oneInput('filter', () => new FilterOperator(fn));
+  }
+
+  flatMap<R>(fn: (value: T, out: Collector<R>) => void): DataStream<R> {
+    return this.oneInput('flatMap', () => new FlatMapOperator(fn));
+  }
+
+  /** One stream of the records of this and the other streams (same type). */
+  union(...others: DataStream<T>[]): DataStream<T> {
+    const t = this.env.addTransformation({
+      name: 'union',
+      inputs: [this, ...others].map((s) => ({ from: s.transformation })),
+      createOperator: () => new IdentityOperator(),
+    });
+    return new DataStream<T>(this.env, t);
+  }
+
+  /** Partitions by key: records with equal keys (equal serialized bytes) go to the same subtask and share keyed state. */
+  keyBy<K>(keySelector: KeySelector<T, K>): KeyedStream<K, T> {
+    return new KeyedStream<K, T>(this.env, this.transformation, keySelector);
+  }
+
+  assignTimestampsAndWatermarks(strategy: WatermarkStrategy<T>): DataStream<T> {
+    return this.oneInput('timestamps/watermarks', () => new TimestampsAndWatermarksOperator(strategy));
+  }
+
+  /** Records an operator sent to the side output `tag` (late data of a window, bad records of a process function). */
+  getSideOutput<X>(tag: OutputTag<X>): DataStream<X> {
+    const t = this.env.addTransformation({
+      name: `side:${tag.id}`,
+      inputs: [{ from: this.transformation, sideTag: tag.id }],
+      createOperator: () => new IdentityOperator(),
+    });
+    t.parallelism = this.transformation.parallelism;
+    return new DataStream<X>(this.env, t);
+  }
+
+  sinkTo(sink: Sink<T>): DataStream<never> {
+    const t = this.env.addTransformation({
+      name: sink.name,
+      inputs: [{ from: this.transformation }],
+      createOperator: () => new SinkOperator(sink),
+      isSink: true,
+    });
+    return new DataStream<never>(this.env, t);
+  }
+
+  protected oneInput<R>(name: string, createOperator: () => StreamOperator): DataStream<R> {
+    const t = this.env.addTransformation({ name, inputs: [{ from: this.transformation }], createOperator });
+    return new DataStream<R>(this.env, t);
+  }
+}
+
+export class KeyedStream<K, T> {
+  constructor(
+    private readonly env: GraphBuilder,
+    private readonly input: Transformation,
+    private readonly keySelector: KeySelector<T, K>,
+  ) {}
+
+  private keyedOp<R>(name: string, createOperator: () => StreamOperator): DataStream<R> {
+    const t = this.env.addTransformation({
+      name,
+      inputs: [{ from: this.input, keySelector: this.keySelector }],
+      createOperator,
+      keyed: { keySelector: this.keySelector },
+    });
+    return new DataStream<R>(this.env, t);
+  }
+
+  /** A keyed process function: typed keyed state, event- and processing-time timers, side outputs. */
+  process<R>(fn: KeyedProcessFunction<K, T, R>): DataStream<R> {
+    return this.keyedOp('process', () => new KeyedProcessOperator(fn, this.keySelector));
+  }
+
+  /** Rolling reduce: emits the key's reduced value after every record. */
+  reduce(fn: (a: T, b: T) => T): DataStream<T> {
+    return this.keyedOp('reduce', () => new KeyedProcessOperator(reduceFunction(fn), this.keySelector));
+  }
+
+  /** Rolling aggregate: emits the key's aggregate after every record. */
+  aggregate<ACC, R>(agg: AggregateFunction<T, ACC, R>): DataStream<R> {
+    return this.keyedOp('aggregate', () => new KeyedProcessOperator(aggregateFunction(agg), this.keySelector));
+  }
+
+  window(assigner: WindowAssigner): WindowedStream<K, T> {
+    return new WindowedStream<K, T>(this.env, this.input, this.keySelector, assigner);
+  }
+}
+
+export class WindowedStream<K, T> {
+  private lateness = 0;
+  private lateTag: string | undefined;
+
+  constructor(
+    private readonly env: GraphBuilder,
+    private readonly input: Transformation,
+    private readonly keySelector: KeySelector<T, K>,
+    private readonly assigner: WindowAssigner,
+  ) {}
+
+  /** Keep windows this long after they fire; late records within it update and re-fire them. */
+  allowedLateness(ms: number): this {
+    if (!(ms >= 0)) throw new ConfigError(`allowed lateness must be >= 0, got ${ms}`);
+    this.lateness = ms;
+    return this;
+  }
+
+  /** Records too late for every window go to this side output instead of being dropped. */
+  sideOutputLateData(tag: OutputTag<T>): this {
+    this.lateTag = tag.id;
+    return this;
+  }
+
+  reduce<R = T>(fn: (a: T, b: T) => T, result?: WindowResultFunction<T, R, K>): DataStream<R> {
+    return this.build({ kind: 'reduce', reduce: fn, ...(result ? { result } : {}) });
+  }
+
+  aggregate<ACC, V, R = V>(agg: AggregateFunction<T, ACC, V>, result?: WindowResultFunction<V, R, K>): DataStream<R> {
+    return this.build({ kind: 'aggregate', aggregate: agg, ...(result ? { result } : {}) });
+  }
+
+  process<R>(fn: ProcessWindowFunction<T, R, K>): DataStream<R> {
+    return this.build({ kind: 'process', process: fn });
+  }
+
+  private build<R>(spec: WindowFunctionSpec): DataStream<R> {
+    const { assigner, keySelector, lateness, lateTag } = this;
+    const t = this.env.addTransformation({
+      name: `window(${assigner.kind})`,
+      inputs: [{ from: this.input, keySelector }],
+      createOperator: () => new WindowOperator(assigner, spec, keySelector, lateness, lateTag),
+      keyed: { keySelector },
+    });
+    return new DataStream<R>(this.env, t);
+  }
+}
+
+export { OutputTag };

@@ -1,0 +1,288 @@
+/**
+ * StreamEnvironment: where a job is configured and built, and what runs it.
+ *
+ *   const env = new StreamEnvironment({ parallelism: 2, checkpoints: './weir-data', checkpointInterval: '10s' });
+ *   env.fromSource(new FileSource(path)).flatMap(split).keyBy((w) => w).process(counter).sinkTo(sink);
+ *   await env.execute('wordcount');
+ *
+ * Under `weir run` the command builds the environment from its flags; the job's default
+ * export only builds the graph.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { systemClock, type Clock } from '../util/clock.ts';
+import { ConfigError, CheckpointDeclinedError, errorMessage } from '../util/errors.ts';
+import type { CheckpointStorage } from '../storage/checkpoint-storage.ts';
+import { MemoryStorage } from '../storage/memory-storage.ts';
+import type { KeyedStateBackend, Serializer, StateBackendOptions } from '../state/types.ts';
+import { checkMaxParallelism } from '../state/key-groups.ts';
+import { createHeapBackend } from '../state/heap-backend.ts';
+import { CheckpointCoordinator, type CheckpointEvent, type CompletedCheckpointInfo } from '../checkpoint/coordinator.ts';
+import { scanJob } from '../checkpoint/job-scan.ts';
+import { validateJobName } from '../checkpoint/layout.ts';
+import type { CheckpointMetadata } from '../checkpoint/types.ts';
+import type { Source } from '../runtime/connector-types.ts';
+import type { JobEdge, JobGraph, JobNode } from '../runtime/job-graph.ts';
+import { JobExecution, type CoordinatorPort, type CoordinatorSetup, type JobMetrics, type JobResult, type RestartStrategy } from '../runtime/job-execution.ts';
+import { DataStream } from './data-stream.ts';
+import type { GraphBuilder, Transformation } from './transformation.ts';
+import { parseDuration } from './durations.ts';
+import { openCheckpointStorage } from './checkpoint-storage-uri.ts';
+
+export type StateBackendKind = 'heap' | 'lsm';
+
+export interface StreamEnvironmentOptions {
+  /** Job name: the job's directory in checkpoint storage. Default "job" (or execute's argument). */
+  readonly jobName?: string;
+  /** Default parallelism of every operator. Default 1. */
+  readonly parallelism?: number;
+  /** Number of key groups; fixed for the life of the job's state. Default 128. */
+  readonly maxParallelism?: number;
+  readonly stateBackend?: StateBackendKind;
+  /** Incremental checkpoints (lsm backend). Default true. */
+  readonly incremental?: boolean;
+  /** Local working directory of the state backends. Default: a temp directory. */
+  readonly stateDir?: string;
+  /** Checkpoint storage: a directory, file://…, s3://bucket/prefix, or a CheckpointStorage. Unset: no checkpoints. */
+  readonly checkpoints?: string | CheckpointStorage;
+  /** Default 10s. 0: only the final checkpoint at the end of input. */
+  readonly checkpointInterval?: number | string;
+  readonly checkpointTimeout?: number | string;
+  readonly maxConcurrentCheckpoints?: number;
+  readonly minPauseBetweenCheckpoints?: number | string;
+  readonly retainedCheckpoints?: number;
+  /** Default: fixed delay, 3 attempts, 1 s apart (with checkpoints), none without. */
+  readonly restartStrategy?: RestartStrategy;
+  /** Start from the latest completed checkpoint of this job, or from a given one (`chk-N` path or id). */
+  readonly resume?: string | number;
+  /** Serializer of keyBy keys (default msgpack). */
+  readonly keySerializer?: Serializer<unknown>;
+  readonly clock?: Clock;
+  /** Buffered elements per channel before the producer waits. Default 2048. */
+  readonly channelCapacity?: number;
+  readonly batchSize?: number;
+  /** Custom state backend factory (tests, experiments). */
+  readonly createBackend?: (opts: StateBackendOptions, kind: StateBackendKind, incremental: boolean) => Promise<KeyedStateBackend>;
+  readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+export interface CheckpointSummary {
+  readonly checkpointId: number;
+  readonly durationMillis: number;
+  readonly fullSize: number;
+  readonly checkpointedSize: number;
+}
+
+/** Live numbers of a running job (for progress lines and tests). */
+export interface JobProgress {
+  readonly metrics: JobMetrics;
+  readonly lastCheckpoint: CheckpointSummary | undefined;
+  readonly restoredFrom: number | undefined;
+}
+
+export interface JobHandle {
+  readonly done: Promise<JobResult>;
+  cancel(): void;
+  progress(): JobProgress;
+}
+
+type Overridable = { -readonly [K in keyof StreamEnvironmentOptions]: StreamEnvironmentOptions[K] };
+
+export class StreamEnvironment implements GraphBuilder {
+  private options: Overridable;
+  private readonly transformations: Transformation[] = [];
+  private started = false;
+
+  constructor(options: StreamEnvironmentOptions = {}) {
+    this.options = { ...options };
+  }
+
+  /** Changes options before execute() (weir run applies its flags this way, after the job built its graph). */
+  configure(options: StreamEnvironmentOptions): this {
+    Object.assign(this.options, Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)));
+    return this;
+  }
+
+  getOptions(): StreamEnvironmentOptions {
+    return { ...this.options };
+  }
+
+  setParallelism(p: number): this {
+    return this.configure({ parallelism: p });
+  }
+
+  enableCheckpointing(interval: number | string, checkpoints?: string | CheckpointStorage): this {
+    return this.configure({ checkpointInterval: interval, ...(checkpoints !== undefined ? { checkpoints } : {}) });
+  }
+
+  get isStarted(): boolean {
+    return this.started;
+  }
+
+  fromSource<T>(source: Source<T>, name?: string): DataStream<T> {
+    const t = this.addTransformation({ name: name ?? source.name, inputs: [], source });
+    if (source.maxParallelism !== undefined) t.parallelism = Math.min(source.maxParallelism, this.options.parallelism ?? 1);
+    return new DataStream<T>(this, t);
+  }
+
+  /** @internal */
+  addTransformation(t: Omit<Transformation, 'id'>): Transformation {
+    const full: Transformation = { ...t, id: this.transformations.length };
+    this.transformations.push(full);
+    return full;
+  }
+
+  /** The job graph execute() would run (parallelism resolved). */
+  buildGraph(jobName?: string): JobGraph {
+    const o = this.options;
+    const maxP = o.maxParallelism ?? 128;
+    checkMaxParallelism(maxP);
+    const defaultP = o.parallelism ?? 1;
+    if (this.transformations.length === 0) throw new ConfigError('the job defines no operators');
+    const nodes: JobNode[] = [];
+    const parallelism: number[] = [];
+    for (const t of this.transformations) {
+      let p = t.parallelism ?? defaultP;
+      if (t.source?.maxParallelism !== undefined) p = Math.min(p, t.source.maxParallelism);
+      if (t.parallelism === undefined && t.inputs.length === 1 && t.inputs[0]!.sideTag !== undefined) p = parallelism[t.inputs[0]!.from.id]!;
+      parallelism[t.id] = p;
+      const inputs: JobEdge[] = t.inputs.map((i) => {
+        const fromP = parallelism[i.from.id]!;
+        const partitioning = i.keySelector ? 'hash' : fromP === p ? 'forward' : 'rebalance';
+        return {
+          from: i.from.id,
+          partitioning,
+          ...(i.keySelector ? { keySelector: i.keySelector } : {}),
+          ...(i.sideTag !== undefined ? { sideTag: i.sideTag } : {}),
+        };
+      });
+      nodes.push({
+        index: t.id,
+        operatorId: t.uid ?? `${t.id}-${slug(t.name)}`,
+        name: t.name,
+        parallelism: p,
+        inputs,
+        ...(t.source ? { source: t.source } : {}),
+        ...(t.createOperator ? { createOperator: t.createOperator } : {}),
+        ...(t.keyed ? { keyed: t.keyed } : {}),
+        ...(t.isSink ? { isSink: true } : {}),
+      });
+    }
+    return { name: jobName ?? o.jobName ?? 'job', maxParallelism: maxP, nodes };
+  }
+
+  async execute(jobName?: string): Promise<JobResult> {
+    return (await this.start(jobName)).done;
+  }
+
+  /** Starts the job; the handle's `done` settles when it ends (or fails for good). */
+  async start(jobName?: string): Promise<JobHandle> {
+    if (this.started) throw new ConfigError('this environment already ran its job');
+    this.started = true;
+    const o = this.options;
+    const clock = o.clock ?? systemClock;
+    const graph = this.buildGraph(jobName);
+    const job = validateJobName(graph.name);
+    const checkpointStorage = o.checkpoints !== undefined ? openCheckpointStorage(o.checkpoints) : undefined;
+    const storage = checkpointStorage ?? new MemoryStorage({ name: 'no-checkpoints' });
+    const kind: StateBackendKind = o.stateBackend ?? 'heap';
+    const incremental = o.incremental ?? true;
+    const stateDir = o.stateDir ?? mkdtempSync(join(tmpdir(), 'weir-state-'));
+    const restoreFrom = checkpointStorage && o.resume !== undefined ? await findCheckpoint(checkpointStorage, job, o.resume) : undefined;
+    const interval = parseDuration(o.checkpointInterval ?? '10s', 'checkpoint interval');
+    const timeout = parseDuration(o.checkpointTimeout ?? '10m', 'checkpoint timeout');
+    const minPause = parseDuration(o.minPauseBetweenCheckpoints ?? 0, 'min pause between checkpoints');
+    let lastCheckpoint: CheckpointSummary | undefined;
+    const log = o.log ?? (() => undefined);
+    const onEvent = (e: CheckpointEvent): void => {
+      if (e.type === 'completed') lastCheckpoint = summary(e.info);
+      else if (e.type === 'failed') log('warn', `checkpoint ${e.checkpointId} failed: ${e.reason}`);
+      else if (e.type === 'warning') log('warn', e.message);
+    };
+    const createCoordinator = checkpointStorage
+      ? async (setup: CoordinatorSetup): Promise<CoordinatorPort> => {
+          const c = await CheckpointCoordinator.create({
+            job, storage: checkpointStorage, clock, participant: setup.participant, expectedTasks: setup.expectedTasks,
+            interval, timeout, maxParallelism: setup.maxParallelism, operators: setup.operators, onEvent,
+            ...(o.maxConcurrentCheckpoints !== undefined ? { maxConcurrent: o.maxConcurrentCheckpoints } : {}),
+            ...(minPause > 0 ? { minPause } : {}),
+            ...(o.retainedCheckpoints !== undefined ? { retained: o.retainedCheckpoints } : {}),
+          });
+          return coordinatorPort(c);
+        }
+      : undefined;
+    const createBackend = o.createBackend
+      ? (opts: StateBackendOptions) => o.createBackend!(opts, kind, incremental)
+      : (opts: StateBackendOptions) => defaultBackend(opts, kind, incremental, clock);
+    const execution = new JobExecution({
+      graph, clock, jobPath: job, storage, createBackend, stateDir,
+      restartStrategy: o.restartStrategy ?? (checkpointStorage ? { kind: 'fixed-delay', attempts: 3, delayMs: 1000 } : { kind: 'none' }),
+      ...(createCoordinator ? { createCoordinator } : {}),
+      ...(restoreFrom ? { restoreFrom } : {}),
+      ...(o.keySerializer ? { keySerializer: o.keySerializer } : {}),
+      ...(o.channelCapacity ? { channelCapacity: o.channelCapacity } : {}),
+      ...(o.batchSize ? { batchSize: o.batchSize } : {}),
+      log,
+    });
+    if (restoreFrom) log('info', `restoring from checkpoint ${restoreFrom.checkpointId}`);
+    const done = execution.run().finally(async () => {
+      if (checkpointStorage && typeof o.checkpoints === 'string') await checkpointStorage.close();
+    });
+    return {
+      done,
+      cancel: () => execution.cancel(),
+      progress: () => ({ metrics: { ...execution.metrics }, lastCheckpoint, restoredFrom: restoreFrom?.checkpointId }),
+    };
+  }
+}
+
+function summary(info: CompletedCheckpointInfo): CheckpointSummary {
+  return { checkpointId: info.checkpointId, durationMillis: info.durationMillis, fullSize: info.fullSize, checkpointedSize: info.checkpointedSize };
+}
+
+function coordinatorPort(c: CheckpointCoordinator): CoordinatorPort {
+  return {
+    acknowledge: (id, states, metrics) => {
+      for (const s of states) c.acknowledge(id, s, metrics);
+    },
+    decline: (id, operatorId, subtaskIndex, reason) => c.decline(id, operatorId, subtaskIndex, reason),
+    triggerNow: () => {
+      c.triggerCheckpoint('checkpoint').catch((err: unknown) => {
+        if (!(err instanceof CheckpointDeclinedError)) throw err;
+      });
+    },
+    start: () => c.start(),
+    stop: () => c.stop(),
+    latestCompleted: () => c.latestCompleted(),
+  };
+}
+
+async function defaultBackend(opts: StateBackendOptions, kind: StateBackendKind, _incremental: boolean, clock: Clock): Promise<KeyedStateBackend> {
+  if (kind === 'heap') return createHeapBackend({ ...opts, clock });
+  throw new ConfigError(`state backend "${kind}" is not available in this build`);
+}
+
+/** Resolves `--resume`: 'latest', a checkpoint id, or a path ending in `chk-<N>` (or `chk-<N>/_metadata`). */
+export async function findCheckpoint(storage: CheckpointStorage, job: string, resume: string | number): Promise<CheckpointMetadata> {
+  const scan = await scanJob(storage, job);
+  const completed = scan.metadata;
+  if (resume === 'latest') {
+    const latest = completed.at(-1);
+    if (!latest) {
+      const why = scan.unreadable.length > 0 ? ` (unreadable: ${scan.unreadable.map((u) => `${u.path}: ${errorMessage(u.error)}`).join('; ')})` : '';
+      throw new ConfigError(`no completed checkpoint of job "${job}" in ${storage.uri}${why}`);
+    }
+    return latest;
+  }
+  const m = typeof resume === 'number' ? [String(resume), String(resume)] : /(?:chk|savepoint)-(\d+)(?:\/_metadata)?\/?$/.exec(resume) ?? /^(\d+)$/.exec(resume);
+  if (!m) throw new ConfigError(`--resume: expected "latest", a checkpoint id or a path ending in chk-<N>, got "${resume}"`);
+  const id = Number(m[1]);
+  const found = completed.find((c) => c.checkpointId === id);
+  if (!found) throw new ConfigError(`checkpoint ${id} of job "${job}" not found (or not complete) in ${storage.uri}; completed: ${completed.map((c) => c.checkpointId).join(', ') || 'none'}`);
+  return found;
+}
+
+function slug(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'op';
+}

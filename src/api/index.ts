@@ -1,0 +1,16 @@
+/** The user API: what job code imports (via the package root, src/index.ts). */
+export { StreamEnvironment, findCheckpoint } from './environment.ts';
+export type { StreamEnvironmentOptions, StateBackendKind, JobHandle, JobProgress, CheckpointSummary } from './environment.ts';
+export { DataStream, KeyedStream, WindowedStream } from './data-stream.ts';
+export { OutputTag } from '../runtime/functions.ts';
+export type {
+  Collector, KeyedProcessFunction, KeyedProcessContext, KeyedOpenContext, OnTimerContext, TimerService, KeyedStateStore,
+  KeySelector, TimeWindow, WindowAssigner, ProcessWindowFunction, WindowResultFunction, TimestampAssigner,
+} from '../runtime/functions.ts';
+export type { Source, SourceReader, SourceContext, SourceOutput, PollResult, Sink, SinkWriter, SinkContext, SinkSnapshot } from '../runtime/connector-types.ts';
+export type { RestartStrategy, JobResult, JobMetrics } from '../runtime/job-execution.ts';
+export { JobFailedError } from '../runtime/job-execution.ts';
+export { WatermarkStrategy } from './watermark-strategy.ts';
+export { TumblingEventTimeWindows, SlidingEventTimeWindows, EventTimeSessionWindows } from './windows.ts';
+export { parseDuration } from './durations.ts';
+export type { ValueState, ListState, MapState, ReducingState, AggregatingState, AggregateFunction, Serializer } from '../state/types.ts';

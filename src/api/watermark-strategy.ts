@@ -1,0 +1,37 @@
+/**
+ * Event time: where a record's timestamp comes from and how far behind the newest
+ * timestamp the watermark trails.
+ *
+ *   WatermarkStrategy.forBoundedOutOfOrderness<Click>(5_000)
+ *     .withTimestampAssigner((c) => c.time)
+ *     .withIdleness(30_000)
+ */
+import type { TimestampAssigner, WatermarkStrategySpec } from '../runtime/functions.ts';
+
+export class WatermarkStrategy<T> implements WatermarkStrategySpec<T> {
+  private constructor(
+    readonly outOfOrdernessMs: number,
+    readonly timestampAssigner: TimestampAssigner<T> | undefined,
+    readonly idlenessMs: number | undefined,
+  ) {}
+
+  /** Watermark = highest timestamp seen − bound − 1: records up to `ms` late are on time. */
+  static forBoundedOutOfOrderness<T>(ms: number): WatermarkStrategy<T> {
+    if (!(ms >= 0)) throw new RangeError(`out-of-orderness must be >= 0, got ${ms}`);
+    return new WatermarkStrategy<T>(ms, undefined, undefined);
+  }
+
+  /** Timestamps never go backwards. */
+  static forMonotonousTimestamps<T>(): WatermarkStrategy<T> {
+    return new WatermarkStrategy<T>(0, undefined, undefined);
+  }
+
+  withTimestampAssigner(assigner: TimestampAssigner<T>): WatermarkStrategy<T> {
+    return new WatermarkStrategy<T>(this.outOfOrdernessMs, assigner, this.idlenessMs);
+  }
+
+  /** After `ms` without records, this input stops holding back event time downstream. */
+  withIdleness(ms: number): WatermarkStrategy<T> {
+    return new WatermarkStrategy<T>(this.outOfOrdernessMs, this.timestampAssigner, ms);
+  }
+}

@@ -1,0 +1,5 @@
+/** Built-in sources and sinks. */
+export { GeneratorSource, type GeneratorSourceOptions } from './generator-source.ts';
+export { FileSource } from './file-source.ts';
+export { CollectSink, PrintSink } from './collect-sink.ts';
+export { FileSink, type FileSinkOptions } from './file-sink.ts';

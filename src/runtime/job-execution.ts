@@ -1,0 +1,374 @@
+/**
+ * Runs a job graph: builds the execution plan, creates one Task per chain subtask and
+ * the channels between them, restores state from a checkpoint, connects the tasks to
+ * the checkpoint coordinator (this object is the coordinator's CheckpointParticipant),
+ * and restarts the whole job from the latest completed checkpoint when a task fails.
+ *
+ * Attempt lifecycle: open every task (state restored) → running (checkpoints may be
+ * triggered) → either every task finished (success) or one failed (cancel every task,
+ * wait for them, abort pending checkpoints, restart after the strategy's delay, or give
+ * up with JobFailedError).
+ *
+ * End of input: a source subtask that reaches the end emits the final watermark and
+ * waits. When every source has, the job asks for one more checkpoint; once a checkpoint
+ * triggered after that point completes (its notification has reached the sinks, which
+ * commit), the sources send end-of-stream and the job ends.
+ *
+ * Ownership: only this object creates, cancels and forgets tasks; the coordinator calls
+ * in through the participant methods, which only enqueue work on the tasks.
+ */
+import type { Clock } from '../util/clock.ts';
+import { ConfigError, WeirError, errorMessage } from '../util/errors.ts';
+import type { CheckpointStorage } from '../storage/checkpoint-storage.ts';
+import type { KeyedStateBackend, Serializer, StateBackendOptions } from '../state/types.ts';
+import { keyGroupRangeForSubtask } from '../state/key-groups.ts';
+import { msgpackSerializer } from '../state/serializers.ts';
+import type {
+  CheckpointMetadata, CheckpointParticipant, OperatorStateEntry, SubtaskCheckpointMetrics, SubtaskState,
+} from '../checkpoint/types.ts';
+import { LocalChannel, type Channel } from './channel.ts';
+import { Barrier } from './elements.ts';
+import { buildExecutionPlan, type ExecutionPlan } from './execution-plan.ts';
+import type { JobGraph, JobNode } from './job-graph.ts';
+import { RecordWriter } from './record-writer.ts';
+import { planSubtaskRestore, type SubtaskRestore } from './restore-plan.ts';
+import { Task, type TaskServices } from './task.ts';
+
+/** The job failed and the restart strategy gave up. */
+export class JobFailedError extends WeirError {
+  readonly code = 'JOB_FAILED';
+}
+
+export type RestartStrategy = { readonly kind: 'none' } | { readonly kind: 'fixed-delay'; readonly attempts: number; readonly delayMs: number };
+
+/**
+ * What the runtime needs from the checkpoint coordinator (an adapter over
+ * src/checkpoint's CheckpointCoordinator). One per attempt: created when the attempt
+ * starts (it recovers the completed checkpoints from storage), stopped when it ends.
+ */
+export interface CoordinatorPort {
+  /** A task's acknowledgement: the state of every operator of its chain. */
+  acknowledge(checkpointId: number, states: readonly SubtaskState[], metrics: SubtaskCheckpointMetrics): void;
+  decline(checkpointId: number, operatorId: string, subtaskIndex: number, reason: string): void;
+  /** Trigger a checkpoint now if the coordinator's limits allow (the final checkpoint). */
+  triggerNow(): void;
+  /** Begin periodic triggering (called once the attempt's tasks are created). */
+  start(): void;
+  /** Stop triggering, abort pending checkpoints, wait for background work. */
+  stop(): Promise<void>;
+  /** The latest completed checkpoint in storage (restart point), if any. */
+  latestCompleted(): CheckpointMetadata | undefined;
+}
+
+export interface CoordinatorSetup {
+  readonly participant: CheckpointParticipant;
+  /** Every operator subtask that must acknowledge. */
+  readonly expectedTasks: readonly { readonly operatorId: string; readonly subtaskIndex: number }[];
+  readonly operators: readonly { readonly operatorId: string; readonly parallelism: number }[];
+  readonly maxParallelism: number;
+}
+
+export interface JobExecutionOptions {
+  readonly graph: JobGraph;
+  readonly clock: Clock;
+  /** The job's directory inside checkpoint storage (its name). */
+  readonly jobPath: string;
+  /** Storage for state backends' snapshots; with `createCoordinator`, checkpointing is on. */
+  readonly storage: CheckpointStorage;
+  readonly createCoordinator?: (setup: CoordinatorSetup) => Promise<CoordinatorPort>;
+  readonly createBackend: (opts: StateBackendOptions) => Promise<KeyedStateBackend>;
+  readonly stateDir: string;
+  readonly keySerializer?: Serializer<unknown>;
+  readonly restartStrategy: RestartStrategy;
+  /** Checkpoint to start from (resume), or undefined for a fresh start. */
+  readonly restoreFrom?: CheckpointMetadata;
+  readonly channelCapacity?: number;
+  readonly batchSize?: number;
+  readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+export interface JobMetrics {
+  recordsIn: number;
+  recordsOut: number;
+  checkpointsCompleted: number;
+  checkpointsFailed: number;
+  restarts: number;
+  lastCompletedCheckpointId: number | undefined;
+}
+
+export interface JobResult {
+  readonly metrics: JobMetrics;
+  readonly restoredFrom: number | undefined;
+}
+
+interface Attempt {
+  readonly index: number;
+  readonly tasks: Task[];
+  readonly sourceTasks: Task[];
+  running: boolean;
+  finishedSources: number;
+  awaitingFinal: boolean;
+  finalCheckpointId: number | undefined;
+  released: boolean;
+  failure: unknown;
+  fail: (err: unknown) => void;
+}
+
+export class JobExecution implements CheckpointParticipant {
+  readonly plan: ExecutionPlan;
+  readonly metrics: JobMetrics = {
+    recordsIn: 0, recordsOut: 0, checkpointsCompleted: 0, checkpointsFailed: 0, restarts: 0, lastCompletedCheckpointId: undefined,
+  };
+  private attempt: Attempt | undefined;
+  private coordinator: CoordinatorPort | undefined;
+  private readonly log: (level: 'info' | 'warn' | 'error', message: string) => void;
+  private cancelled = false;
+
+  constructor(private readonly opts: JobExecutionOptions) {
+    this.plan = buildExecutionPlan(opts.graph);
+    this.log = opts.log ?? (() => undefined);
+  }
+
+  get checkpointingEnabled(): boolean {
+    return this.opts.createCoordinator !== undefined;
+  }
+
+  /** Stops the job (e.g. on SIGINT): cancels the tasks; run() then resolves. */
+  cancel(): void {
+    this.cancelled = true;
+    const a = this.attempt;
+    if (a) for (const t of a.tasks) t.cancel();
+  }
+
+  async run(): Promise<JobResult> {
+    const o = this.opts;
+    const expectedTasks = o.graph.nodes.flatMap((n) => Array.from({ length: n.parallelism }, (_, i) => ({ operatorId: n.operatorId, subtaskIndex: i })));
+    const operators = o.graph.nodes.map((n) => ({ operatorId: n.operatorId, parallelism: n.parallelism }));
+    let restore = o.restoreFrom;
+    const firstRestore = restore?.checkpointId;
+    const strategy = o.restartStrategy;
+    for (let index = 0; ; index++) {
+      const coordinator = o.createCoordinator
+        ? await o.createCoordinator({ participant: this, expectedTasks, operators, maxParallelism: o.graph.maxParallelism })
+        : undefined;
+      if (index > 0) restore = coordinator?.latestCompleted() ?? restore;
+      if (index > 0) this.log('warn', `restart ${index} from ${restore ? `checkpoint ${restore.checkpointId}` : 'the beginning'}`);
+      this.coordinator = coordinator;
+      let error: unknown;
+      try {
+        error = await this.runAttempt(index, restore);
+      } finally {
+        await coordinator?.stop();
+        this.coordinator = undefined;
+      }
+      if (error === undefined || this.cancelled) return { metrics: this.metrics, restoredFrom: firstRestore };
+      const allowed = strategy.kind === 'fixed-delay' ? strategy.attempts : 0;
+      if (index >= allowed) {
+        throw new JobFailedError(`job ${o.jobPath} failed${allowed > 0 ? ` after ${allowed} restarts` : ''}: ${errorMessage(error)}`, { cause: error });
+      }
+      this.metrics.restarts++;
+      this.log('warn', `job failed: ${errorMessage(error)}`);
+      if (strategy.kind === 'fixed-delay' && strategy.delayMs > 0) await o.clock.sleep(strategy.delayMs);
+    }
+  }
+
+  private async runAttempt(index: number, restore: CheckpointMetadata | undefined): Promise<unknown> {
+    const o = this.opts;
+    const graph = o.graph;
+    const maxP = graph.maxParallelism;
+    if (restore) this.checkRestoreCompatible(restore);
+    const capacity = o.channelCapacity ?? 2048;
+    const keySerializer = o.keySerializer ?? msgpackSerializer;
+    // Channels: for every edge that leaves a chain, one per (producer, consumer) pair.
+    const inputs = new Map<string, Channel[]>(); // consumer task id → channels
+    const outputs = new Map<string, Map<number, { tag: string | undefined; writer: RecordWriter }[]>>();
+    for (const chain of this.plan.chains) {
+      for (const node of chain.nodes) {
+        if (node !== chain.nodes[0]) continue;
+        for (const edge of node.inputs) {
+          const producerChain = this.plan.chains[this.plan.chainOf[edge.from]!]!;
+          const producerNode = graph.nodes[edge.from]!;
+          for (let pi = 0; pi < producerNode.parallelism; pi++) {
+            const channels: Channel[] = [];
+            for (let ci = 0; ci < node.parallelism; ci++) {
+              if (edge.partitioning === 'forward' && ci !== pi) continue;
+              const ch = new LocalChannel(`${producerNode.operatorId}[${pi}]→${node.operatorId}[${ci}]`, capacity);
+              channels.push(ch);
+              pushTo(inputs, taskId(chain.index, ci), ch);
+            }
+            const writer = new RecordWriter(channels, edge.partitioning, maxP, edge.keySelector, keySerializer);
+            const tid = taskId(producerChain.index, pi);
+            let m = outputs.get(tid);
+            if (!m) outputs.set(tid, (m = new Map()));
+            pushTo(m, edge.from, { tag: edge.sideTag, writer });
+          }
+        }
+      }
+    }
+    const restores = new Map<string, SubtaskRestore>();
+    const restoreFor = (node: JobNode, subtaskIndex: number): SubtaskRestore | undefined => {
+      if (!restore) return undefined;
+      const k = `${node.operatorId}#${subtaskIndex}`;
+      let r = restores.get(k);
+      if (!r) {
+        r = planSubtaskRestore(restore, node.operatorId, node.parallelism, subtaskIndex, keyGroupRangeForSubtask(maxP, node.parallelism, subtaskIndex));
+        restores.set(k, r);
+      }
+      return r;
+    };
+    let failRef: (err: unknown) => void = () => undefined;
+    const attempt: Attempt = {
+      index, tasks: [], sourceTasks: [], running: false, finishedSources: 0, awaitingFinal: false,
+      finalCheckpointId: undefined, released: false, failure: undefined, fail: (err) => failRef(err),
+    };
+    const services: TaskServices = {
+      clock: o.clock,
+      jobPath: o.jobPath,
+      maxParallelism: maxP,
+      checkpointingEnabled: this.checkpointingEnabled,
+      batchSize: o.batchSize ?? 512,
+      metrics: this.metrics,
+      createBackend: (node, subtaskIndex) =>
+        o.createBackend({
+          operatorId: node.operatorId,
+          subtaskIndex,
+          maxParallelism: maxP,
+          keyGroupRange: keyGroupRangeForSubtask(maxP, node.parallelism, subtaskIndex),
+          keySerializer,
+          localDir: `${o.stateDir}/${o.jobPath}/attempt-${index}/${node.operatorId}-${subtaskIndex}`,
+          storage: o.storage,
+          restoreFrom: restoreFor(node, subtaskIndex)?.keyed ?? [],
+        }),
+      restoredOperatorState: (operatorId, subtaskIndex): readonly OperatorStateEntry[] | undefined => {
+        const node = graph.nodes.find((n) => n.operatorId === operatorId)!;
+        return restoreFor(node, subtaskIndex)?.operatorState;
+      },
+      acknowledge: () => undefined,
+      decline: () => undefined,
+      sourceFinished: () => this.onSourceFinished(attempt),
+    };
+    for (const chain of this.plan.chains) {
+      for (let i = 0; i < chain.parallelism; i++) {
+        const tid = taskId(chain.index, i);
+        const task = new Task(chain, i, inputs.get(tid) ?? [], outputs.get(tid) ?? new Map(), {
+          ...services,
+          acknowledge: (id, states, metrics) => {
+            if (this.attempt === attempt) this.coordinator?.acknowledge(id, states, metrics);
+          },
+          decline: (id, reason) => {
+            if (this.attempt === attempt) this.coordinator?.decline(id, chain.nodes[0]!.operatorId, i, reason);
+          },
+        });
+        attempt.tasks.push(task);
+        if (chain.isSource) attempt.sourceTasks.push(task);
+      }
+    }
+    this.attempt = attempt;
+    if (this.cancelled) return undefined;
+    const failed = new Promise<unknown>((resolve) => {
+      failRef = (err) => {
+        if (attempt.failure !== undefined) return;
+        attempt.failure = err ?? new Error('task failed');
+        resolve(attempt.failure);
+      };
+    });
+    const runs = attempt.tasks.map((t) =>
+      t.run().then(
+        () => undefined,
+        (err: unknown) => {
+          this.log('error', `task ${t.name} failed: ${errorMessage(err)}`);
+          attempt.fail(err);
+        },
+      ),
+    );
+    attempt.running = true;
+    this.coordinator?.start();
+    const all = Promise.all(runs).then(() => undefined);
+    const outcome = await Promise.race([all.then(() => 'done' as const), failed]);
+    attempt.running = false;
+    if (outcome === 'done' && attempt.failure === undefined) return undefined;
+    for (const t of attempt.tasks) t.cancel();
+    await Promise.allSettled(runs);
+    return attempt.failure;
+  }
+
+  private checkRestoreCompatible(meta: CheckpointMetadata): void {
+    if (meta.maxParallelism !== this.opts.graph.maxParallelism) {
+      throw new ConfigError(
+        `checkpoint ${meta.checkpointId} was taken with maxParallelism ${meta.maxParallelism}; this job has ${this.opts.graph.maxParallelism} (key groups cannot be remapped)`,
+      );
+    }
+    const known = new Set(this.opts.graph.nodes.map((n) => n.operatorId));
+    const unknown = meta.operators.filter((op) => !known.has(op.operatorId) && meta.subtasks.some((s) => s.operatorId === op.operatorId && (s.keyed || s.operatorState?.length)));
+    if (unknown.length > 0) {
+      throw new ConfigError(`checkpoint ${meta.checkpointId} has state for operators this job does not have: ${unknown.map((u) => u.operatorId).join(', ')}`);
+    }
+  }
+
+  private onSourceFinished(attempt: Attempt): void {
+    attempt.finishedSources++;
+    if (attempt.finishedSources < attempt.sourceTasks.length) return;
+    if (!this.checkpointingEnabled) {
+      this.releaseSources(attempt);
+      return;
+    }
+    attempt.awaitingFinal = true;
+    this.log('info', 'end of input: taking the final checkpoint');
+    this.requestFinalCheckpoint(attempt, 0);
+  }
+
+  /** Asks for the final checkpoint off the caller's stack (the coordinator may be calling us). */
+  private requestFinalCheckpoint(attempt: Attempt, delayMs: number): void {
+    this.opts.clock.setTimeout(() => {
+      if (this.attempt !== attempt || attempt.failure !== undefined || attempt.released) return;
+      if (attempt.finalCheckpointId === undefined) this.coordinator?.triggerNow();
+    }, delayMs);
+  }
+
+  private releaseSources(attempt: Attempt): void {
+    if (attempt.released) return;
+    attempt.released = true;
+    for (const t of attempt.sourceTasks) t.releaseEnd();
+  }
+
+  // ---- CheckpointParticipant (called by the coordinator) ----
+
+  triggerCheckpoint(checkpointId: number, timestamp: number, kind: 'checkpoint' | 'savepoint'): boolean {
+    const a = this.attempt;
+    if (!a || !a.running || a.failure !== undefined || a.released) return false;
+    if (a.awaitingFinal && a.finalCheckpointId === undefined) a.finalCheckpointId = checkpointId;
+    const barrier = new Barrier(checkpointId, timestamp, kind);
+    for (const t of a.sourceTasks) t.triggerBarrier(barrier);
+    return true;
+  }
+
+  notifyCheckpointComplete(checkpointId: number): void {
+    this.metrics.checkpointsCompleted++;
+    this.metrics.lastCompletedCheckpointId = checkpointId;
+    const a = this.attempt;
+    if (!a || a.failure !== undefined) return;
+    for (const t of a.tasks) t.notifyCheckpointComplete(checkpointId);
+    if (a.finalCheckpointId !== undefined && checkpointId >= a.finalCheckpointId) this.releaseSources(a);
+    else if (a.awaitingFinal && a.finalCheckpointId === undefined) this.requestFinalCheckpoint(a, 0);
+  }
+
+  notifyCheckpointAborted(checkpointId: number, reason: string): void {
+    this.metrics.checkpointsFailed++;
+    const a = this.attempt;
+    if (!a || a.failure !== undefined) return;
+    this.log('warn', `checkpoint ${checkpointId} aborted: ${reason}`);
+    for (const t of a.tasks) t.notifyCheckpointAborted(checkpointId);
+    if (a.finalCheckpointId === checkpointId) a.finalCheckpointId = undefined;
+    if (a.awaitingFinal && a.finalCheckpointId === undefined) this.requestFinalCheckpoint(a, 50);
+  }
+}
+
+function taskId(chainIndex: number, subtaskIndex: number): string {
+  return `${chainIndex}.${subtaskIndex}`;
+}
+
+function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const list = m.get(k);
+  if (list) list.push(v);
+  else m.set(k, [v]);
+}

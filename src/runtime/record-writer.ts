@@ -1,0 +1,49 @@
+/**
+ * A producer's side of one job-graph edge: picks the channel of each record.
+ * 'hash' routes by key group (src/state's formulas), so a key always reaches the
+ * subtask whose keyed state holds it, at any parallelism.
+ */
+import type { Serializer } from '../state/types.ts';
+import { keyGroupOf, subtaskForKeyGroup } from '../state/key-groups.ts';
+import type { Channel } from './channel.ts';
+import type { ControlElement } from './elements.ts';
+import type { Partitioning } from './job-graph.ts';
+
+export class RecordWriter {
+  private next = 0;
+
+  constructor(
+    readonly channels: readonly Channel[],
+    private readonly partitioning: Partitioning,
+    private readonly maxParallelism: number,
+    private readonly keySelector: ((value: any) => unknown) | undefined,
+    private readonly keySerializer: Serializer<unknown>,
+  ) {}
+
+  emit(value: unknown, timestamp: number | undefined): void {
+    const channels = this.channels;
+    if (channels.length === 1) {
+      channels[0]!.pushRecord(value, timestamp);
+      return;
+    }
+    if (this.partitioning === 'hash') {
+      const key = this.keySelector!(value);
+      const kg = keyGroupOf(this.keySerializer.serialize(key), this.maxParallelism);
+      channels[subtaskForKeyGroup(kg, this.maxParallelism, channels.length)]!.pushRecord(value, timestamp);
+    } else {
+      const i = this.next;
+      this.next = i + 1 === channels.length ? 0 : i + 1;
+      channels[i]!.pushRecord(value, timestamp);
+    }
+  }
+
+  broadcast(element: ControlElement): void {
+    for (const c of this.channels) c.pushControl(element);
+  }
+
+  /** A channel that is full, or undefined. */
+  fullChannel(): Channel | undefined {
+    for (const c of this.channels) if (!c.hasCapacity()) return c;
+    return undefined;
+  }
+}
