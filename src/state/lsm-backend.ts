@@ -41,6 +41,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LsmOptions, LsmStore, OpenFromSnapshotOptions } from '../lsm/types.ts';
+import { openLsm, openLsmFromSnapshot } from '../lsm/index.ts';
 import type { KeyedStateHandle, PrivateFileRef, SharedFileRef, SnapshotTarget } from './handles.ts';
 import type { SnapshotInProgress } from './types.ts';
 import { BaseKeyedBackend } from './backend-base.ts';
@@ -461,14 +462,26 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
   }
 }
 
-/**
- * Opens an lsm backend in `<localDir>/db`, restoring from `opts.restoreFrom`.
- * `engine` defaults to the real engine (src/lsm); a ConfigError if none is given and
- * none is available.
- */
+/** The real engine (src/lsm). */
+export const defaultLsmEngine: LsmEngine = {
+  open: (options) => openLsm(options),
+  openFromSnapshot: (options) => openLsmFromSnapshot(options),
+};
+
+/** Opens an lsm backend in `<localDir>/db` with the given engine, restoring from `opts.restoreFrom`. */
 export async function openLsmBackendWith(engine: LsmEngine, opts: LsmBackendOptions): Promise<LsmKeyedBackend> {
   if (!opts.localDir) throw new ConfigError('the lsm state backend needs a localDir');
   const b = new LsmKeyedBackend(opts, engine);
-  await b.open(opts.restoreFrom ?? [], opts.onRestoreProgress);
+  try {
+    await b.open(opts.restoreFrom ?? [], opts.onRestoreProgress);
+  } catch (err) {
+    await b.dispose().catch(() => undefined);
+    throw err;
+  }
   return b;
+}
+
+/** Opens an lsm backend (real engine unless `opts.engine`), restoring from `opts.restoreFrom`. */
+export function createLsmBackend(opts: LsmBackendOptions): Promise<LsmKeyedBackend> {
+  return openLsmBackendWith(opts.engine ?? defaultLsmEngine, opts);
 }
