@@ -32,7 +32,18 @@ export function limitConcurrency(limit: number): ConcurrencyLimit & { stats(): C
         assert(active <= limit, 'concurrency limit exceeded');
         // An async wrapper turns a synchronous throw into a rejection.
         const promise = (async () => task())();
-        promise.then(resolve, reject).finally(next);
+        // The slot is released before the caller's promise settles, so when an await on
+        // limit(task) returns, stats() already shows the slot free.
+        promise.then(
+          (value) => {
+            next();
+            resolve(value);
+          },
+          (err: unknown) => {
+            next();
+            reject(err);
+          },
+        );
       };
       if (active < limit) start();
       else queue.push(start);
