@@ -41,6 +41,7 @@ export function limitConcurrency(limit: number): ConcurrencyLimit & { stats(): C
           },
           (err: unknown) => {
             next();
+            // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the task's own rejection, passed through unchanged
             reject(err);
           },
         );
