@@ -147,8 +147,8 @@ export class LsmStoreImpl implements LsmStore {
   private readonly compactCursors: (Uint8Array | undefined)[] = [];
 
   // Background work.
-  private readonly flushJobs: SealedEntry[] = [];
-  private readonly otherJobs: (() => Promise<void>)[] = [];
+  /** FIFO of flushes and compactions (FIFO, not flush-first: a steady stream of flushes must not starve compaction). */
+  private readonly jobs: (() => Promise<void>)[] = [];
   private autoCompactionQueued = false;
   private running = false;
   private idleWaiters: (() => void)[] = [];
@@ -300,7 +300,7 @@ export class LsmStoreImpl implements LsmStore {
     entry.flushed.promise.catch(() => {}); // observed by flush()/snapshot waiters
     this.sealed.push(entry);
     this.mem = new Memtable(this.nextMemId++);
-    this.flushJobs.push(entry);
+    this.jobs.push(() => this.runFlushJob(entry));
     this.kick();
     return entry;
   }
@@ -416,12 +416,7 @@ export class LsmStoreImpl implements LsmStore {
     try {
       // Bounded: each round consumes one queued job; jobs only queue follow-ups while progress is made.
       for (;;) {
-        const flush = this.flushJobs.shift();
-        if (flush !== undefined) {
-          await this.runFlushJob(flush);
-          continue;
-        }
-        const job = this.otherJobs.shift();
+        const job = this.jobs.shift();
         if (job === undefined) break;
         await job();
       }
@@ -497,7 +492,7 @@ export class LsmStoreImpl implements LsmStore {
     if (!this.o.autoCompaction || this.autoCompactionQueued || this.closed) return;
     if (pickCompaction(this.versions.current, this.picker, this.compactCursors.slice()) === null) return;
     this.autoCompactionQueued = true;
-    this.otherJobs.push(async () => {
+    this.jobs.push(async () => {
       this.autoCompactionQueued = false;
       if (this.bgError !== null) return;
       try {
@@ -580,7 +575,7 @@ export class LsmStoreImpl implements LsmStore {
 
   private enqueue<T>(fn: () => Promise<T>): Promise<T> {
     const d = deferred<T>();
-    this.otherJobs.push(async () => {
+    this.jobs.push(async () => {
       try {
         d.resolve(await fn());
       } catch (err) {
@@ -714,8 +709,12 @@ export class LsmStoreImpl implements LsmStore {
   async abandon(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.flushJobs.length = 0;
-    this.otherJobs.length = 0;
+    this.jobs.length = 0;
+    const closedErr = new StateError(`LSM store ${this.dir} was abandoned`);
+    for (const e of this.sealed) {
+      e.flushed.reject(closedErr);
+      for (const s of e.snapshots) s.done.reject(closedErr);
+    }
     while (this.running) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     await this.shutdown();
   }
