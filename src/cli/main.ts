@@ -1,0 +1,57 @@
+/**
+ * The `weir` command (bin/weir.js runs this through tsx).
+ *
+ * Adding a subcommand = one import and one entry in SUBCOMMANDS: each module exports a
+ * `(program, io) => void` that registers its commander command(s).
+ *
+ * Exit codes: 0 ok; 1 the command ran and found a problem (e.g. verify) or a runtime
+ * failure; 2 usage or configuration error (one clear line on stderr).
+ */
+import { Command, CommanderError } from 'commander';
+import { WeirError, ConfigError, errorMessage } from '../util/errors.ts';
+import { registerCheckpointsCommand } from './checkpoints-command.ts';
+import type { CliIo } from './io.ts';
+
+export type { CliIo } from './io.ts';
+
+const SUBCOMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [
+  registerCheckpointsCommand,
+];
+
+/** Exit code for a failure that is the user's input or configuration. */
+export const EXIT_USAGE = 2;
+
+export async function run(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  const program = new Command('weir')
+    .description('stateful stream processing for TypeScript: keyed state in an embedded LSM tree, incremental checkpoints')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.out(s),
+      writeErr: (s) => io.err(s),
+      outputError: (s, write) => write(s),
+    })
+    .showHelpAfterError('(run with --help for usage)');
+  for (const register of SUBCOMMANDS) register(program, io);
+  io.exitCode = 0;
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return io.exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return EXIT_USAGE; // commander already printed the message
+    }
+    io.err(`weir: ${errorMessage(err)}\n`);
+    if (err instanceof ConfigError) return EXIT_USAGE;
+    if (!(err instanceof WeirError) && process.env['WEIR_DEBUG']) io.err(`${(err as Error).stack ?? ''}\n`);
+    return 1;
+  }
+}
+
+function processIo(): CliIo {
+  return {
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
+    exitCode: 0,
+  };
+}

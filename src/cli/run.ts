@@ -1,0 +1,169 @@
+/**
+ * `weir run <job.ts> [options] [-- job arguments]`: loads a job module (TypeScript, run
+ * directly through tsx), lets its default export build the graph on a StreamEnvironment
+ * configured from the flags, runs it, and shows progress on stderr (a line that updates
+ * in place on a terminal; a line every few seconds otherwise).
+ *
+ * A job module:  export default function (env: StreamEnvironment, args: string[]) { … }
+ */
+import { basename, extname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { StreamEnvironment, type JobProgress, type StreamEnvironmentOptions } from '../api/index.ts';
+import { ConfigError, errorMessage } from '../util/errors.ts';
+import { formatBytes } from './format.ts';
+import type { CliIo } from './io.ts';
+
+interface RunFlags {
+  checkpoints: string;
+  stateDir?: string;
+  stateBackend?: string;
+  checkpointInterval?: string;
+  checkpointTimeout?: string;
+  incremental?: string;
+  retained?: string;
+  parallelism?: string;
+  maxParallelism?: string;
+  resume?: string;
+  jobName?: string;
+  restartAttempts?: string;
+  progress: boolean;
+}
+
+export type JobMain = (env: StreamEnvironment, args: string[]) => void | Promise<void>;
+
+export function registerRunCommand(program: Command, io: CliIo): void {
+  program
+    .command('run')
+    .description('run a job file (its default export builds the graph)')
+    .argument('<job>', 'job module, e.g. examples/wordcount.ts')
+    .argument('[args...]', 'job arguments (after --)')
+    .option('--checkpoints <location>', 'checkpoint storage: a directory or s3://bucket/prefix', './weir-data')
+    .option('--state-dir <dir>', 'local working directory of the state backends (default: a temp directory)')
+    .option('--state-backend <kind>', 'lsm | heap')
+    .option('--checkpoint-interval <duration>', 'e.g. 10s, 500ms; 0 = only the final checkpoint')
+    .option('--checkpoint-timeout <duration>', 'abort a checkpoint after this long')
+    .option('--incremental <bool>', 'incremental checkpoints (lsm): true | false')
+    .option('--retained <n>', 'completed checkpoints to keep')
+    .option('--parallelism <n>', 'default parallelism of every operator')
+    .option('--max-parallelism <n>', 'number of key groups (fixed for the life of the state)')
+    .option('--resume <checkpoint>', '"latest", or a checkpoint path/id (chk-N)')
+    .option('--job-name <name>', 'job directory in checkpoint storage (default: the file name)')
+    .option('--restart-attempts <n>', 'restarts after a failure (fixed delay 1s)')
+    .option('--no-progress', 'no progress line')
+    .action(async (job: string, args: string[], flags: RunFlags) => {
+      await runJob(job, args, flags, io);
+    });
+}
+
+function int(value: string | undefined, what: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`--${what}: expected an integer >= ${min}, got "${value}"`);
+  return n;
+}
+
+function bool(value: string | undefined, what: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new ConfigError(`--${what}: expected true or false, got "${value}"`);
+}
+
+export function flagsToOptions(job: string, flags: RunFlags): StreamEnvironmentOptions {
+  const backend = flags.stateBackend;
+  if (backend !== undefined && backend !== 'lsm' && backend !== 'heap') throw new ConfigError(`--state-backend: expected lsm or heap, got "${backend}"`);
+  const attempts = int(flags.restartAttempts, 'restart-attempts', 0);
+  const o: Record<string, unknown> = {
+    jobName: flags.jobName ?? basename(job, extname(job)).replace(/[^A-Za-z0-9._-]/g, '-'),
+    checkpoints: flags.checkpoints,
+    stateDir: flags.stateDir,
+    stateBackend: backend,
+    checkpointInterval: flags.checkpointInterval,
+    checkpointTimeout: flags.checkpointTimeout,
+    incremental: bool(flags.incremental, 'incremental'),
+    retainedCheckpoints: int(flags.retained, 'retained', 1),
+    parallelism: int(flags.parallelism, 'parallelism', 1),
+    maxParallelism: int(flags.maxParallelism, 'max-parallelism', 1),
+    resume: flags.resume,
+    restartStrategy: attempts === undefined ? undefined : attempts === 0 ? { kind: 'none' } : { kind: 'fixed-delay', attempts, delayMs: 1000 },
+  };
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as StreamEnvironmentOptions;
+}
+
+async function runJob(job: string, args: string[], flags: RunFlags, io: CliIo): Promise<void> {
+  const file = resolve(job);
+  if (!existsSync(file)) throw new ConfigError(`job file not found: ${job}`);
+  const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  if (typeof mod.default !== 'function') throw new ConfigError(`${job} must export a default function (env, args) => void that builds the job`);
+  const main = mod.default as JobMain;
+  const log = (level: 'info' | 'warn' | 'error', message: string): void => {
+    clearLine();
+    io.err(`${level === 'info' ? '' : `${level}: `}${message}\n`);
+  };
+  const env = new StreamEnvironment({ log });
+  await main(env, args);
+  // Flags win over what the job set (e.g. a different --parallelism on resume).
+  env.configure(flagsToOptions(job, flags));
+  if (env.isStarted) return; // the job ran itself
+  const handle = await env.start();
+  const tty = process.stderr.isTTY === true && flags.progress;
+  let lineShown = false;
+  function clearLine(): void {
+    if (lineShown) {
+      io.err('\r\x1b[2K');
+      lineShown = false;
+    }
+  }
+  let last = { at: performance.now(), in: 0, out: 0 };
+  const show = (final: boolean): void => {
+    const p = handle.progress();
+    const now = performance.now();
+    const secs = Math.max(0.001, (now - last.at) / 1000);
+    const line = progressLine(p, (p.metrics.recordsIn - last.in) / secs, (p.metrics.recordsOut - last.out) / secs);
+    last = { at: now, in: p.metrics.recordsIn, out: p.metrics.recordsOut };
+    if (tty && !final) {
+      io.err(`\r\x1b[2K${line}`);
+      lineShown = true;
+    } else {
+      clearLine();
+      io.err(`${line}\n`);
+    }
+  };
+  const timer = flags.progress ? setInterval(() => show(false), tty ? 1000 : 5000) : undefined;
+  const stop = (): void => {
+    log('info', 'stopping (the next run can --resume latest)');
+    handle.cancel();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const result = await handle.done;
+    if (flags.progress) show(true);
+    const m = result.metrics;
+    io.err(`job finished: ${m.recordsIn} records in, ${m.recordsOut} out, ${m.checkpointsCompleted} checkpoints, ${m.restarts} restarts\n`);
+  } catch (err) {
+    clearLine();
+    throw new Error(errorMessage(err), { cause: err });
+  } finally {
+    if (timer) clearInterval(timer);
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+export function progressLine(p: JobProgress, inRate: number, outRate: number): string {
+  const m = p.metrics;
+  const cp = p.lastCheckpoint;
+  const last = cp
+    ? `last #${cp.checkpointId}: ${formatBytes(cp.checkpointedSize)} uploaded of ${formatBytes(cp.fullSize)}, ${Math.round(cp.durationMillis)} ms`
+    : 'none yet';
+  return `in ${rate(inRate)}/s out ${rate(outRate)}/s | records ${m.recordsIn} | checkpoints ${m.checkpointsCompleted} (${last})${m.restarts ? ` | restarts ${m.restarts}` : ''}`;
+}
+
+function rate(r: number): string {
+  if (r >= 1e6) return `${(r / 1e6).toFixed(2)}M`;
+  if (r >= 1e3) return `${(r / 1e3).toFixed(1)}k`;
+  return `${Math.round(r)}`;
+}
