@@ -189,12 +189,19 @@ export class StreamEnvironment implements GraphBuilder {
     const kind: StateBackendKind = o.stateBackend ?? 'heap';
     const incremental = o.incremental ?? true;
     const stateDir = o.stateDir ?? mkdtempSync(join(tmpdir(), 'weir-state-'));
-    const restoreFrom = checkpointStorage && o.resume !== undefined ? await findCheckpoint(checkpointStorage, job, o.resume) : undefined;
+    const log = o.log ?? (() => undefined);
+    let restoreFrom: CheckpointMetadata | undefined;
+    if (checkpointStorage && o.resume !== undefined) {
+      if (o.resume === 'latest' && (await scanJob(checkpointStorage, job)).metadata.length === 0) {
+        log('warn', `no completed checkpoint of job "${job}" in ${checkpointStorage.uri}: starting from the beginning`);
+      } else {
+        restoreFrom = await findCheckpoint(checkpointStorage, job, o.resume);
+      }
+    }
     const interval = parseDuration(o.checkpointInterval ?? '10s', 'checkpoint interval');
     const timeout = parseDuration(o.checkpointTimeout ?? '10m', 'checkpoint timeout');
     const minPause = parseDuration(o.minPauseBetweenCheckpoints ?? 0, 'min pause between checkpoints');
     let lastCheckpoint: CheckpointSummary | undefined;
-    const log = o.log ?? (() => undefined);
     const onEvent = (e: CheckpointEvent): void => {
       if (e.type === 'completed') lastCheckpoint = summary(e.info);
       else if (e.type === 'failed') log('warn', `checkpoint ${e.checkpointId} failed: ${e.reason}`);

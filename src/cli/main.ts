@@ -10,12 +10,14 @@
 import { Command, CommanderError } from 'commander';
 import { WeirError, ConfigError, errorMessage } from '../util/errors.ts';
 import { registerCheckpointsCommand } from './checkpoints-command.ts';
+import { registerRunCommand } from './run.ts';
 import type { CliIo } from './io.ts';
 
 export type { CliIo } from './io.ts';
 
 const SUBCOMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [
   registerCheckpointsCommand,
+  registerRunCommand,
 ];
 
 /** Exit code for a failure that is the user's input or configuration. */

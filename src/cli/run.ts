@@ -89,7 +89,7 @@ export function flagsToOptions(job: string, flags: RunFlags): StreamEnvironmentO
     resume: flags.resume,
     restartStrategy: attempts === undefined ? undefined : attempts === 0 ? { kind: 'none' } : { kind: 'fixed-delay', attempts, delayMs: 1000 },
   };
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as StreamEnvironmentOptions;
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
 async function runJob(job: string, args: string[], flags: RunFlags, io: CliIo): Promise<void> {
