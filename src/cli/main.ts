@@ -31,8 +31,7 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
       writeOut: (s) => io.out(s),
       writeErr: (s) => io.err(s),
       outputError: (s, write) => write(s),
-    })
-    .showHelpAfterError('(run with --help for usage)');
+    });
   for (const register of SUBCOMMANDS) register(program, io);
   io.exitCode = 0;
   try {
@@ -40,7 +39,8 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
     return io.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      // --help and --version are answers; help shown because a command is missing is a usage error
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
       return EXIT_USAGE; // commander already printed the message
     }
     io.err(`weir: ${errorMessage(err)}\n`);
