@@ -170,12 +170,12 @@ export class FaultInjectingStorage implements CheckpointStorage, StreamingWrite 
 
   // --- CheckpointStorage -----------------------------------------------------------
 
-  write(path: string, data: Uint8Array): Promise<WriteResult> {
+  async write(path: string, data: Uint8Array): Promise<WriteResult> {
     validatePath(path);
     return this.run('write', path, () => this.inner.write(path, data), () => this.partial(path, [data], data.length));
   }
 
-  writeFile(path: string, localFile: string): Promise<WriteResult> {
+  async writeFile(path: string, localFile: string): Promise<WriteResult> {
     validatePath(path);
     return this.run('writeFile', path, () => this.inner.writeFile(path, localFile), async () => {
       const size = (await stat(localFile)).size;
@@ -183,7 +183,7 @@ export class FaultInjectingStorage implements CheckpointStorage, StreamingWrite 
     });
   }
 
-  writeStream(path: string, source: AsyncIterable<Uint8Array>): Promise<WriteResult> {
+  async writeStream(path: string, source: AsyncIterable<Uint8Array>): Promise<WriteResult> {
     validatePath(path);
     const inner = this.inner;
     assert(supportsStreamingWrite(inner), `${this.uri} does not support writeStream`);
@@ -191,37 +191,37 @@ export class FaultInjectingStorage implements CheckpointStorage, StreamingWrite 
     return this.run('writeStream', path, () => inner.writeStream(path, source), () => this.partial(path, source, 1));
   }
 
-  read(path: string): Promise<Uint8Array> {
+  async read(path: string): Promise<Uint8Array> {
     validatePath(path);
     return this.run('read', path, () => this.inner.read(path));
   }
 
-  readToFile(path: string, localFile: string, expect?: Expectation): Promise<void> {
+  async readToFile(path: string, localFile: string, expect?: Expectation): Promise<void> {
     validatePath(path);
     return this.run('readToFile', path, () => this.inner.readToFile(path, localFile, expect));
   }
 
-  stat(path: string): Promise<ObjectInfo | undefined> {
+  async stat(path: string): Promise<ObjectInfo | undefined> {
     validatePath(path);
     return this.run('stat', path, () => this.inner.stat(path));
   }
 
-  list(prefix: string): Promise<ObjectInfo[]> {
+  async list(prefix: string): Promise<ObjectInfo[]> {
     validatePrefix(prefix);
     return this.run('list', prefix, () => this.inner.list(prefix));
   }
 
-  delete(path: string): Promise<void> {
+  async delete(path: string): Promise<void> {
     validatePath(path);
     return this.run('delete', path, () => this.inner.delete(path));
   }
 
-  deletePrefix(prefix: string): Promise<void> {
+  async deletePrefix(prefix: string): Promise<void> {
     validateDeletePrefix(prefix);
     return this.run('deletePrefix', prefix, () => this.inner.deletePrefix(prefix));
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     return this.inner.close();
   }
 

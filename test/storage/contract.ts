@@ -302,6 +302,14 @@ export function runCheckpointStorageContract(name: string, options: ContractOpti
             await assert.rejects(call(), ConfigError, `${method}(${JSON.stringify(p)}) should be a ConfigError`);
           }
         }
+        // Errors come as rejections, never as synchronous throws.
+        for (const call of [() => s.read('../x'), () => s.write('/abs', utf8('x')), () => s.list('../'), () => s.deletePrefix('a')]) {
+          let promise: Promise<unknown> | undefined;
+          assert.doesNotThrow(() => {
+            promise = call();
+          });
+          await assert.rejects(promise!, ConfigError);
+        }
         for (const prefix of ['../', 'a/../', '/etc/', 'a//', '..', 'a\\', '\u0000']) {
           await assert.rejects(s.list(prefix), ConfigError, `list(${JSON.stringify(prefix)})`);
           await assert.rejects(s.deletePrefix(prefix), ConfigError, `deletePrefix(${JSON.stringify(prefix)})`);
