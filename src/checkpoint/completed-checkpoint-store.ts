@@ -68,6 +68,8 @@ export class CompletedCheckpointStore {
   private readonly completed: CheckpointMetadata[] = [];
   /** Completed savepoints, ascending id. Never registered, never subsumed. */
   private readonly savepointList: CheckpointMetadata[] = [];
+  /** Cache of every path the checkpoints and savepoints above reference; reset on every change. */
+  private referenced: Set<string> | undefined;
 
   constructor(options: CompletedCheckpointStoreOptions) {
     this.storage = options.storage;
@@ -92,6 +94,7 @@ export class CompletedCheckpointStore {
     const unreadable = [...scan.unreadable];
     for (const m of scan.metadata) {
       if (m.kind === 'savepoint') {
+        store.referenced = undefined;
         store.savepointList.push(m);
         continue;
       }
@@ -102,6 +105,7 @@ export class CompletedCheckpointStore {
       }
       store.registry.registerCheckpoint(m, { recovering: true });
       store.completed.push(m);
+      store.referenced = undefined;
     }
     return { store, maxCheckpointId: scan.maxCheckpointId, orphans: findOrphans(scan), unreadable };
   }
@@ -111,6 +115,7 @@ export class CompletedCheckpointStore {
     assert(metadata.job === this.job, () => `checkpoint of job ${metadata.job} added to the store of ${this.job}`);
     if (metadata.kind === 'savepoint') {
       assert(!this.savepointList.some((s) => s.checkpointId === metadata.checkpointId), 'savepoint added twice');
+      this.referenced = undefined;
       this.savepointList.push(metadata);
       this.savepointList.sort((a, b) => a.checkpointId - b.checkpointId);
       return { subsumed: [], deleted: [], failed: [] };
@@ -119,6 +124,7 @@ export class CompletedCheckpointStore {
     assert(last === undefined || metadata.checkpointId > last.checkpointId,
       () => `checkpoint ${metadata.checkpointId} completed after checkpoint ${last?.checkpointId}`);
     this.registry.registerCheckpoint(metadata);
+    this.referenced = undefined;
     this.completed.push(metadata);
     return this.enforceRetention();
   }
@@ -140,6 +146,7 @@ export class CompletedCheckpointStore {
     };
     while (this.completed.length > this.retained) {
       const old = this.completed.shift()!;
+      this.referenced = undefined;
       subsumed.push(old);
       const released = this.registry.unregisterCheckpoint(old);
       if (!(await del(metadataPath(this.job, old.checkpointId)))) continue;
@@ -188,6 +195,7 @@ export class CompletedCheckpointStore {
   /** True if a retained checkpoint or a savepoint references this path. */
   isReferenced(path: string): boolean {
     if (this.registry.isRegistered(path)) return true;
-    return this.all().some((m) => referencedPaths(m).includes(path));
+    this.referenced ??= new Set(this.all().flatMap((m) => referencedPaths(m)));
+    return this.referenced.has(path);
   }
 }

@@ -24,6 +24,11 @@
  * re-referenced (reused) shared file, and no retained checkpoint, savepoint or pending
  * checkpoint's acked handle references it.
  *
+ * Ids: the next id is above every id that left anything in storage (`_metadata` or any
+ * object in a `chk-<N>/` directory). An id whose checkpoint crashed before writing
+ * anything there may be handed out again after a restart; nothing can refer to it
+ * (state backends name their uploads with a per-instance random backend id).
+ *
  * Concurrency: JS is single-threaded; every field below is owned by this object and
  * changed only by its methods. The async completion and cleanup work is tracked in
  * `background` so stop()/whenIdle() can wait for it. Nothing here awaits while holding a
@@ -334,7 +339,8 @@ export class CheckpointCoordinator {
       this.abort(p, `trigger failed: ${errorMessage(err)}`);
       return promise;
     }
-    if (!accepted) this.abort(p, 'the job cannot checkpoint now (participant refused the trigger)');
+    // Not a failure of the checkpoint mechanism (e.g. tasks still restoring): not counted against tolerableFailures.
+    if (!accepted) this.abort(p, 'the job cannot checkpoint now (participant refused the trigger)', { countFailure: false });
     else if (p.waiting.size === 0) this.finalize(p);
     return promise;
   }
@@ -379,6 +385,16 @@ export class CheckpointCoordinator {
     const p = this.pending.get(checkpointId);
     if (p === undefined || p.done || p.finalizing) return;
     this.abort(p, `declined by ${operatorId}/${subtaskIndex}: ${reason}`);
+  }
+
+  /**
+   * Aborts every pending checkpoint that is not finalizing (e.g. a task failed and the job
+   * restarts from the latest checkpoint); periodic triggering goes on.
+   */
+  abortPending(reason: string): void {
+    for (const p of [...this.pending.values()]) {
+      if (!p.finalizing) this.abort(p, reason, { countFailure: false });
+    }
   }
 
   /** Cancels timers, aborts pending checkpoints (finalizing ones may finish) and waits for background work. */
@@ -609,17 +625,18 @@ export class CheckpointCoordinator {
     p.stats.durationMillis = this.clock.monotonic() - p.startMono;
   }
 
-  /** True if a retained checkpoint, a savepoint, or an ack of a pending checkpoint references the path. */
-  private isProtected(path: string): boolean {
-    if (this.store.isReferenced(path)) return true;
+  /** Paths referenced by the acks of pending checkpoints. */
+  private pendingPaths(): Set<string> {
+    const out = new Set<string>();
     for (const p of this.pending.values()) {
       for (const a of p.acks.values()) {
         const h = a.state.keyed;
         if (h === undefined) continue;
-        if (h.sharedFiles.some((f) => f.path === path) || h.privateFiles.some((f) => f.path === path)) return true;
+        for (const f of h.sharedFiles) out.add(f.path);
+        for (const f of h.privateFiles) out.add(f.path);
       }
     }
-    return false;
+    return out;
   }
 
   /** Deletes the files these states uploaded that nothing references (see the file comment). */
@@ -632,11 +649,15 @@ export class CheckpointCoordinator {
       for (const f of h.privateFiles) candidates.push(f.path);
     }
     if (candidates.length === 0) return;
+    // Protection is decided now: a path unprotected now cannot become referenced later, since
+    // completions only re-reference registered files and new uploads have unique names.
+    const pendingPaths = this.pendingPaths();
+    const doomed = [...new Set(candidates)].filter((path) =>
+      isInsideJob(this.job, path) && !pendingPaths.has(path) && !this.store.isReferenced(path));
     const work = (async () => {
       const deleted: string[] = [];
       const failed: string[] = [];
-      for (const path of new Set(candidates)) {
-        if (!isInsideJob(this.job, path) || this.isProtected(path)) continue;
+      for (const path of doomed) {
         try {
           await this.storage.delete(path);
           deleted.push(path);

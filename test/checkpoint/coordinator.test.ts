@@ -390,11 +390,30 @@ test('a savepoint is never subsumed and never resets retention; it must be self-
 
 test('tolerableFailures: one failure too many emits failure-threshold-exceeded; success resets', async () => {
   const h = await harness({ tolerableFailures: 1 });
-  h.participant.accept = false;
+  const fail = async (): Promise<void> => {
+    const id = h.coordinator.peekNextCheckpointId();
+    const c = h.coordinator.triggerCheckpoint();
+    h.coordinator.decline(id, 'op', 0, 'io error');
+    await assert.rejects(c);
+  };
+  h.participant.accept = false; // a refused trigger (job still restoring) is not a checkpoint failure
   await assert.rejects(h.coordinator.triggerCheckpoint());
+  h.participant.accept = true;
+  await fail();
   assert.ok(!h.events.some((e) => e.type === 'failure-threshold-exceeded'));
-  await assert.rejects(h.coordinator.triggerCheckpoint());
+  const c = h.coordinator.triggerCheckpoint();
+  await h.ackAll(h.coordinator.pendingCheckpointIds()[0]!);
+  await c; // success resets the count
+  await fail();
+  assert.ok(!h.events.some((e) => e.type === 'failure-threshold-exceeded'));
+  await fail();
   assert.ok(h.events.some((e) => e.type === 'failure-threshold-exceeded' && e.consecutiveFailures === 2));
+  // abortPending (failover) aborts without counting
+  const before = h.events.filter((e) => e.type === 'failure-threshold-exceeded').length;
+  const d = h.coordinator.triggerCheckpoint();
+  h.coordinator.abortPending('task failed, restarting');
+  await assert.rejects(d, /task failed/);
+  assert.equal(h.events.filter((e) => e.type === 'failure-threshold-exceeded').length, before);
   await h.coordinator.stop();
 });
 
