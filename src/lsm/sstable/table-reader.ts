@@ -28,6 +28,7 @@ import {
   BLOCK_TRAILER_BYTES, blockChecksum, decodeBlockHandle, decodeFooter, FOOTER_BYTES, META_FILTER, META_PROPERTIES,
   META_RANGE_DEL, readU32, type BlockHandle,
 } from './format.ts';
+import { GrowableBuffer } from './growable-buffer.ts';
 import { compareInternalAt, userKeyEquals } from './key-compare.ts';
 import { decodeProperties, type TableProperties } from './properties.ts';
 import { BytesReadSource, FileReadSource, type ReadSource } from './read-source.ts';
@@ -68,8 +69,15 @@ export class TableReader {
   private readonly cache: BlockCache;
   private readonly filter: BloomFilter | undefined;
   private readonly tombstones: readonly RangeTombstone[];
-  /** Last internal key of each data block, in file order (views into the index block). */
-  private readonly indexKeys: Uint8Array[];
+  /**
+   * Last internal key of each data block, in file order, concatenated in one buffer:
+   * key i is indexKeyData[indexKeyOffsets[i] .. indexKeyOffsets[i+1]). One contiguous
+   * buffer instead of an array of arrays: the binary search of a point get touches one
+   * object, not two per probe (measured: fewer cache misses on large tables).
+   */
+  private readonly indexKeyData: Uint8Array;
+  private readonly indexKeyOffsets: Uint32Array;
+  private readonly blockCount: number;
   private readonly blockOffsets: Float64Array;
   private readonly blockSizes: Float64Array;
   /** Reused by get(): the seek key and a block iterator. */
@@ -97,26 +105,31 @@ export class TableReader {
 
     // Index: decoded once into arrays for an allocation-free binary search.
     const index = new Block(this.readBlock(footer.index, 'index'), fileName, footer.index.offset);
-    const keys: Uint8Array[] = [];
+    const keyBytes = new GrowableBuffer(Math.max(64, footer.index.size * 2));
+    const keyOffsets: number[] = [0];
     const offsets: number[] = [];
     const sizes: number[] = [];
     const it = new BlockIterator(index, true);
+    let prevStart = 0;
     for (it.seekToFirst(); it.valid; it.next()) {
-      const key = it.key.slice();
+      const key = it.key;
       if (key.length < TRAILER_BYTES) throw new CorruptionError(fileName, footer.index.offset, 'index key shorter than an internal key trailer');
-      const prev = keys[keys.length - 1];
-      if (prev && compareInternalAt(prev, 0, prev.length, key, 0, key.length) >= 0) {
-        throw new CorruptionError(fileName, footer.index.offset, `index keys out of order at entry ${keys.length}`);
+      if (offsets.length > 0 && compareInternalAt(keyBytes.buf, prevStart, keyBytes.length - prevStart, key, 0, key.length) >= 0) {
+        throw new CorruptionError(fileName, footer.index.offset, `index keys out of order at entry ${offsets.length}`);
       }
+      prevStart = keyBytes.length;
+      keyBytes.append(key);
+      keyOffsets.push(keyBytes.length);
       const h = this.decodeHandle(it.value, footer.index.offset, 'index entry');
-      keys.push(key);
       offsets.push(h.offset);
       sizes.push(h.size);
     }
-    for (let b = 0; b < keys.length; b++) region('data', { offset: offsets[b]!, size: sizes[b]! });
+    for (let b = 0; b < offsets.length; b++) region('data', { offset: offsets[b]!, size: sizes[b]! });
     region('index', footer.index);
     region('metaindex', footer.metaindex);
-    this.indexKeys = keys;
+    this.indexKeyData = keyBytes.bytes.slice();
+    this.indexKeyOffsets = Uint32Array.from(keyOffsets);
+    this.blockCount = offsets.length;
     this.blockOffsets = Float64Array.from(offsets);
     this.blockSizes = Float64Array.from(sizes);
 
@@ -133,8 +146,8 @@ export class TableReader {
     if (!propsHandle) throw new CorruptionError(fileName, footer.metaindex.offset, 'no properties block in metaindex');
     region('properties', propsHandle);
     this.properties = decodeProperties(new Block(this.readBlock(propsHandle, 'properties'), fileName, propsHandle.offset));
-    if (this.properties.dataBlocks !== keys.length) {
-      throw new CorruptionError(fileName, footer.index.offset, `index has ${keys.length} blocks, properties say ${this.properties.dataBlocks}`);
+    if (this.properties.dataBlocks !== this.blockCount) {
+      throw new CorruptionError(fileName, footer.index.offset, `index has ${this.blockCount} blocks, properties say ${this.properties.dataBlocks}`);
     }
 
     const filterHandle = meta.get(META_FILTER);
@@ -194,7 +207,7 @@ export class TableReader {
 
   /** Number of data blocks. */
   get dataBlockCount(): number {
-    return this.indexKeys.length;
+    return this.blockCount;
   }
 
   /** False if the bloom filter proves userKey is not in the table (true without a filter). */
@@ -215,7 +228,7 @@ export class TableReader {
     target.set(userKey, 0);
     writeTrailer(target, userKey.length, seq, 0xff as ValueKind);
     const i = this.findBlock(target, tlen);
-    if (i === this.indexKeys.length) return undefined;
+    if (i === this.blockCount) return undefined;
     const it = this.getIter;
     it.reset(this.dataBlock(i));
     it.seek(target, tlen);
@@ -253,13 +266,14 @@ export class TableReader {
 
   /** Index of the first data block whose last key >= target, or blockCount if none. */
   findBlock(target: Uint8Array, targetLen: number): number {
-    const keys = this.indexKeys;
+    const data = this.indexKeyData;
+    const offs = this.indexKeyOffsets;
     let lo = 0;
-    let hi = keys.length;
+    let hi = this.blockCount;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const k = keys[mid]!;
-      if (compareInternalAt(k, 0, k.length, target, 0, targetLen) < 0) lo = mid + 1;
+      const start = offs[mid]!;
+      if (compareInternalAt(data, start, offs[mid + 1]! - start, target, 0, targetLen) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
