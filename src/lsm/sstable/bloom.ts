@@ -62,7 +62,7 @@ export class BloomFilterBuilder {
   }
 
   build(): Uint8Array {
-    let k = Math.round(this.bitsPerKey * 0.69);
+    let k = Math.floor(this.bitsPerKey * 0.69); // LevelDB truncates: 10 bits/key → k = 6
     if (k < 1) k = 1;
     if (k > 30) k = 30;
     let bits = this.n * this.bitsPerKey;

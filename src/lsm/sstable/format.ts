@@ -52,7 +52,7 @@
  *   bits (ceil(n·bitsPerKey / 8) bytes, at least 8) | k u8
  *   A whole-table bloom filter over distinct USER keys, LevelDB's util/bloom.cc:
  *   h = leveldbHash(key, seed 0xbc9f1d34); delta = rotr(h, 17); probe k times
- *   bit (h mod bits), h += delta. k = round(bitsPerKey · 0.69) clamped to [1, 30].
+ *   bit (h mod bits), h += delta. k = floor(bitsPerKey · 0.69) clamped to [1, 30].
  *   Only present if bloomBitsPerKey > 0.
  *
  * FOOTER (56 bytes, at fileSize - 56):
