@@ -3,7 +3,9 @@
  * LevelDB's Hash with seed 0xbc9f1d34, double hashing with delta = rotr(h, 17)), so a
  * filter can be checked against LevelDB's own test vectors. Layout in sstable/format.ts.
  *
- * Measured false-positive rate at 10 bits/key: ~1% (test/lsm/sstable-bloom.test.ts).
+ * False-positive rate at 10 bits/key (k = 6): <= 2% at every size from 1 to 10k keys,
+ * <= 1.25% for most (LevelDB's bounds, test/lsm/sstable-bloom.test.ts); 0.34% measured
+ * on 100k sequential 16-byte keys (theory for random keys: 0.84%).
  */
 import { assert } from '../../util/assert.ts';
 
