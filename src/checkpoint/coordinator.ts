@@ -85,6 +85,12 @@ export interface CheckpointCoordinatorOptions {
   readonly cleanupOrphansOnStart?: boolean;
   /** Entries kept in history(). Default 20. */
   readonly historySize?: number;
+  /**
+   * Lowest id this coordinator may hand out. A runtime that restarts a job inside the
+   * same process passes the previous coordinator's peekNextCheckpointId(), so ids of the
+   * previous attempt that left nothing in storage are not reused either.
+   */
+  readonly firstCheckpointId?: number;
 }
 
 export interface CompletedCheckpointInfo {
@@ -233,7 +239,7 @@ export class CheckpointCoordinator {
       warnings.push(`orphans not deleted: unreadable ${recovered.unreadable.map((u) => `${u.path} (${u.error.message})`).join(', ')}`);
     }
     const latest = recovered.store.all().at(-1)?.checkpointId ?? 0;
-    const nextId = Math.max(recovered.maxCheckpointId, latest) + 1;
+    const nextId = Math.max(recovered.maxCheckpointId + 1, latest + 1, options.firstCheckpointId ?? 1);
     const coordinator = new CheckpointCoordinator(options, recovered.store, nextId);
     for (const f of retention.failed) warnings.push(`could not delete ${f.path}: ${errorMessage(f.error)}`);
     for (const message of warnings) coordinator.emit({ type: 'warning', checkpointId: undefined, message });
@@ -698,6 +704,7 @@ function validateOptions(o: CheckpointCoordinatorOptions): void {
   positiveInt(o.maxParallelism, 'maxParallelism', 1);
   positiveInt(o.tolerableFailures, 'tolerableFailures', 0);
   positiveInt(o.historySize, 'historySize', 1);
+  positiveInt(o.firstCheckpointId, 'firstCheckpointId', 1);
   const parallelism = new Map<string, number>();
   for (const op of o.operators) {
     positiveInt(op.parallelism, `parallelism of ${op.operatorId}`, 1);

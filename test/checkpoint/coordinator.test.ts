@@ -321,7 +321,12 @@ test('checkpoint ids strictly increase across restarts, also past chk dirs witho
   const h2 = await harness({ cleanupOrphansOnStart: false }, storage);
   assert.equal(h2.coordinator.peekNextCheckpointId(), 8);
   assert.equal(h2.coordinator.latestCompleted()!.checkpointId, 2);
+  const pending = h2.coordinator.triggerCheckpoint(); // id 8 leaves nothing in storage
   await h2.coordinator.stop();
+  await assert.rejects(pending);
+  const h3 = await harness({ firstCheckpointId: h2.coordinator.peekNextCheckpointId() }, storage);
+  assert.equal(h3.coordinator.peekNextCheckpointId(), 9, 'an in-process restart continues after the previous attempt');
+  await h3.coordinator.stop();
 });
 
 test('create() recovers registry counts, subsumes beyond retained, deletes orphans of this job only', async () => {
