@@ -17,7 +17,7 @@ import type { CheckpointStorage } from '../storage/checkpoint-storage.ts';
 import { MemoryStorage } from '../storage/memory-storage.ts';
 import type { KeyedStateBackend, Serializer, StateBackendOptions } from '../state/types.ts';
 import { checkMaxParallelism } from '../state/key-groups.ts';
-import { createHeapBackend } from '../state/heap-backend.ts';
+import { createKeyedStateBackend } from '../state/index.ts';
 import { CheckpointCoordinator, type CheckpointEvent, type CompletedCheckpointInfo } from '../checkpoint/coordinator.ts';
 import { scanJob } from '../checkpoint/job-scan.ts';
 import { validateJobName } from '../checkpoint/layout.ts';
@@ -204,7 +204,6 @@ export class StreamEnvironment implements GraphBuilder {
     let lastCheckpoint: CheckpointSummary | undefined;
     const onEvent = (e: CheckpointEvent): void => {
       if (e.type === 'completed') lastCheckpoint = summary(e.info);
-      else if (e.type === 'failed') log('warn', `checkpoint ${e.checkpointId} failed: ${e.reason}`);
       else if (e.type === 'warning') log('warn', e.message);
     };
     const createCoordinator = checkpointStorage
@@ -265,9 +264,9 @@ function coordinatorPort(c: CheckpointCoordinator): CoordinatorPort {
   };
 }
 
-async function defaultBackend(opts: StateBackendOptions, kind: StateBackendKind, _incremental: boolean, clock: Clock): Promise<KeyedStateBackend> {
-  if (kind === 'heap') return createHeapBackend({ ...opts, clock });
-  throw new ConfigError(`state backend "${kind}" is not available in this build`);
+function defaultBackend(opts: StateBackendOptions, kind: StateBackendKind, incremental: boolean, clock: Clock): Promise<KeyedStateBackend> {
+  if (kind !== 'heap' && kind !== 'lsm') throw new ConfigError(`unknown state backend "${String(kind)}" (heap | lsm)`);
+  return createKeyedStateBackend(kind, { ...opts, clock, incremental });
 }
 
 /** Resolves `--resume`: 'latest', a checkpoint id, or a path ending in `chk-<N>` (or `chk-<N>/_metadata`). */

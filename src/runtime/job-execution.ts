@@ -33,6 +33,7 @@ import type { JobGraph, JobNode } from './job-graph.ts';
 import { RecordWriter } from './record-writer.ts';
 import { planSubtaskRestore, type SubtaskRestore } from './restore-plan.ts';
 import { Task, type TaskServices } from './task.ts';
+import { TurnBudget } from './turn-budget.ts';
 
 /** The job failed and the restart strategy gave up. */
 export class JobFailedError extends WeirError {
@@ -123,10 +124,12 @@ export class JobExecution implements CheckpointParticipant {
   private coordinator: CoordinatorPort | undefined;
   private readonly log: (level: 'info' | 'warn' | 'error', message: string) => void;
   private cancelled = false;
+  private readonly turns: TurnBudget;
 
   constructor(private readonly opts: JobExecutionOptions) {
     this.plan = buildExecutionPlan(opts.graph);
     this.log = opts.log ?? (() => undefined);
+    this.turns = new TurnBudget(opts.clock);
   }
 
   get checkpointingEnabled(): boolean {
@@ -228,6 +231,7 @@ export class JobExecution implements CheckpointParticipant {
       checkpointingEnabled: this.checkpointingEnabled,
       batchSize: o.batchSize ?? 512,
       metrics: this.metrics,
+      turns: this.turns,
       createBackend: (node, subtaskIndex) =>
         o.createBackend({
           operatorId: node.operatorId,
@@ -355,7 +359,7 @@ export class JobExecution implements CheckpointParticipant {
   notifyCheckpointAborted(checkpointId: number, reason: string): void {
     this.metrics.checkpointsFailed++;
     const a = this.attempt;
-    if (!a || a.failure !== undefined) return;
+    if (!a || a.failure !== undefined || a.released) return;
     this.log('warn', `checkpoint ${checkpointId} aborted: ${reason}`);
     for (const t of a.tasks) t.notifyCheckpointAborted(checkpointId);
     if (a.finalCheckpointId === checkpointId) a.finalCheckpointId = undefined;

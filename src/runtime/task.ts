@@ -31,6 +31,7 @@ import type { JobNode } from './job-graph.ts';
 import type { OperatorContext, OperatorSnapshot, Output, StreamOperator } from './operator.ts';
 import type { RecordWriter } from './record-writer.ts';
 import { Signal } from './signal.ts';
+import type { TurnBudget } from './turn-budget.ts';
 
 /** What a task needs from its job (implemented by JobExecution). */
 export interface TaskServices {
@@ -40,6 +41,8 @@ export interface TaskServices {
   readonly checkpointingEnabled: boolean;
   readonly batchSize: number;
   readonly metrics: { recordsIn: number; recordsOut: number };
+  /** Shared by the job's tasks: when to give the event loop a turn. */
+  readonly turns: TurnBudget;
   createBackend(node: JobNode, subtaskIndex: number): Promise<KeyedStateBackend>;
   /** Undefined: fresh start (no checkpoint restored). */
   restoredOperatorState(operatorId: string, subtaskIndex: number): readonly OperatorStateEntry[] | undefined;
@@ -60,6 +63,11 @@ interface NodeWiring {
 }
 
 const SOURCE_STATE = 'source';
+const YIELD_EVERY_BATCHES = 4;
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 export class Task {
   readonly signal = new Signal();
@@ -84,6 +92,7 @@ export class Task {
   private aligning: { id: number; barrier: Barrier; received: number; start: number } | undefined;
   private lastCheckpointId = 0;
   private nextInput = 0;
+  private batchesSinceYield = 0;
 
   constructor(
     readonly chain: ChainPlan,
@@ -310,6 +319,13 @@ export class Task {
         continue;
       }
       await this.awaitBackpressure();
+      if (this.services.turns.shouldYield()) await this.services.turns.yield();
+      // Awaiting settled promises only runs microtasks: without a macrotask turn now and
+      // then, busy tasks would starve timers (checkpoint triggers) and I/O callbacks.
+      if (++this.batchesSinceYield >= YIELD_EVERY_BATCHES) {
+        this.batchesSinceYield = 0;
+        await yieldToEventLoop();
+      }
     }
   }
 
