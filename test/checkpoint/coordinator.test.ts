@@ -436,3 +436,31 @@ test('an ack whose handle names another checkpoint aborts; a handle outside the 
   await assert.rejects(c2, /not inside the job directory/);
   await h.coordinator.stop();
 });
+
+test('two concurrent checkpoints both upload the same new sstable; both complete; each upload is freed on its own (FLINK-29913)', async () => {
+  const h = await harness({ maxConcurrent: 2, retained: 2 }, new MemoryStorage(), 1);
+  const c1 = h.coordinator.triggerCheckpoint();
+  await h.ackAll(1);
+  await c1;
+  await h.subtasks[0]!.setLocalFiles(['000001.sst', '000002.sst', '000003.sst']);
+  const c2 = h.coordinator.triggerCheckpoint();
+  const c3 = h.coordinator.triggerCheckpoint();
+  const s2 = await h.snap(0, 2);
+  const s3 = await h.snap(0, 3); // base is still checkpoint 1: 000003.sst is uploaded again
+  h.coordinator.acknowledge(2, s2, METRICS);
+  await c2;
+  h.coordinator.acknowledge(3, s3, METRICS);
+  await c3;
+  const uploads = h.coordinator.registry.lookup('op-0-000003.sst');
+  assert.equal(uploads.length, 2, 'two paths under one key, both counted');
+  const path2 = s2.keyed!.sharedFiles.find((f) => f.localName === '000003.sst')!.path;
+  const path3 = s3.keyed!.sharedFiles.find((f) => f.localName === '000003.sst')!.path;
+  assert.notEqual(path2, path3);
+  const c4 = h.coordinator.triggerCheckpoint();
+  await h.ackAll(4); // base is checkpoint 3: reuses path3; checkpoint 2 is subsumed
+  await c4;
+  assert.equal(await h.storage.stat(path2), undefined, "checkpoint 2's upload is freed with it");
+  assert.ok(await h.storage.stat(path3), 'the upload checkpoints 3 and 4 use is kept');
+  assert.deepEqual(h.coordinator.registry.lookup('op-0-000003.sst').map((e) => [e.path, e.refCount]), [[path3, 2]]);
+  await h.coordinator.stop();
+});
