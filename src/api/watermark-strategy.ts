@@ -13,6 +13,7 @@ export class WatermarkStrategy<T> implements WatermarkStrategySpec<T> {
     readonly outOfOrdernessMs: number,
     readonly timestampAssigner: TimestampAssigner<T> | undefined,
     readonly idlenessMs: number | undefined,
+    readonly emitEveryRecords: number | undefined = undefined,
   ) {}
 
   /** Watermark = highest timestamp seen − bound − 1: records up to `ms` late are on time. */
@@ -27,11 +28,17 @@ export class WatermarkStrategy<T> implements WatermarkStrategySpec<T> {
   }
 
   withTimestampAssigner(assigner: TimestampAssigner<T>): WatermarkStrategy<T> {
-    return new WatermarkStrategy<T>(this.outOfOrdernessMs, assigner, this.idlenessMs);
+    return new WatermarkStrategy<T>(this.outOfOrdernessMs, assigner, this.idlenessMs, this.emitEveryRecords);
+  }
+
+  /** Emit advanced watermarks after every `n` records (default 1024; 1 = after each record), besides every 200 ms. */
+  withEmitEveryRecords(n: number): WatermarkStrategy<T> {
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`emit interval must be a positive integer, got ${n}`);
+    return new WatermarkStrategy<T>(this.outOfOrdernessMs, this.timestampAssigner, this.idlenessMs, n);
   }
 
   /** After `ms` without records, this input stops holding back event time downstream. */
   withIdleness(ms: number): WatermarkStrategy<T> {
-    return new WatermarkStrategy<T>(this.outOfOrdernessMs, this.timestampAssigner, ms);
+    return new WatermarkStrategy<T>(this.outOfOrdernessMs, this.timestampAssigner, ms, this.emitEveryRecords);
   }
 }

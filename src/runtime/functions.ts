@@ -89,4 +89,6 @@ export interface WatermarkStrategySpec<T> {
   readonly outOfOrdernessMs: number;
   /** Mark the stream idle after this much processing time without records (undefined: never). */
   readonly idlenessMs?: number;
+  /** Check whether the watermark advanced every this many records (default 1024) and every 200 ms. */
+  readonly emitEveryRecords?: number;
 }

@@ -80,7 +80,7 @@ export abstract class StatelessOperator implements StreamOperator {
     this.out.emitWatermark(timestamp);
   }
 
-  snapshotState(): OperatorSnapshot {
+  snapshotState(_checkpointId: number, _target: SnapshotTarget): OperatorSnapshot {
     return {};
   }
 

@@ -24,7 +24,7 @@ export class TimestampsAndWatermarksOperator extends StatelessOperator {
   constructor(
     private readonly spec: WatermarkStrategySpec<any>,
     private readonly intervalMs = 200,
-    private readonly checkEvery = 1024,
+    private readonly checkEvery = spec.emitEveryRecords ?? 1024,
   ) {
     super();
   }

@@ -116,9 +116,10 @@ export class WindowOperator implements StreamOperator {
     if (this.lateTag !== undefined) this.out.collectSide(this.lateTag, value, timestamp);
   }
 
+  /** The firing timer only while the window is not yet due (a due window fires at once instead, as Flink's EventTimeTrigger does). */
   private registerWindowTimers(ns: Ns): void {
-    this.backend.registerTimer('event', ns[1] - 1, ns);
-    if (this.allowedLateness > 0) this.backend.registerTimer('event', ns[1] - 1 + this.allowedLateness, ns);
+    if (ns[1] - 1 > this.ctx.currentWatermark()) this.backend.registerTimer('event', ns[1] - 1, ns);
+    if (this.allowedLateness > 0 || ns[1] - 1 <= this.ctx.currentWatermark()) this.backend.registerTimer('event', ns[1] - 1 + this.allowedLateness, ns);
   }
 
   private deleteWindowTimers(ns: Ns): void {
