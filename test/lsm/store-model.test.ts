@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -126,7 +126,7 @@ function smallOptions(dir: string, useWorker: boolean, autoCompaction: boolean):
 }
 
 async function runCase(ops: Op[], useWorker: boolean, autoCompaction: boolean): Promise<void> {
-  const root = mkdtempSync(join(tmpdir(), 'weir-lsm-model-'));
+  const root = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'weir-lsm-model-'));
   let dirN = 0;
   const dir = join(root, 'main');
   const opts = smallOptions(dir, useWorker, autoCompaction);
@@ -245,14 +245,14 @@ async function runCase(ops: Op[], useWorker: boolean, autoCompaction: boolean): 
 
 test('LsmStore matches a sorted-map model (inline jobs)', async () => {
   await fc.assert(
-    fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 120 }), fc.boolean(), async (ops, auto) => runCase(ops, false, auto)),
-    { numRuns: Number(process.env.WEIR_LSM_RUNS ?? 400) },
+    fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 100, size: 'max' }), fc.boolean(), async (ops, auto) => runCase(ops, false, auto)),
+    { numRuns: Number(process.env.WEIR_LSM_RUNS ?? 1000) },
   );
 });
 
 test('LsmStore matches a sorted-map model (worker thread jobs)', async () => {
   await fc.assert(
-    fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 120 }), async (ops) => runCase(ops, true, true)),
-    { numRuns: Number(process.env.WEIR_LSM_WORKER_RUNS ?? 25) },
+    fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 100, size: 'max' }), async (ops) => runCase(ops, true, true)),
+    { numRuns: Number(process.env.WEIR_LSM_WORKER_RUNS ?? 30) },
   );
 });
