@@ -169,7 +169,8 @@ function describeCheckpoint(c: CheckpointView): string {
   ];
   for (const s of c.subtasks) {
     const range = s.keyGroupRange ? `key groups ${s.keyGroupRange.start}-${s.keyGroupRange.end}` : 'no keyed state';
-    lines.push(`  subtask ${s.operatorId}/${s.subtaskIndex}: ${[s.format, s.mode].filter(Boolean).join(' ')} ${range}, full ${formatBytes(s.fullSize)}, uploaded ${formatBytes(s.incrementalSize)}`);
+    const kind = [s.format, s.mode, range].filter(Boolean).join(' ');
+    lines.push(`  subtask ${s.operatorId}/${s.subtaskIndex}: ${kind}, full ${formatBytes(s.fullSize)}, uploaded ${formatBytes(s.incrementalSize)}`);
     if (s.sharedFiles.length > 0) {
       lines.push(indent(table(['shared file (registry key)', 'path', 'size', 'uploaded by', 'this checkpoint'],
         s.sharedFiles.map((f) => [f.key, f.path, formatBytes(f.size), f.uploadedBy, f.reused ? 'reused' : 'new'])), 4));

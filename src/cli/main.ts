@@ -51,6 +51,13 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
 }
 
 function processIo(): CliIo {
+  // `weir checkpoints inspect … | head`: a closed pipe ends the output, not the process with a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
   return {
     out: (s) => process.stdout.write(s),
     err: (s) => process.stderr.write(s),

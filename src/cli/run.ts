@@ -98,6 +98,14 @@ async function runJob(job: string, args: string[], flags: RunFlags, io: CliIo): 
   const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
   if (typeof mod.default !== 'function') throw new ConfigError(`${job} must export a default function (env, args) => void that builds the job`);
   const main = mod.default as JobMain;
+  const tty = process.stderr.isTTY === true && flags.progress;
+  let lineShown = false;
+  function clearLine(): void {
+    if (lineShown) {
+      io.err('\r\x1b[2K');
+      lineShown = false;
+    }
+  }
   const log = (level: 'info' | 'warn' | 'error', message: string): void => {
     clearLine();
     io.err(`${level === 'info' ? '' : `${level}: `}${message}\n`);
@@ -108,14 +116,6 @@ async function runJob(job: string, args: string[], flags: RunFlags, io: CliIo): 
   env.configure(flagsToOptions(job, flags));
   if (env.isStarted) return; // the job ran itself
   const handle = await env.start();
-  const tty = process.stderr.isTTY === true && flags.progress;
-  let lineShown = false;
-  function clearLine(): void {
-    if (lineShown) {
-      io.err('\r\x1b[2K');
-      lineShown = false;
-    }
-  }
   let last = { at: performance.now(), in: 0, out: 0 };
   const show = (final: boolean): void => {
     const p = handle.progress();
