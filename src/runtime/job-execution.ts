@@ -34,6 +34,7 @@ import { RecordWriter } from './record-writer.ts';
 import { planSubtaskRestore, type SubtaskRestore } from './restore-plan.ts';
 import { Task, type TaskServices } from './task.ts';
 import { TurnBudget } from './turn-budget.ts';
+import { notifyObserver, type JobObserver } from './job-observer.ts';
 
 /** The job failed and the restart strategy gave up. */
 export class JobFailedError extends WeirError {
@@ -86,6 +87,8 @@ export interface JobExecutionOptions {
   readonly channelCapacity?: number;
   readonly batchSize?: number;
   readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** Read-only hooks for the REST API, dashboard and metrics (src/web). */
+  readonly observer?: JobObserver;
 }
 
 export interface JobMetrics {
@@ -130,6 +133,12 @@ export class JobExecution implements CheckpointParticipant {
     this.plan = buildExecutionPlan(opts.graph);
     this.log = opts.log ?? (() => undefined);
     this.turns = new TurnBudget(opts.clock);
+    notifyObserver(opts.observer, 'executionCreated', this);
+  }
+
+  /** The tasks of the current attempt (empty between attempts); for observers, read-only. */
+  currentTasks(): readonly Task[] {
+    return this.attempt?.tasks ?? [];
   }
 
   get checkpointingEnabled(): boolean {
@@ -157,6 +166,7 @@ export class JobExecution implements CheckpointParticipant {
       if (index > 0) restore = coordinator?.latestCompleted() ?? restore;
       if (index > 0) this.log('warn', `restart ${index} from ${restore ? `checkpoint ${restore.checkpointId}` : 'the beginning'}`);
       this.coordinator = coordinator;
+      notifyObserver(o.observer, 'attemptStarted', index, restore);
       let error: unknown;
       try {
         error = await this.runAttempt(index, restore);
@@ -233,7 +243,7 @@ export class JobExecution implements CheckpointParticipant {
       metrics: this.metrics,
       turns: this.turns,
       createBackend: (node, subtaskIndex) =>
-        o.createBackend({
+        this.openBackend(index, restore?.checkpointId, node, subtaskIndex, {
           operatorId: node.operatorId,
           subtaskIndex,
           maxParallelism: maxP,
@@ -242,6 +252,9 @@ export class JobExecution implements CheckpointParticipant {
           localDir: `${o.stateDir}/${o.jobPath}/attempt-${index}/${node.operatorId}-${subtaskIndex}`,
           storage: o.storage,
           restoreFrom: restoreFor(node, subtaskIndex)?.keyed ?? [],
+          ...(o.observer?.restoreProgress
+            ? { onRestoreProgress: (d: number, t: number) => notifyObserver(o.observer, 'restoreProgress', node.operatorId, subtaskIndex, d, t) }
+            : {}),
         }),
       restoredOperatorState: (operatorId, subtaskIndex): readonly OperatorStateEntry[] | undefined => {
         const node = graph.nodes.find((n) => n.operatorId === operatorId)!;
@@ -307,6 +320,17 @@ export class JobExecution implements CheckpointParticipant {
     if (unknown.length > 0) {
       throw new ConfigError(`checkpoint ${meta.checkpointId} has state for operators this job does not have: ${unknown.map((u) => u.operatorId).join(', ')}`);
     }
+  }
+
+  /** Opens a subtask's backend and tells the observer (with the restore time). */
+  private async openBackend(attempt: number, restoredFrom: number | undefined, node: JobNode, subtaskIndex: number, opts: StateBackendOptions): Promise<KeyedStateBackend> {
+    const start = this.opts.clock.monotonic();
+    const backend = await this.opts.createBackend(opts);
+    const restored = (opts.restoreFrom?.length ?? 0) > 0 ? restoredFrom : undefined;
+    notifyObserver(this.opts.observer, 'backendOpened', {
+      operatorId: node.operatorId, subtaskIndex, attempt, localDir: opts.localDir, restoredFrom: restored, openMillis: this.opts.clock.monotonic() - start, backend,
+    });
+    return backend;
   }
 
   private onSourceFinished(attempt: Attempt): void {

@@ -11,6 +11,8 @@ import type { Partitioning } from './job-graph.ts';
 
 export class RecordWriter {
   private next = 0;
+  /** Records emitted through this writer (read by the observability layer). */
+  emitted = 0;
 
   constructor(
     readonly channels: readonly Channel[],
@@ -22,6 +24,7 @@ export class RecordWriter {
 
   emit(value: unknown, timestamp: number | undefined): void {
     const channels = this.channels;
+    this.emitted++;
     if (channels.length === 1) {
       channels[0]!.pushRecord(value, timestamp);
       return;

@@ -93,6 +93,8 @@ export class Task {
   private lastCheckpointId = 0;
   private nextInput = 0;
   private batchesSinceYield = 0;
+  /** Records taken in (from the source or the input channels) and ms spent waiting on full outputs / write stalls. */
+  private readonly counters = { recordsIn: 0, backpressureMillis: 0 };
 
   constructor(
     readonly chain: ChainPlan,
@@ -332,9 +334,11 @@ export class Task {
   private sourceOutput(head: NodeWiring): SourceOutput<unknown> {
     const out = this.outputOf(head);
     const metrics = this.services.metrics;
+    const counters = this.counters;
     return {
       collect(value: unknown, timestamp?: number) {
         metrics.recordsIn++;
+        counters.recordsIn++;
         out.collect(value, timestamp);
       },
     };
@@ -368,7 +372,9 @@ export class Task {
         }
       }
       if (!waitFor) return;
+      const waitStart = this.services.clock.monotonic();
       await waitFor;
+      this.counters.backpressureMillis += this.services.clock.monotonic() - waitStart;
     }
   }
 
@@ -387,6 +393,7 @@ export class Task {
           this.onControl(i, v);
           return !this.inputBlocked[i] && !this.inputEnded[i];
         }
+        this.counters.recordsIn++;
         head.processElement(v, t);
         return true;
       }, max - total);
@@ -563,6 +570,13 @@ export class Task {
       errors.push(err);
     }
     if (errors.length > 0 && !this.cancelled) throw errors[0];
+  }
+
+  /** Counters for the observability layer (REST API, metrics); cheap, read-only. */
+  stats(): { recordsIn: number; recordsOut: number; backpressureMillis: number } {
+    let recordsOut = 0;
+    for (const w of this.writers) recordsOut += w.emitted;
+    return { recordsIn: this.counters.recordsIn, recordsOut, backpressureMillis: this.counters.backpressureMillis };
   }
 
   /** True once the loop has sent end-of-stream. */

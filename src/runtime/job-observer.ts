@@ -1,0 +1,58 @@
+/**
+ * JobObserver: the read-only window the observability layer (src/web: REST API,
+ * dashboard, Prometheus metrics, logs) has on a running job. The runtime and the
+ * environment call these hooks at a few points; an observer only reads what it is
+ * handed and must never throw into the job (a throwing hook is caught and ignored by
+ * `notifyObserver`) nor keep a task waiting.
+ *
+ * Ownership: the objects passed (execution, coordinator, backends) still belong to the
+ * job. An observer may call their read-only methods (history(), registry.entries(),
+ * currentTasks(), Task.stats(), LsmStore.stats()/liveFiles()) from the event loop, never
+ * anything that changes them.
+ */
+import type { CheckpointCoordinator, CheckpointEvent } from '../checkpoint/coordinator.ts';
+import type { CheckpointMetadata } from '../checkpoint/types.ts';
+import type { KeyedStateBackend } from '../state/types.ts';
+import type { JobExecution } from './job-execution.ts';
+
+/** A state backend opened by a task: for a fresh start or a restore. */
+export interface BackendOpened {
+  readonly operatorId: string;
+  readonly subtaskIndex: number;
+  /** Attempt index (0 = first run, n = n-th restart). */
+  readonly attempt: number;
+  readonly localDir: string;
+  /** Checkpoint id of the restored handles, undefined for an empty start. */
+  readonly restoredFrom: number | undefined;
+  /** Time from the call to the opened backend (download + open on a restore), ms. */
+  readonly openMillis: number;
+  readonly backend: KeyedStateBackend;
+}
+
+export interface JobObserver {
+  /** The execution exists (before it runs). */
+  executionCreated?(execution: JobExecution): void;
+  /** A new attempt starts; `restoreFrom` is the checkpoint it restores (undefined: from the beginning). */
+  attemptStarted?(attempt: number, restoreFrom: CheckpointMetadata | undefined): void;
+  /** Each attempt creates its own coordinator (it recovers the completed checkpoints from storage). */
+  coordinatorCreated?(coordinator: CheckpointCoordinator): void;
+  checkpointEvent?(event: CheckpointEvent): void;
+  backendOpened?(info: BackendOpened): void;
+  /** Progress of one subtask's restore downloads (bytes so far, bytes in total). */
+  restoreProgress?(operatorId: string, subtaskIndex: number, downloadedBytes: number, totalBytes: number): void;
+}
+
+/** Calls one hook, swallowing what it throws: observing must never break the job. */
+export function notifyObserver<K extends keyof JobObserver>(
+  observer: JobObserver | undefined,
+  hook: K,
+  ...args: Parameters<NonNullable<JobObserver[K]>>
+): void {
+  const fn = observer?.[hook] as ((...a: unknown[]) => void) | undefined;
+  if (fn === undefined) return;
+  try {
+    fn.apply(observer, args);
+  } catch {
+    // an observer's bug must not fail the job; it is the observer's to log
+  }
+}
