@@ -621,6 +621,7 @@ export class LsmStoreImpl implements LsmStore {
   async waitForIdle(): Promise<void> {
     // Bounded: each round waits for the loop to drain; new work only comes from jobs that make progress.
     while (this.running) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    await Promise.all([...this.pendingDeletes]);
     this.throwIfFailed();
   }
 
