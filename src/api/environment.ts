@@ -24,6 +24,7 @@ import { validateJobName } from '../checkpoint/layout.ts';
 import type { CheckpointMetadata } from '../checkpoint/types.ts';
 import type { Source } from '../runtime/connector-types.ts';
 import type { JobEdge, JobGraph, JobNode } from '../runtime/job-graph.ts';
+import type { JobObserver } from '../runtime/job-observer.ts';
 import { JobExecution, type CoordinatorPort, type CoordinatorSetup, type JobMetrics, type JobResult, type RestartStrategy } from '../runtime/job-execution.ts';
 import { DataStream } from './data-stream.ts';
 import type { GraphBuilder, Transformation } from './transformation.ts';
@@ -65,6 +66,8 @@ export interface StreamEnvironmentOptions {
   /** Custom state backend factory (tests, experiments). */
   readonly createBackend?: (opts: StateBackendOptions, kind: StateBackendKind, incremental: boolean) => Promise<KeyedStateBackend>;
   readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** Read-only hooks for the REST API, dashboard and metrics (src/web's JobMonitor). */
+  readonly observer?: JobObserver;
 }
 
 export interface CheckpointSummary {
@@ -205,6 +208,7 @@ export class StreamEnvironment implements GraphBuilder {
     const onEvent = (e: CheckpointEvent): void => {
       if (e.type === 'completed') lastCheckpoint = summary(e.info);
       else if (e.type === 'warning') log('warn', e.message);
+      o.observer?.checkpointEvent?.(e);
     };
     const createCoordinator = checkpointStorage
       ? async (setup: CoordinatorSetup): Promise<CoordinatorPort> => {
@@ -215,6 +219,7 @@ export class StreamEnvironment implements GraphBuilder {
             ...(minPause > 0 ? { minPause } : {}),
             ...(o.retainedCheckpoints !== undefined ? { retained: o.retainedCheckpoints } : {}),
           });
+          o.observer?.coordinatorCreated?.(c);
           return coordinatorPort(c);
         }
       : undefined;
@@ -230,6 +235,7 @@ export class StreamEnvironment implements GraphBuilder {
       ...(o.channelCapacity ? { channelCapacity: o.channelCapacity } : {}),
       ...(o.batchSize ? { batchSize: o.batchSize } : {}),
       log,
+      ...(o.observer ? { observer: o.observer } : {}),
     });
     if (restoreFrom) log('info', `restoring from checkpoint ${restoreFrom.checkpointId}`);
     const done = execution.run().finally(async () => {
