@@ -18,7 +18,7 @@
  * in through the participant methods, which only enqueue work on the tasks.
  */
 import type { Clock } from '../util/clock.ts';
-import { ConfigError, WeirError, errorMessage } from '../util/errors.ts';
+import { WeirError, errorMessage } from '../util/errors.ts';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.ts';
 import type { KeyedStateBackend, Serializer, StateBackendOptions } from '../state/types.ts';
 import { keyGroupRangeForSubtask } from '../state/key-groups.ts';
@@ -31,7 +31,7 @@ import { Barrier } from './elements.ts';
 import { buildExecutionPlan, type ExecutionPlan } from './execution-plan.ts';
 import type { JobGraph, JobNode } from './job-graph.ts';
 import { RecordWriter } from './record-writer.ts';
-import { planSubtaskRestore, type SubtaskRestore } from './restore-plan.ts';
+import { planRestore, type SubtaskRestorePlan } from '../checkpoint/restore-plan.ts';
 import { Task, type TaskServices } from './task.ts';
 import { TurnBudget } from './turn-budget.ts';
 import { notifyObserver, type JobObserver } from './job-observer.ts';
@@ -189,7 +189,6 @@ export class JobExecution implements CheckpointParticipant {
     const o = this.opts;
     const graph = o.graph;
     const maxP = graph.maxParallelism;
-    if (restore) this.checkRestoreCompatible(restore);
     const capacity = o.channelCapacity ?? 2048;
     const keySerializer = o.keySerializer ?? msgpackSerializer;
     // Channels: for every edge that leaves a chain, one per (producer, consumer) pair.
@@ -218,17 +217,14 @@ export class JobExecution implements CheckpointParticipant {
         }
       }
     }
-    const restores = new Map<string, SubtaskRestore>();
-    const restoreFor = (node: JobNode, subtaskIndex: number): SubtaskRestore | undefined => {
-      if (!restore) return undefined;
-      const k = `${node.operatorId}#${subtaskIndex}`;
-      let r = restores.get(k);
-      if (!r) {
-        r = planSubtaskRestore(restore, node.operatorId, node.parallelism, subtaskIndex, keyGroupRangeForSubtask(maxP, node.parallelism, subtaskIndex));
-        restores.set(k, r);
-      }
-      return r;
-    };
+    // Which part of the restored checkpoint each new subtask gets (src/checkpoint's planner).
+    const restores = new Map<string, SubtaskRestorePlan>();
+    if (restore) {
+      const plan = planRestore(restore, new Map(graph.nodes.map((n) => [n.operatorId, n.parallelism])), { maxParallelism: maxP });
+      for (const op of plan.operators) for (const s of op.subtasks) restores.set(`${s.operatorId}#${s.subtaskIndex}`, s);
+    }
+    const restoreFor = (node: JobNode, subtaskIndex: number): SubtaskRestorePlan | undefined =>
+      restore ? restores.get(`${node.operatorId}#${subtaskIndex}`) : undefined;
     let failRef: (err: unknown) => void = () => undefined;
     const attempt: Attempt = {
       index, tasks: [], sourceTasks: [], running: false, finishedSources: 0, awaitingFinal: false,
@@ -251,14 +247,15 @@ export class JobExecution implements CheckpointParticipant {
           keySerializer,
           localDir: `${o.stateDir}/${o.jobPath}/attempt-${index}/${node.operatorId}-${subtaskIndex}`,
           storage: o.storage,
-          restoreFrom: restoreFor(node, subtaskIndex)?.keyed ?? [],
+          restoreFrom: restoreFor(node, subtaskIndex)?.keyedHandles ?? [],
           ...(o.observer?.restoreProgress
             ? { onRestoreProgress: (d: number, t: number) => notifyObserver(o.observer, 'restoreProgress', node.operatorId, subtaskIndex, d, t) }
             : {}),
         }),
       restoredOperatorState: (operatorId, subtaskIndex): readonly OperatorStateEntry[] | undefined => {
+        if (!restore) return undefined;
         const node = graph.nodes.find((n) => n.operatorId === operatorId)!;
-        return restoreFor(node, subtaskIndex)?.operatorState;
+        return restoreFor(node, subtaskIndex)?.operatorState ?? [];
       },
       acknowledge: () => undefined,
       decline: () => undefined,
@@ -307,19 +304,6 @@ export class JobExecution implements CheckpointParticipant {
     for (const t of attempt.tasks) t.cancel();
     await Promise.allSettled(runs);
     return attempt.failure;
-  }
-
-  private checkRestoreCompatible(meta: CheckpointMetadata): void {
-    if (meta.maxParallelism !== this.opts.graph.maxParallelism) {
-      throw new ConfigError(
-        `checkpoint ${meta.checkpointId} was taken with maxParallelism ${meta.maxParallelism}; this job has ${this.opts.graph.maxParallelism} (key groups cannot be remapped)`,
-      );
-    }
-    const known = new Set(this.opts.graph.nodes.map((n) => n.operatorId));
-    const unknown = meta.operators.filter((op) => !known.has(op.operatorId) && meta.subtasks.some((s) => s.operatorId === op.operatorId && (s.keyed || s.operatorState?.length)));
-    if (unknown.length > 0) {
-      throw new ConfigError(`checkpoint ${meta.checkpointId} has state for operators this job does not have: ${unknown.map((u) => u.operatorId).join(', ')}`);
-    }
   }
 
   /** Opens a subtask's backend and tells the observer (with the restore time). */

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { StreamEnvironment, GeneratorSource, FileSink, JobFailedError } from '../../src/index.ts';
+import { StreamEnvironment, GeneratorSource, FileSink, JobFailedError, type JobHandle } from '../../src/index.ts';
 import { checkExactCounts, committedLines, tempDir } from './helpers.ts';
 
 interface Count {
@@ -49,9 +49,9 @@ for (const [backend, to] of [['heap', 3], ['lsm', 3], ['heap', 1]] as const) {
       const out = join(dir, 'out');
       const common = { checkpoints: join(dir, 'cp'), stateDir: join(dir, 'state'), stateBackend: backend, maxParallelism: 64 } as const;
       const first = new StreamEnvironment({ ...common, parallelism: 2, checkpointInterval: 20, restartStrategy: { kind: 'none' } });
-      let handle: Awaited<ReturnType<StreamEnvironment['start']>> | undefined;
-      build(first, out, 10_000, () => (handle?.progress().metrics.checkpointsCompleted ?? 0) >= 2);
-      handle = await first.start('rescale');
+      const box: { handle?: JobHandle } = {};
+      build(first, out, 10_000, () => (box.handle?.progress().metrics.checkpointsCompleted ?? 0) >= 2);
+      const handle = (box.handle = await first.start('rescale'));
       await assert.rejects(handle.done, JobFailedError);
       const before = handle.progress().metrics.recordsIn;
       assert.ok(before < N, 'the first run must stop before the end of the input');

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { StreamEnvironment, GeneratorSource, FileSink, JobFailedError } from '../../src/index.ts';
+import { StreamEnvironment, GeneratorSource, FileSink, JobFailedError, type JobHandle } from '../../src/index.ts';
 import { checkExactCounts, committedLines, tempDir } from './helpers.ts';
 
 interface Count {
@@ -51,16 +51,16 @@ for (const backend of ['heap', 'lsm'] as const) {
       // Rate-limited so that the job is still running when the first checkpoint completes.
       const N = 60_000;
       let thrown = 0;
-      let handle: Awaited<ReturnType<StreamEnvironment['start']>> | undefined;
+      const box: { handle?: JobHandle } = {};
       buildJob(env, out, N, (i) => {
         // Throw once, after at least one checkpoint completed (so the restart restores state).
-        if (thrown === 0 && (handle?.progress().metrics.checkpointsCompleted ?? 0) > 0) {
+        if (thrown === 0 && (box.handle?.progress().metrics.checkpointsCompleted ?? 0) > 0) {
           thrown++;
           throw new Error(`boom at ${i}`);
         }
       }, 20_000);
-      handle = await env.start('restart');
-      const result = await handle.done;
+      box.handle = await env.start('restart');
+      const result = await box.handle.done;
       assert.equal(thrown, 1);
       assert.equal(result.metrics.restarts, 1);
       assert.equal(checkExactCounts(committedLines<Count>(out), expected(N)), undefined);
