@@ -122,7 +122,8 @@ export abstract class BaseKeyedBackend implements KeyedStateBackend, CellStore {
   }
 
   setCurrentNamespace(namespace: unknown): void {
-    if (namespace === this.namespace && this.cellVersion > 0) return;
+    // Primitives only: an object namespace may have been mutated since it was serialized.
+    if (namespace === this.namespace && (namespace === null || typeof namespace !== 'object') && this.cellVersion > 0) return;
     this.namespace = namespace;
     this.nsPart = this.namespacePart(namespace);
     this.cellVersion++;
@@ -214,7 +215,7 @@ export abstract class BaseKeyedBackend implements KeyedStateBackend, CellStore {
   registerTimer(domain: TimerDomain, timestamp: number, namespace?: unknown): void {
     this.requireKey();
     if (!Number.isFinite(timestamp)) throw new StateError(`timer timestamp must be finite, got ${timestamp}`);
-    const keyNs = concat2(this.keyPart, namespace === this.namespace ? this.nsPart : this.namespacePart(namespace));
+    const keyNs = concat2(this.keyPart, this.namespacePart(namespace));
     this.timers.register(domain, {
       timestamp, keyGroup: this.keyGroup, keyNs, id: bytesToBinaryString(keyNs), key: this.currentKey, namespace, dead: false,
     });
@@ -222,7 +223,7 @@ export abstract class BaseKeyedBackend implements KeyedStateBackend, CellStore {
 
   deleteTimer(domain: TimerDomain, timestamp: number, namespace?: unknown): void {
     this.requireKey();
-    const keyNs = concat2(this.keyPart, namespace === this.namespace ? this.nsPart : this.namespacePart(namespace));
+    const keyNs = concat2(this.keyPart, this.namespacePart(namespace));
     this.timers.delete(domain, timestamp, bytesToBinaryString(keyNs));
   }
 

@@ -5,6 +5,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { float64KeySerializer, int32KeySerializer, msgpackSerializer, stringKeyS
 import { MemoryStorage } from '../../src/storage/memory-storage.ts';
 import { StateError } from '../../src/util/errors.ts';
 import { ManualClock } from '../../src/util/clock.ts';
+import { compareBytes } from '../../src/util/bytes.ts';
 
 export type BackendFactory = (opts: BackendOptions) => Promise<KeyedStateBackend>;
 
@@ -406,6 +408,96 @@ export function runKeyedStateContract(name: string, create: BackendFactory): voi
       } finally {
         await env.cleanup();
       }
+    });
+
+    test('model check: random operations, snapshots and restores agree with a plain Map model', async () => {
+      type Op =
+        | { t: 'set'; k: number; ns: number; v: number }
+        | { t: 'del'; k: number; ns: number }
+        | { t: 'mput'; k: number; uk: string; v: number }
+        | { t: 'mdel'; k: number; uk: string }
+        | { t: 'mclear'; k: number }
+        | { t: 'ladd'; k: number; v: number }
+        | { t: 'restore' };
+      const key = fc.integer({ min: 0, max: 4 });
+      const uk = fc.constantFrom('', 'a', 'ab', 'b', 'é', '\u{1F600}', 'z');
+      const op: fc.Arbitrary<Op> = fc.oneof(
+        fc.record({ t: fc.constant('set' as const), k: key, ns: fc.integer({ min: 0, max: 2 }), v: fc.integer() }),
+        fc.record({ t: fc.constant('del' as const), k: key, ns: fc.integer({ min: 0, max: 2 }) }),
+        fc.record({ t: fc.constant('mput' as const), k: key, uk, v: fc.integer() }),
+        fc.record({ t: fc.constant('mdel' as const), k: key, uk }),
+        fc.record({ t: fc.constant('mclear' as const), k: key }),
+        fc.record({ t: fc.constant('ladd' as const), k: key, v: fc.integer({ min: 0, max: 9 }) }),
+        fc.constant({ t: 'restore' as const }),
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(op, { minLength: 5, maxLength: 60, size: 'max' }), async (ops) => {
+          const env = await makeEnv(create, 16);
+          try {
+            let b = await env.open();
+            const values = new Map<string, number>();
+            const maps = new Map<number, Map<string, number>>();
+            const lists = new Map<number, number[]>();
+            let chk = 0;
+            const verify = (): void => {
+              for (let k = 0; k <= 4; k++) {
+                b.setCurrentKey(k);
+                for (let ns = 0; ns <= 2; ns++) {
+                  b.setCurrentNamespace(ns === 0 ? undefined : ns);
+                  assert.equal(b.getValueState<number>('v').value(), values.get(`${k}/${ns}`));
+                }
+                b.setCurrentNamespace(undefined);
+                // Entries iterate in UTF-8 byte order of the user key.
+                const expected = [...(maps.get(k) ?? new Map<string, number>()).entries()]
+                  .sort((x, y) => compareBytes(stringKeySerializer.serialize(x[0]), stringKeySerializer.serialize(y[0])));
+                const actual = [...b.getMapState<string, number>('m', stringKeySerializer).entries()];
+                assert.deepEqual(actual, expected);
+                assert.equal(b.getMapState<string, number>('m', stringKeySerializer).isEmpty(), expected.length === 0);
+                assert.deepEqual(b.getListState<number>('l').get(), lists.get(k) ?? []);
+              }
+            };
+            for (const o of ops) {
+              if (o.t === 'restore') {
+                const h = await b.snapshot({ jobPath: 'job', checkpointId: ++chk, kind: 'checkpoint' }).done;
+                b.notifyCheckpointComplete(chk);
+                await b.dispose();
+                b = await env.open({ restoreFrom: [h] });
+                verify();
+                continue;
+              }
+              b.setCurrentKey(o.k);
+              if (o.t === 'set' || o.t === 'del') {
+                b.setCurrentNamespace(o.ns === 0 ? undefined : o.ns);
+                if (o.t === 'set') {
+                  b.getValueState<number>('v').update(o.v);
+                  values.set(`${o.k}/${o.ns}`, o.v);
+                } else {
+                  b.getValueState<number>('v').clear();
+                  values.delete(`${o.k}/${o.ns}`);
+                }
+                b.setCurrentNamespace(undefined);
+              } else if (o.t === 'mput') {
+                b.getMapState<string, number>('m', stringKeySerializer).put(o.uk, o.v);
+                if (!maps.has(o.k)) maps.set(o.k, new Map());
+                maps.get(o.k)!.set(o.uk, o.v);
+              } else if (o.t === 'mdel') {
+                b.getMapState<string, number>('m', stringKeySerializer).remove(o.uk);
+                maps.get(o.k)?.delete(o.uk);
+              } else if (o.t === 'mclear') {
+                b.getMapState<string, number>('m', stringKeySerializer).clear();
+                maps.delete(o.k);
+              } else {
+                b.getListState<number>('l').add(o.v);
+                lists.set(o.k, [...(lists.get(o.k) ?? []), o.v]);
+              }
+            }
+            verify();
+          } finally {
+            await env.cleanup();
+          }
+        }),
+        { numRuns: 12 },
+      );
     });
   });
 }

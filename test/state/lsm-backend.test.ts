@@ -6,8 +6,10 @@ import { createLsmBackend, defaultLsmEngine } from '../../src/state/lsm-backend.
 import type { LsmKeyedBackend } from '../../src/state/lsm-backend.ts';
 import { createKeyedStateBackend } from '../../src/state/index.ts';
 
-runKeyedStateContract('lsm', createLsmBackend);
-runLsmSnapshotScenarios('real engine', defaultLsmEngine);
+// Flushes on the calling thread keep these fast on a loaded 2-core machine; the
+// worker-thread path is exercised by the last two tests and by src/lsm's own tests.
+runKeyedStateContract('lsm', (o) => createLsmBackend({ ...o, lsmOptions: { useWorker: false } }));
+runLsmSnapshotScenarios('real engine', defaultLsmEngine, { useWorker: false });
 
 test('createKeyedStateBackend opens either kind', async () => {
   for (const kind of ['heap', 'lsm'] as const) {
