@@ -267,7 +267,9 @@ export class JobExecution implements CheckpointParticipant {
         const task = new Task(chain, i, inputs.get(tid) ?? [], outputs.get(tid) ?? new Map(), {
           ...services,
           acknowledge: (id, states, metrics) => {
-            if (this.attempt === attempt) this.coordinator?.acknowledge(id, states, metrics);
+            if (this.attempt !== attempt) return;
+            notifyObserver(o.observer, 'subtaskAcknowledged', id, states, metrics);
+            this.coordinator?.acknowledge(id, states, metrics);
           },
           decline: (id, reason) => {
             if (this.attempt === attempt) this.coordinator?.decline(id, chain.nodes[0]!.operatorId, i, reason);

@@ -11,7 +11,7 @@
  * anything that changes them.
  */
 import type { CheckpointCoordinator, CheckpointEvent } from '../checkpoint/coordinator.ts';
-import type { CheckpointMetadata } from '../checkpoint/types.ts';
+import type { CheckpointMetadata, SubtaskCheckpointMetrics, SubtaskState } from '../checkpoint/types.ts';
 import type { KeyedStateBackend } from '../state/types.ts';
 import type { JobExecution } from './job-execution.ts';
 
@@ -37,6 +37,8 @@ export interface JobObserver {
   /** Each attempt creates its own coordinator (it recovers the completed checkpoints from storage). */
   coordinatorCreated?(coordinator: CheckpointCoordinator): void;
   checkpointEvent?(event: CheckpointEvent): void;
+  /** A task acknowledged a checkpoint: the state of each operator of its chain and the task's timings. */
+  subtaskAcknowledged?(checkpointId: number, states: readonly SubtaskState[], metrics: SubtaskCheckpointMetrics): void;
   backendOpened?(info: BackendOpened): void;
   /** Progress of one subtask's restore downloads (bytes so far, bytes in total). */
   restoreProgress?(operatorId: string, subtaskIndex: number, downloadedBytes: number, totalBytes: number): void;
