@@ -37,3 +37,19 @@ test('the trace runner fails on a wrong expectation (it checks, it does not just
     /trace line \d+ \(registry/,
   );
 });
+
+test('concurrent checkpoints, decline, timeout, late acks and a savepoint (testdata/concurrent-abort.trace)', async () => {
+  const storage = new MemoryStorage();
+  const run = await runIncrementalTrace({
+    trace: readFileSync(new URL('./testdata/concurrent-abort.trace', import.meta.url), 'utf8'),
+    storage,
+    job: 'conc',
+    makeSubtask: (op, i) => new SyntheticIncrementalSubtask(storage, op, i),
+  });
+  // the savepoint's own copies of a, c, d stay (it is self-contained), next to checkpoint 6's files
+  const sp = run.coordinator.store.savepoints()[0]!;
+  for (const f of sp.subtasks[0]!.keyed!.sharedFiles) assert.ok(await storage.stat(f.path), f.path);
+  const late = run.events.filter((e) => e.type === 'cleanup' && e.late);
+  assert.equal(late.length, 2, 'both late snapshots (3 and 4) were cleaned');
+  await run.coordinator.stop();
+});
