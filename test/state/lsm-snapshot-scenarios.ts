@@ -49,6 +49,28 @@ export class CountingStorage implements CheckpointStorage {
   close(): Promise<void> { return this.inner.close(); }
 }
 
+/** Tracks how many writeFile / readToFile calls are in flight at once (each held a few ms). */
+class TrackingStorage extends CountingStorage {
+  inFlight = { writeFile: 0, readToFile: 0 };
+  maxInFlight = { writeFile: 0, readToFile: 0 };
+  private async track<T>(op: 'writeFile' | 'readToFile', call: () => Promise<T>): Promise<T> {
+    this.inFlight[op]++;
+    this.maxInFlight[op] = Math.max(this.maxInFlight[op], this.inFlight[op]);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return await call();
+    } finally {
+      this.inFlight[op]--;
+    }
+  }
+  override writeFile(path: string, localFile: string): Promise<WriteResult> {
+    return this.track('writeFile', () => super.writeFile(path, localFile));
+  }
+  override readToFile(path: string, localFile: string, expect?: { size?: number; checksum?: string }): Promise<void> {
+    return this.track('readToFile', () => super.readToFile(path, localFile, expect));
+  }
+}
+
 /** Forces the engine to produce a new sstable: the next snapshot seals the memtable anyway. */
 function writeRound(b: LsmKeyedBackend, from: number, to: number, round = 0): void {
   for (let k = from; k < to; k++) writeKey(b, k, round);
@@ -277,6 +299,33 @@ export function runLsmSnapshotScenarios(name: string, engine: LsmEngine, lsmOpti
         assert.deepEqual(shared(h2).reused, h1.sharedFiles.map((f) => f.localName).sort());
         assert.equal(counting.uploads.length, shared(h2).fresh.length);
         assert.notEqual(h2.backendId, h1.backendId);
+      } finally {
+        await env.cleanup();
+      }
+    });
+
+    test('uploads and restore downloads run in parallel, at most transferConcurrency at a time', async () => {
+      const env = await makeEnv((o) => openLsmBackendWith(engine, { ...o, incremental: false, lsmOptions: { autoCompaction: false, ...lsmOptions } }));
+      try {
+        const tracking = new TrackingStorage(env.storage);
+        const b = (await env.open({ storage: tracking, transferConcurrency: 2 })) as LsmKeyedBackend;
+        for (let round = 0; round < 5; round++) {
+          writeRound(b, round * 20, round * 20 + 20);
+          await b.lsmStore().flush();
+        }
+        const h = await b.snapshot({ jobPath: 'job', checkpointId: 1, kind: 'checkpoint' }).done;
+        assert.ok(h.sharedFiles.length >= 5, `${h.sharedFiles.length} files`);
+        assert.equal(tracking.maxInFlight.writeFile, 2);
+        let lastTotal = 0;
+        const r = await env.open({
+          storage: tracking,
+          transferConcurrency: 3,
+          restoreFrom: [h],
+          onRestoreProgress: (_d, t) => { lastTotal = t; },
+        });
+        assert.equal(tracking.maxInFlight.readToFile, 3);
+        assert.equal(lastTotal, h.fullSize);
+        for (let k = 0; k < 100; k++) checkKey(r, k);
       } finally {
         await env.cleanup();
       }
