@@ -2,7 +2,8 @@
  * src/state's public surface: keyed state for user code, the two backends and their
  * snapshot strategies, key groups, serializers. See DESIGN.md §1–2.
  */
-import type { KeyedStateBackend } from './types.ts';
+import type { KeyedStateBackend, StateDescriptor } from './types.ts';
+import { unreachable } from '../util/assert.ts';
 import { createHeapBackend } from './heap-backend.ts';
 import type { BackendOptions } from './backend-base.ts';
 import { createLsmBackend } from './lsm-backend.ts';
@@ -36,3 +37,21 @@ export function createKeyedStateBackend(kind: StateBackendKind, opts: BackendOpt
 
 /** The key group of a record key, as the backends compute it (for routing records to subtasks). */
 export { keyGroupForKey } from './key-group-for-key.ts';
+
+/** The state a descriptor names (for APIs that declare state up front). */
+export function stateFromDescriptor(backend: KeyedStateBackend, d: StateDescriptor): unknown {
+  switch (d.kind) {
+    case 'value':
+      return backend.getValueState(d.name, d.serializer);
+    case 'list':
+      return backend.getListState(d.name, d.serializer);
+    case 'map':
+      return backend.getMapState(d.name, d.keySerializer, d.valueSerializer);
+    case 'reducing':
+      return backend.getReducingState(d.name, d.reduce, d.serializer);
+    case 'aggregating':
+      return backend.getAggregatingState(d.name, d.aggregate, d.accumulatorSerializer);
+    default:
+      return unreachable(d, 'unknown state kind');
+  }
+}

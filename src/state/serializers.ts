@@ -10,7 +10,9 @@
  *   byte order = numeric order, -0 < +0, NaN last), `int32KeySerializer` (4 bytes).
  *
  * Custom serializers implement Serializer<T>; an optional `id` is recorded in a
- * snapshot's meta so a restore can tell which serializer wrote the keys.
+ * snapshot's meta so a restore can tell which serializer wrote the keys. serialize()
+ * must return bytes it never modifies afterwards (the heap backend keeps them as the
+ * stored value), and equal keys must serialize to equal bytes (keys are hashed).
  */
 import { Packr } from 'msgpackr';
 import type { Serializer } from './types.ts';

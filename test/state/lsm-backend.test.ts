@@ -4,7 +4,8 @@ import { runKeyedStateContract, makeEnv, writeKey, checkKey } from './keyed-stat
 import { runLsmSnapshotScenarios } from './lsm-snapshot-scenarios.ts';
 import { createLsmBackend, defaultLsmEngine } from '../../src/state/lsm-backend.ts';
 import type { LsmKeyedBackend } from '../../src/state/lsm-backend.ts';
-import { createKeyedStateBackend } from '../../src/state/index.ts';
+import { createKeyedStateBackend, stateFromDescriptor } from '../../src/state/index.ts';
+import type { ReducingState, MapState } from '../../src/state/index.ts';
 
 // Flushes on the calling thread keep these fast on a loaded 2-core machine; the
 // worker-thread path is exercised by the last two tests and by src/lsm's own tests.
@@ -19,6 +20,12 @@ test('createKeyedStateBackend opens either kind', async () => {
       assert.equal(b.kind, kind);
       writeKey(b, 1);
       checkKey(b, 1);
+      const r = stateFromDescriptor(b, { kind: 'reducing', name: 'r', reduce: (x: number, y: number) => x + y }) as ReducingState<number>;
+      r.add(4);
+      assert.equal(r.get(), 5, 'the descriptor names the state writeKey used');
+      const m = stateFromDescriptor(b, { kind: 'map', name: 'm2' }) as MapState<string, number>;
+      m.put('x', 1);
+      assert.deepEqual([...m.entries()], [['x', 1]]);
     } finally {
       await env.cleanup();
     }
