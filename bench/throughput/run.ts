@@ -1,0 +1,121 @@
+/**
+ * Throughput of a keyed count (generator → keyBy → ValueState count → discarding
+ * sink) with heap and lsm state, checkpoints every 10 s to a local directory, against
+ * a plain TypeScript loop counting in a Map (the limit of what the framework adds to).
+ *
+ *   npm run bench:throughput                  # human table
+ *   npm run bench:throughput -- --json        # one JSON object
+ *   npm run bench:throughput -- --keys 100000,1000000,10000000 --records 3000000
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { StreamEnvironment, GeneratorSource, type Sink } from '../../src/index.ts';
+
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    keys: { type: 'string', default: '100000,1000000' },
+    records: { type: 'string' },
+    backends: { type: 'string', default: 'plain,heap,lsm' },
+    parallelism: { type: 'string', default: '1' },
+    interval: { type: 'string', default: '10s' },
+  },
+});
+
+/** Record i's key: a multiplicative hash spreads consecutive records over all keys. */
+const keyOf = (i: number, keys: number): number => (Math.imul(i, 0x9e3779b1) >>> 0) % keys;
+
+class CountingSink implements Sink<number> {
+  readonly name = 'count';
+  n = 0;
+  createWriter() {
+    return { write: () => void this.n++ };
+  }
+}
+
+interface Row {
+  backend: string;
+  keys: number;
+  records: number;
+  seconds: number;
+  recordsPerSecond: number;
+  checkpoints: number;
+  lastCheckpointMillis?: number;
+  lastCheckpointBytes?: number;
+}
+
+function plain(keys: number, records: number): Row {
+  const t0 = performance.now();
+  const counts = new Map<number, number>();
+  let out = 0;
+  for (let i = 0; i < records; i++) {
+    const k = keyOf(i, keys);
+    const c = (counts.get(k) ?? 0) + 1;
+    counts.set(k, c);
+    out += c & 1;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  if (out < 0) console.log(out);
+  return { backend: 'plain loop (Map)', keys, records, seconds, recordsPerSecond: records / seconds, checkpoints: 0 };
+}
+
+async function job(backend: 'heap' | 'lsm', keys: number, records: number): Promise<Row> {
+  const dir = mkdtempSync(join(tmpdir(), 'weir-bench-'));
+  try {
+    const env = new StreamEnvironment({
+      parallelism: Number(values.parallelism), stateBackend: backend, checkpoints: join(dir, 'cp'), stateDir: join(dir, 'state'),
+      checkpointInterval: values.interval, batchSize: 1024,
+    });
+    const sink = new CountingSink();
+    env
+      .fromSource(new GeneratorSource({ generate: (i) => keyOf(i, keys), count: records, splits: 8 }))
+      .keyBy((k) => k)
+      .process<number>({
+        processElement(k, ctx, out) {
+          const s = ctx.getValueState<number>('count');
+          const c = (s.value() ?? 0) + 1;
+          s.update(c);
+          out.collect(c);
+        },
+      })
+      .sinkTo(sink);
+    const t0 = performance.now();
+    const handle = await env.start('bench');
+    const result = await handle.done;
+    const seconds = (performance.now() - t0) / 1000;
+    if (sink.n !== records) throw new Error(`sink saw ${sink.n} records, expected ${records}`);
+    const last = handle.progress().lastCheckpoint;
+    return {
+      backend, keys, records, seconds, recordsPerSecond: records / seconds, checkpoints: result.metrics.checkpointsCompleted,
+      ...(last ? { lastCheckpointMillis: Math.round(last.durationMillis), lastCheckpointBytes: last.checkpointedSize } : {}),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const rows: Row[] = [];
+for (const keys of values.keys.split(',').map(Number)) {
+  const records = values.records ? Number(values.records) : Math.max(2_000_000, keys * 2);
+  for (const b of values.backends.split(',')) {
+    if (b === 'plain') rows.push(plain(keys, records));
+    else rows.push(await job(b as 'heap' | 'lsm', keys, records));
+    if (!values.json) {
+      const r = rows.at(-1)!;
+      console.error(`${r.backend} ${r.keys} keys: ${Math.round(r.recordsPerSecond)} rec/s`);
+    }
+  }
+}
+
+if (values.json) {
+  console.log(JSON.stringify({ benchmark: 'throughput', parallelism: Number(values.parallelism), rows }));
+} else {
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  console.log(['backend', 'keys', 'records', 'seconds', 'records/s', 'vs plain', 'checkpoints'].join('\t'));
+  for (const r of rows) {
+    const p = rows.find((x) => x.keys === r.keys && x.backend.startsWith('plain'));
+    console.log([r.backend, fmt(r.keys), fmt(r.records), r.seconds.toFixed(2), fmt(r.recordsPerSecond), p ? `${(p.recordsPerSecond / r.recordsPerSecond).toFixed(1)}x slower` : '', r.checkpoints].join('\t'));
+  }
+}
