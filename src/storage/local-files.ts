@@ -32,13 +32,27 @@ export function tempPathFor(file: string): string {
  */
 async function openCreatingDirs(dir: string, tmp: string): Promise<FileHandle> {
   for (let attempt = 1; ; attempt++) {
-    await mkdir(dir, { recursive: true });
+    const created = await mkdir(dir, { recursive: true });
+    if (created !== undefined) await fsyncNewDirs(created, dir);
     try {
       return await open(tmp, 'wx');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 8) throw err;
     }
   }
+}
+
+/**
+ * mkdir created `first` … `last` (nested). Each new entry lives in its parent
+ * directory, which must be fsynced for the directory itself to survive a crash.
+ */
+async function fsyncNewDirs(first: string, last: string): Promise<void> {
+  const dirs: string[] = [];
+  for (let d = last; d.length >= first.length; d = dirname(d)) {
+    dirs.push(dirname(d));
+    if (d === first || dirname(d) === d) break;
+  }
+  for (const d of dirs) await fsyncDir(d);
 }
 
 /** fsync a directory so a rename inside it survives a crash. Some filesystems refuse: ignore EINVAL/EISDIR there. */

@@ -88,7 +88,7 @@ export interface S3StorageOptions {
   /** First backoff delay; doubles per attempt up to maxDelayMs, with jitter. Default 100 / 10_000. */
   baseDelayMs?: number;
   maxDelayMs?: number;
-  /** Per-request timeout (no response within it → transient, retried). Default 120_000. */
+  /** No response headers, or no body bytes, for this long → TimeoutError (transient, retried). Default 120_000. */
   requestTimeoutMs?: number;
   /** Connection timeout. Default 10_000. */
   connectionTimeoutMs?: number;
@@ -242,8 +242,13 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
       maxAttempts: 1,
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      // Without throwOnRequestTimeout the SDK only *warns* when requestTimeout passes and
+      // a request to a hung server waits forever (found by the 'hang' retry test).
+      // socketTimeout covers a response body that stalls after the headers arrived.
       requestHandler: {
         requestTimeout: options.requestTimeoutMs ?? 120_000,
+        throwOnRequestTimeout: true,
+        socketTimeout: options.requestTimeoutMs ?? 120_000,
         connectionTimeout: options.connectionTimeoutMs ?? 10_000,
       },
     });

@@ -11,7 +11,11 @@ import type { AddressInfo } from 'node:net';
 export type ProxyFault =
   | { kind: 'status'; status: number; code: string }
   | { kind: 'reset' }
-  | { kind: 'cut-body' };
+  /** Never answer (until the proxy stops): the client's request timeout must fire. */
+  | { kind: 'hang' }
+  | { kind: 'cut-body' }
+  /** Forward, send half the response body, then go silent (the client's socket timeout must fire). */
+  | { kind: 'stall-body' };
 
 interface ScriptedFault {
   method: string | undefined;
@@ -70,6 +74,10 @@ export class FaultProxy {
     const fault = index >= 0 ? this.script.splice(index, 1)[0]!.fault : undefined;
     this.seen.push({ method, url, fault: fault?.kind ?? 'forwarded' });
 
+    if (fault?.kind === 'hang') {
+      req.resume();
+      return;
+    }
     if (fault?.kind === 'status' || fault?.kind === 'reset') {
       req.resume();
       await new Promise<void>((resolve) => req.once('end', resolve));
@@ -85,7 +93,7 @@ export class FaultProxy {
 
     const target = new URL(url, this.upstream);
     const upstream = httpRequest(target, { method, headers: req.headers }, (up) => {
-      if (fault?.kind !== 'cut-body') {
+      if (fault?.kind !== 'cut-body' && fault?.kind !== 'stall-body') {
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
         return;
@@ -99,7 +107,7 @@ export class FaultProxy {
         const take = chunk.subarray(0, Math.max(1, Math.floor(total / 2) - sent));
         sent += take.length;
         res.write(take);
-        if (sent >= total / 2) res.socket?.destroy();
+        if (sent >= total / 2 && fault.kind === 'cut-body') res.socket?.destroy();
       });
     });
     upstream.on('error', () => res.socket?.destroy());

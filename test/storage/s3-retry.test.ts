@@ -126,6 +126,24 @@ describe('S3Storage retries transient failures', () => {
     assert.ok(s.stats().retries >= 3, JSON.stringify(proxy.seen));
   });
 
+  test('a request that gets no answer times out and is retried', async () => {
+    const s = storage({ requestTimeoutMs: 300 });
+    await s.write('t', Uint8Array.of(7));
+    proxy.inject({ kind: 'hang' }, { method: 'GET', times: 1 });
+    assert.deepEqual(await s.read('t'), Uint8Array.of(7));
+    assert.equal(s.stats().retries, 1);
+    assert.equal(requests('GET'), 2);
+  });
+
+  test('a response body that stalls half way times out and the read is retried', async () => {
+    const s = storage({ requestTimeoutMs: 300 });
+    const data = testBytes(200_000, 5);
+    await s.write('stall', data);
+    proxy.inject({ kind: 'stall-body' }, { method: 'GET', times: 1 });
+    assert.ok(Buffer.from(await s.read('stall')).equals(Buffer.from(data)));
+    assert.equal(s.stats().retries, 1);
+  });
+
   test('a response body cut half way is retried: read and readToFile get every byte', async () => {
     const s = storage();
     const data = testBytes(300_000, 9);
