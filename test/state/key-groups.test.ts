@@ -9,7 +9,7 @@ import {
   float64KeySerializer, int32KeySerializer, msgpackSerializer, stringKeySerializer,
 } from '../../src/state/serializers.ts';
 import { compareBytes } from '../../src/util/bytes.ts';
-import { lengthPrefixed, parseCell, cellPrefix, readVarint, writeVarint, varintLength } from '../../src/state/key-layout.ts';
+import { lengthPrefixed, parseCell, cellPrefix, readVarint, writeVarint, varintLength, bytesToBinaryString, binaryStringToBytes } from '../../src/state/key-layout.ts';
 
 const enc = new TextEncoder();
 
@@ -159,4 +159,18 @@ test('key layout: length-prefixed keys are self-delimiting (no key prefix captur
     assert.equal(end, varintLength(n));
     assert.deepEqual(readVarint(buf, 0), [n, end]);
   }
+});
+
+test('binary strings: one char per byte, round-trip, string order = byte order (short and long)', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 1200 }), fc.uint8Array({ maxLength: 1200 }), (a, b) => {
+      const sa = bytesToBinaryString(a);
+      const sb = bytesToBinaryString(b);
+      assert.equal(sa.length, a.length);
+      assert.deepEqual(binaryStringToBytes(sa), a);
+      const strOrder = sa < sb ? -1 : sa > sb ? 1 : 0;
+      assert.equal(strOrder, Math.sign(compareBytes(a, b)));
+    }),
+    { numRuns: 300 },
+  );
 });
