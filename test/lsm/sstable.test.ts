@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -182,6 +182,18 @@ test('finishToFile writes the table durably and the reader opens it by path and 
     assert.ok(r.properties.dataBlocks > 10);
     r.close();
     assert.throws(() => r.get(enc.encode('user-000001'), 1e9), AssertionError);
+
+    // By fd: the caller keeps owning the fd (close() leaves it open).
+    const fd = openSync(path, 'r');
+    try {
+      const byFd = TableReader.open(fd, '000001.sst', undefined, cache);
+      assert.equal(byFd.fileSize, res.bytes.length);
+      assert.equal(new TextDecoder().decode(byFd.get(enc.encode('user-000042'), 1e9)?.value), 'value 42 '.repeat(5));
+      byFd.close();
+      assert.equal(fstatSync(fd).size, res.bytes.length, 'fd still open after the reader closed');
+    } finally {
+      closeSync(fd);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -200,4 +212,49 @@ test('an empty table (no entries, no tombstones) opens and is empty', () => {
   assert.equal(r.get(new Uint8Array([1]), 10), undefined);
   assert.equal(res.entries, 0);
   assert.equal(r.properties.dataBlocks, 0);
+});
+
+test('the writer copies what it needs: callers may reuse their key and value buffers after add()', () => {
+  const w = new TableWriter({ blockSize: 64, restartInterval: 3, compression: 'none' });
+  const key = new Uint8Array(8 + 8);
+  const value = new Uint8Array(20);
+  const N = 200;
+  for (let i = 0; i < N; i++) {
+    key.fill(0);
+    new DataView(key.buffer).setUint32(4, i);
+    key.set(encodeInternalKey(new Uint8Array(0), i + 1, ValueKind.Put), 8);
+    value.fill(i & 0xff);
+    w.add(key, value);
+  }
+  key.fill(0xee);
+  value.fill(0xee);
+  const r = TableReader.fromBytes(w.finish().bytes, 'reuse.sst', new BlockCache(1 << 20));
+  const it = r.iterator();
+  let i = 0;
+  for (it.seekToFirst(); it.valid; it.next(), i++) {
+    assert.equal(new DataView(it.key.buffer, it.key.byteOffset).getUint32(4), i);
+    assert.deepEqual(it.value, new Uint8Array(20).fill(i & 0xff));
+  }
+  assert.equal(i, N);
+});
+
+test('values are zero-copy views that stay valid after their block is evicted; keys are valid until the iterator moves', () => {
+  const enc = new TextEncoder();
+  const w = new TableWriter({ blockSize: 100, compression: 'lz4' });
+  for (let i = 0; i < 500; i++) w.add(encodeInternalKey(enc.encode(`k${String(i).padStart(4, '0')}`), 1, ValueKind.Put), enc.encode(`value-${i}`.repeat(3)));
+  const cache = new BlockCache(300); // about two blocks
+  const r = TableReader.fromBytes(w.finish().bytes, 'views.sst', cache);
+  const first = r.get(enc.encode('k0000'), 1)!.value;
+  const kept: Uint8Array[] = [];
+  const it = r.iterator();
+  for (it.seekToFirst(); it.valid; it.next()) kept.push(it.value);
+  assert.ok(cache.stats.evictions > 10);
+  assert.equal(new TextDecoder().decode(first), 'value-0'.repeat(3));
+  kept.forEach((v, i) => assert.equal(new TextDecoder().decode(v), `value-${i}`.repeat(3)));
+  // A key view changes when the iterator moves (documented); a copy does not.
+  it.seekToFirst();
+  const view = it.key;
+  const copy = view.slice();
+  it.next();
+  assert.notDeepEqual(view, copy);
 });
