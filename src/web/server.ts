@@ -1,0 +1,165 @@
+/**
+ * The web server of `weir run`: REST API (JSON, docs/rest-api.md), Prometheus metrics
+ * and the dashboard, on node:http. Read-only: no route changes the job.
+ *
+ *   GET /api/jobs                       the job(s) this process runs
+ *   GET /api/jobs/:job                  status, uptime, parallelism, vertices with per-subtask records and rates, edges
+ *   GET /api/jobs/:job/checkpoints      counts, latest, history
+ *   GET /api/jobs/:job/checkpoints/:id  one checkpoint per operator and subtask
+ *   GET /api/jobs/:job/state            local sstables per level, files of every remembered checkpoint, registry counts
+ *   GET /metrics                        Prometheus text format
+ *   GET /                               the dashboard (static/index.html, static/app.js)
+ *   GET /vendor/:file                   preact, htm, uPlot, served from node_modules (no CDN, no build)
+ *
+ * Binds 127.0.0.1 by default: the API shows storage paths and job internals; it serves no
+ * credentials (storage URIs carry none, environment variables are never read here).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Registry } from 'prom-client';
+import { ConfigError, errorMessage } from '../util/errors.ts';
+import type { JobMonitor } from './job-monitor.ts';
+
+export interface WebServerOptions {
+  readonly monitor: JobMonitor;
+  readonly metrics: Registry;
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+}
+
+export interface WebServer {
+  /** e.g. http://127.0.0.1:8081 */
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const STATIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'static');
+const require = createRequire(import.meta.url);
+
+/** Vendored browser modules: URL name → file in node_modules. */
+const VENDOR: Record<string, { resolve: () => string; type: string }> = {
+  'preact.mjs': { resolve: () => require.resolve('preact'), type: 'text/javascript' },
+  'preact-hooks.mjs': { resolve: () => require.resolve('preact/hooks'), type: 'text/javascript' },
+  'htm.mjs': { resolve: () => join(dirname(require.resolve('htm')), 'htm.mjs'), type: 'text/javascript' },
+  'uplot.mjs': { resolve: () => join(dirname(require.resolve('uplot')), 'uPlot.esm.js'), type: 'text/javascript' },
+  'uplot.css': { resolve: () => join(dirname(require.resolve('uplot')), 'uPlot.min.css'), type: 'text/css' },
+};
+
+const STATIC: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/app.js': { file: 'app.js', type: 'text/javascript' },
+  '/state-view.js': { file: 'state-view.js', type: 'text/javascript' },
+  '/style.css': { file: 'style.css', type: 'text/css' },
+};
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const server = createServer((req, res) => {
+    handle(opts, req, res).catch((err: unknown) => {
+      const status = err instanceof HttpError ? err.status : 500;
+      if (!res.headersSent) sendJson(res, status, { error: errorMessage(err) });
+      else res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      reject(new ConfigError(`cannot serve the dashboard on ${host}:${opts.port}: ${err.code === 'EADDRINUSE' ? 'address in use (choose another --ui-port, or 0 to turn it off)' : err.message}`, { cause: err }));
+    };
+    server.once('error', onError);
+    server.listen(opts.port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${shownHost}:${port}`,
+    port,
+    close: () => closeServer(server),
+  };
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+async function handle(opts: WebServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, `${req.method} not allowed (the API is read-only)`);
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const path = url.pathname;
+  const m = opts.monitor;
+  if (path === '/metrics') {
+    const text = await opts.metrics.metrics();
+    res.writeHead(200, { 'content-type': opts.metrics.contentType, 'cache-control': 'no-store' });
+    res.end(text);
+    return;
+  }
+  if (path.startsWith('/api/')) {
+    sendJson(res, 200, route(m, path.slice('/api/'.length).split('/').filter((s) => s !== '').map(decodeURIComponent)));
+    return;
+  }
+  if (path.startsWith('/vendor/')) {
+    const v = VENDOR[path.slice('/vendor/'.length)];
+    if (!v) throw new HttpError(404, `no such file: ${path}`);
+    await sendFile(res, v.resolve(), v.type);
+    return;
+  }
+  const s = STATIC[path];
+  if (!s) throw new HttpError(404, `no such page: ${path}`);
+  await sendFile(res, join(STATIC_DIR, s.file), s.type);
+}
+
+function route(m: JobMonitor, parts: string[]): unknown {
+  if (parts[0] !== 'jobs') throw new HttpError(404, `no such endpoint: /api/${parts.join('/')}`);
+  if (parts.length === 1) return { jobs: [m.summary()] };
+  if (parts[1] !== m.jobName) throw new HttpError(404, `no job "${parts[1]}" here (this process runs "${m.jobName}")`);
+  if (parts.length === 2) return m.details();
+  if (parts[2] === 'checkpoints' && parts.length === 3) return m.checkpoints();
+  if (parts[2] === 'checkpoints' && parts.length === 4) {
+    const id = Number(parts[3]);
+    if (!Number.isInteger(id) || id < 0) throw new HttpError(400, `checkpoint id must be a non-negative integer, got "${parts[3]}"`);
+    const cp = m.checkpoint(id);
+    if (!cp) throw new HttpError(404, `checkpoint ${id} is not known (history keeps the latest ${m.options.historySize ?? 50})`);
+    return cp;
+  }
+  if (parts[2] === 'state' && parts.length === 3) return m.state();
+  throw new HttpError(404, `no such endpoint: /api/${parts.join('/')}`);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+async function sendFile(res: ServerResponse, file: string, type: string): Promise<void> {
+  let data: Buffer;
+  try {
+    data = await readFile(file);
+  } catch (err) {
+    throw new HttpError(404, `cannot read ${file}: ${errorMessage(err)}`);
+  }
+  res.writeHead(200, { 'content-type': type, 'cache-control': 'no-cache' });
+  res.end(data);
+}
