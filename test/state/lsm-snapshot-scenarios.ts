@@ -4,6 +4,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
 import type { CheckpointStorage, ObjectInfo, WriteResult } from '../../src/storage/checkpoint-storage.ts';
 import type { KeyedStateHandle } from '../../src/state/types.ts';
 import type { LsmEngine, LsmKeyedBackend } from '../../src/state/lsm-backend.ts';
@@ -326,6 +327,31 @@ export function runLsmSnapshotScenarios(name: string, engine: LsmEngine, lsmOpti
         assert.equal(tracking.maxInFlight.readToFile, 3);
         assert.equal(lastTotal, h.fullSize);
         for (let k = 0; k < 100; k++) checkKey(r, k);
+      } finally {
+        await env.cleanup();
+      }
+    });
+
+    test('restore fails with a typed error on a missing or corrupted file, and leaves no restore dirs', async () => {
+      const { env, b } = await setup();
+      try {
+        writeRound(b, 0, 30);
+        const h = await cp(b, 1);
+        const f = h.sharedFiles[0]!;
+        const good = await env.storage.read(f.path);
+        const bad = new Uint8Array(good);
+        bad[bad.length >> 1]! ^= 0x55;
+        await env.storage.write(f.path, bad);
+        await assert.rejects(env.open({ restoreFrom: [h] }), (err: unknown) => (err as { code?: string }).code === 'CORRUPTION');
+        await env.storage.delete(f.path);
+        await assert.rejects(env.open({ restoreFrom: [h] }), (err: unknown) => (err as { code?: string }).code === 'STORAGE_PERMANENT');
+        for (const d of env.dirs.slice(1)) {
+          const left = await readdir(d);
+          assert.ok(!left.some((n) => n.startsWith('restore-')), `restore dirs removed in ${d}: ${left.join(',')}`);
+        }
+        await env.storage.write(f.path, good);
+        const r = await env.open({ restoreFrom: [h] });
+        for (let k = 0; k < 30; k++) checkKey(r, k);
       } finally {
         await env.cleanup();
       }
