@@ -143,14 +143,18 @@ export function checksumBytes(data: Uint8Array): WriteResult {
   return { size: data.length, checksum: crc32cHex(crc32c(data)) };
 }
 
-/** Opens a local file to upload; a missing or unreadable file is the caller's error, reported as permanent. */
-export async function openLocalSource(localFile: string): Promise<AsyncIterable<Uint8Array>> {
+/**
+ * Checks that a local file to upload exists and is a regular file; returns its size.
+ * A missing or unreadable file is the caller's error, reported as permanent (not NotFound,
+ * which is about objects in storage).
+ */
+export async function checkLocalSource(localFile: string): Promise<number> {
   try {
     const info = await stat(localFile);
     if (!info.isFile()) throw new PermanentStorageError(`cannot upload ${localFile}: not a regular file`);
+    return info.size;
   } catch (err) {
     if (err instanceof WeirError) throw err;
     throw new PermanentStorageError(`cannot upload ${localFile}: ${(err as Error).message}`, { cause: err });
   }
-  return fileChunks(localFile);
 }

@@ -19,7 +19,7 @@ import { pathToFileURL } from 'node:url';
 import { assert } from '../util/assert.ts';
 import { NotFoundError, PermanentStorageError, TransientStorageError, WeirError } from '../util/errors.ts';
 import type { CheckpointStorage, ObjectInfo, WriteResult } from './checkpoint-storage.ts';
-import { openLocalSource, writeFileAtomically } from './local-files.ts';
+import { checkLocalSource, fileChunks, writeFileAtomically } from './local-files.ts';
 import type { Expectation } from './local-files.ts';
 import { TEMP_MARKER, comparePaths, validateDeletePrefix, validatePath, validatePrefix } from './paths.ts';
 import type { StreamingWrite } from './streaming-write.ts';
@@ -47,7 +47,8 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
 
   async writeFile(path: string, localFile: string): Promise<WriteResult> {
     this.resolvePath(path);
-    return this.writeStream(path, await openLocalSource(localFile));
+    await checkLocalSource(localFile);
+    return this.writeStream(path, fileChunks(localFile));
   }
 
   async writeStream(path: string, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<WriteResult> {

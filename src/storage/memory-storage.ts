@@ -5,7 +5,7 @@
  */
 import { NotFoundError, PermanentStorageError } from '../util/errors.ts';
 import type { CheckpointStorage, ObjectInfo, WriteResult } from './checkpoint-storage.ts';
-import { checksumBytes, openLocalSource, writeFileAtomically } from './local-files.ts';
+import { checkLocalSource, checksumBytes, fileChunks, writeFileAtomically } from './local-files.ts';
 import type { Expectation } from './local-files.ts';
 import { comparePaths, validateDeletePrefix, validatePath, validatePrefix } from './paths.ts';
 import type { StreamingWrite } from './streaming-write.ts';
@@ -33,7 +33,8 @@ export class MemoryStorage implements CheckpointStorage, StreamingWrite {
   async writeFile(path: string, localFile: string): Promise<WriteResult> {
     this.open();
     validatePath(path);
-    return this.writeStream(path, await openLocalSource(localFile));
+    await checkLocalSource(localFile);
+    return this.writeStream(path, fileChunks(localFile));
   }
 
   async writeStream(path: string, source: AsyncIterable<Uint8Array>): Promise<WriteResult> {

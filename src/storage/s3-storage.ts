@@ -28,7 +28,7 @@
  * other S3-compatible stores store verbatim = corrupted). Our own CRC-32C is computed
  * while uploading and verified on readToFile when the caller passes the expectation.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -56,7 +56,7 @@ import {
   WeirError,
 } from '../util/errors.ts';
 import type { CheckpointStorage, ObjectInfo, WriteResult } from './checkpoint-storage.ts';
-import { openLocalSource, writeFileAtomically } from './local-files.ts';
+import { checkLocalSource, fileChunks, writeFileAtomically } from './local-files.ts';
 import type { Expectation } from './local-files.ts';
 import { comparePaths, validateDeletePrefix, validatePath, validatePrefix } from './paths.ts';
 import type { StreamingWrite } from './streaming-write.ts';
@@ -265,10 +265,10 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
 
   async writeFile(path: string, localFile: string): Promise<WriteResult> {
     this.key(path);
-    const source = await openLocalSource(localFile); // a missing local file is the caller's error
-    const size = (await stat(localFile)).size;
+    const size = await checkLocalSource(localFile);
     // Small files are read whole: simplest, and retried like any PutObject.
-    const result = await this.putFromSource('writeFile', path, size <= this.partSize ? [await readFile(localFile)] : source);
+    const source = size <= this.partSize ? [await readFile(localFile)] : fileChunks(localFile);
+    const result = await this.putFromSource('writeFile', path, source);
     if (result.size !== size) {
       throw new PermanentStorageError(`${localFile} changed size while uploading to ${this.label(path)} (${size} → ${result.size} bytes)`);
     }
