@@ -7,7 +7,7 @@
  *   npx weir run examples/sessions.ts -- --users 5000000 --gap 1800000
  *
  * Event i is a click of user hash(i) (half of them from a hot set of 50k users) at event
- * time i ms. A keyed process function keeps each user's open session (start, last click,
+ * time 10·i ms. A keyed process function keeps each user's open session (start, last click,
  * clicks) in a ValueState and an event-time timer at last click + gap; when the timer
  * fires (or a click comes after the gap) the session is emitted and the state cleared.
  * Closed sessions are counted by a small sink (the progress line shows records out).
@@ -66,8 +66,8 @@ export default function sessions(env: StreamEnvironment, args: string[]): void {
   env
     .fromSource(
       new GeneratorSource<Click>({
-        generate: (i) => ({ user: userOf(i, users), ts: i }),
-        timestamp: (i) => i,
+        generate: (i) => ({ user: userOf(i, users), ts: i * 10 }),
+        timestamp: (i) => i * 10,
         ...(values.rate ? { ratePerSecond: Number(values.rate) } : {}),
       }),
     )

@@ -83,8 +83,8 @@ export class KeyedProcessOperator implements StreamOperator {
     this.out.emitWatermark(timestamp);
   }
 
+  /** Called by the task's clock timer; may come a little early (then the timer is simply scheduled again). */
   onProcessingTime(now: number): void {
-    if (now < this.scheduledProcessing) return;
     this.scheduledProcessing = Number.POSITIVE_INFINITY;
     this.fireTimers('processing', now);
     const next = this.backend.nextTimer('processing');
