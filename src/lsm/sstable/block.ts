@@ -65,6 +65,23 @@ export class BlockIterator {
   private valueOffset = 0;
   private valueLen = 0;
 
+  /*
+   * Reverse-iteration cache. Entries are prefix-compressed forward only, so stepping
+   * back means re-decoding from the previous restart point. prev() decodes the whole
+   * run from that restart point to the current entry once, remembers every entry here,
+   * and the following prev() calls within the run just pop (O(1) instead of O(interval)).
+   * prevPos = index of the current entry in the cache, -1 when the cache is not in use;
+   * every other move (next, seek*, reset) drops it.
+   */
+  private prevPos = -1;
+  private prevRestart = 0;
+  private prevOffsets: Int32Array = new Int32Array(32);
+  private prevValueOffsets: Int32Array = new Int32Array(32);
+  private prevValueLens: Int32Array = new Int32Array(32);
+  /** Key j is prevKeys[prevKeyEnds[j-1] (or 0) .. prevKeyEnds[j]). */
+  private prevKeyEnds: Int32Array = new Int32Array(32);
+  private prevKeys = new Uint8Array(512);
+
   constructor(block: Block | undefined, internalKeys: boolean) {
     this.internalKeys = internalKeys;
     if (block) this.reset(block);
@@ -79,6 +96,7 @@ export class BlockIterator {
     this.nextOffset = this.restartsOffset;
     this.restartIndex = this.numRestarts;
     this.keyLen = 0;
+    this.prevPos = -1;
   }
 
   get valid(): boolean {
@@ -117,11 +135,13 @@ export class BlockIterator {
   }
 
   seekToFirst(): void {
+    this.prevPos = -1;
     this.seekToRestart(0);
     this.parseNext();
   }
 
   seekToLast(): void {
+    this.prevPos = -1;
     this.seekToRestart(this.numRestarts - 1);
     while (this.parseNext() && this.nextOffset < this.restartsOffset) {
       // keep going to the last entry
@@ -130,27 +150,85 @@ export class BlockIterator {
 
   next(): void {
     if (!this.valid) throw new RangeError('next() on an invalid block iterator');
+    this.prevPos = -1;
     this.parseNext();
   }
 
   prev(): void {
     if (!this.valid) throw new RangeError('prev() on an invalid block iterator');
+    if (this.prevPos > 0) {
+      this.loadCached(--this.prevPos);
+      return;
+    }
     const original = this.current;
     while (this.block.restart(this.restartIndex) >= original) {
       if (this.restartIndex === 0) {
         this.invalidate();
+        this.prevPos = -1;
         return;
       }
       this.restartIndex--;
     }
-    this.seekToRestart(this.restartIndex);
-    while (this.parseNext() && this.nextOffset < original) {
-      // stop at the entry just before `original`
+    // Decode the run [restart point, original) once, caching every entry.
+    const ri = this.restartIndex;
+    this.seekToRestart(ri);
+    let n = 0;
+    let keyEnd = 0;
+    // Bounded: each round decodes one entry and stops at `original`.
+    while (this.parseNext()) {
+      if (n === this.prevOffsets.length) this.growPrevCache();
+      const klen = this.keyLen;
+      if (keyEnd + klen > this.prevKeys.length) {
+        const next = new Uint8Array(Math.max(keyEnd + klen, this.prevKeys.length * 2));
+        next.set(this.prevKeys.subarray(0, keyEnd));
+        this.prevKeys = next;
+      }
+      const pk = this.prevKeys;
+      const kb = this.keyBuf;
+      for (let i = 0; i < klen; i++) pk[keyEnd + i] = kb[i]!;
+      keyEnd += klen;
+      this.prevKeyEnds[n] = keyEnd;
+      this.prevOffsets[n] = this.current;
+      this.prevValueOffsets[n] = this.valueOffset;
+      this.prevValueLens[n] = this.valueLen;
+      n++;
+      if (this.nextOffset >= original) break;
     }
+    // The iterator now stands on the last cached entry, the one just before `original`.
+    this.prevRestart = ri;
+    this.prevPos = n - 1;
+  }
+
+  private loadCached(j: number): void {
+    const start = j === 0 ? 0 : this.prevKeyEnds[j - 1]!;
+    const klen = this.prevKeyEnds[j]! - start;
+    if (klen > this.keyBuf.length) this.keyBuf = new Uint8Array(Math.max(klen, this.keyBuf.length * 2));
+    const kb = this.keyBuf;
+    const pk = this.prevKeys;
+    for (let i = 0; i < klen; i++) kb[i] = pk[start + i]!;
+    this.keyLen = klen;
+    this.current = this.prevOffsets[j]!;
+    this.valueOffset = this.prevValueOffsets[j]!;
+    this.valueLen = this.prevValueLens[j]!;
+    this.nextOffset = this.valueOffset + this.valueLen;
+    this.restartIndex = this.prevRestart;
+  }
+
+  private growPrevCache(): void {
+    const grow = (a: Int32Array): Int32Array => {
+      const b = new Int32Array(a.length * 2);
+      b.set(a);
+      return b;
+    };
+    this.prevOffsets = grow(this.prevOffsets);
+    this.prevValueOffsets = grow(this.prevValueOffsets);
+    this.prevValueLens = grow(this.prevValueLens);
+    this.prevKeyEnds = grow(this.prevKeyEnds);
   }
 
   /** Positions at the first entry with key >= target[0..targetLen) (invalid if none). */
   seek(target: Uint8Array, targetLen: number = target.length): void {
+    this.prevPos = -1;
     const data = this.data;
     const cmp = this.internalKeys ? compareInternalAt : compareBytesAt;
     let left = 0;
