@@ -46,3 +46,26 @@ test('lsm: snapshot sync part is the engine seal (measured, printed)', async () 
     await env.cleanup();
   }
 });
+
+test('lsm: writeBackpressure() reports the engine write stall and resolves when flushes catch up', async () => {
+  const env = await makeEnv((o) => createLsmBackend({ ...o, lsmOptions: { useWorker: false, memtableBytes: 16 * 1024, maxSealedMemtables: 1 } }));
+  try {
+    const b = await env.open();
+    let stalled: Promise<void> | undefined;
+    let k = 0;
+    for (; k < 100_000 && stalled === undefined; k++) {
+      writeKey(b, k);
+      stalled = b.writeBackpressure();
+    }
+    assert.ok(stalled !== undefined, 'a 16 KiB memtable with one sealed slot stalls writers');
+    // Resolves once writers may go on (a compaction may be needed too: bounded retries).
+    for (let i = 0; i < 20 && stalled !== undefined; i++) {
+      await stalled;
+      stalled = b.writeBackpressure();
+    }
+    assert.equal(stalled, undefined);
+    for (let i = 0; i < k; i += 13) checkKey(b, i);
+  } finally {
+    await env.cleanup();
+  }
+});
