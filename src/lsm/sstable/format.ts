@@ -19,7 +19,8 @@
  *   offset varint64 | size varint64        size = stored block bytes, WITHOUT the trailer
  *
  * BLOCK TRAILER (5 bytes, after every block, data and meta alike):
- *   +0  u8      compression type: 0 = none, 1 = snappy, 4 = lz4 (RocksDB's numbers)
+ *   +0  u8      compression type: 0 = none, 1 = snappy, 4 = lz4 (RocksDB's numbers; see
+ *              src/lsm/compression.ts)
  *   +1  u32 LE  maskCrc(crc32c(stored block bytes ‖ type byte))
  *   The stored bytes are compressed only when that saves >= 12.5% (compression.ts).
  *
@@ -79,12 +80,6 @@ export const MAGIC = Uint8Array.of(0x77, 0x65, 0x69, 0x72, 0x53, 0x53, 0x54, 0x0
 export const META_FILTER = 'weir.filter.bloom';
 export const META_PROPERTIES = 'weir.properties';
 export const META_RANGE_DEL = 'weir.range_del';
-
-export const enum CompressionType {
-  None = 0,
-  Snappy = 1,
-  Lz4 = 4,
-}
 
 export interface BlockHandle {
   offset: number;

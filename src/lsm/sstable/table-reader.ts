@@ -15,7 +15,8 @@
  *  - TableIterator.key is a view into the iterator's reusable key buffer: valid only
  *    until the iterator moves. Copy it (slice()) to keep it.
  *
- * Single-threaded; after close() every call throws (reads would hit a closed fd).
+ * Single-threaded. After close(), get()/iterator() and any read of a block not already
+ * held by an iterator throw AssertionError (the fd is gone); blocks stay in the cache.
  */
 import { assert } from '../../util/assert.ts';
 import { CorruptionError, errorMessage } from '../../util/errors.ts';
