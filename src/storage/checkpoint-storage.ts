@@ -14,7 +14,13 @@
  *
  * Errors: TransientStorageError (retry may help: the S3 implementation already
  * retried with backoff before throwing it), PermanentStorageError / NotFoundError,
- * CorruptionError on a download whose size or checksum does not match.
+ * CorruptionError on a download whose size or checksum does not match. Errors are
+ * always rejections, never synchronous throws.
+ *
+ * Implementations: MemoryStorage, LocalStorage, S3Storage (createStorage(uri) picks one),
+ * FaultInjectingStorage for tests. All three real ones also implement the optional
+ * StreamingWrite capability (streaming-write.ts). The contract every implementation
+ * must pass: test/storage/contract.ts.
  */
 export interface ObjectInfo {
   /** Relative path, as passed to write. */
@@ -45,11 +51,19 @@ export interface CheckpointStorage {
   readToFile(path: string, localFile: string, expect?: { size?: number; checksum?: string }): Promise<void>;
   /** Size of an object, or undefined if absent. */
   stat(path: string): Promise<ObjectInfo | undefined>;
-  /** Every object under a prefix ("job/" lists recursively), sorted by path. */
+  /**
+   * Every object under a prefix ("job/" lists recursively), sorted by path (UTF-8 byte
+   * order, as S3). Plain string-prefix matching: "a/" never matches "ab/x", while
+   * "job/chk-1" matches "job/chk-1/…" and "job/chk-10/…". "" lists everything.
+   */
   list(prefix: string): Promise<ObjectInfo[]>;
   /** Deletes one object; deleting an absent object is not an error. */
   delete(path: string): Promise<void>;
-  /** Deletes every object under a prefix, recursively (FLINK-38909: never leave data behind). */
+  /**
+   * Deletes every object under a prefix, recursively (FLINK-38909: never leave data behind).
+   * The prefix must be "" or end with '/' (ConfigError otherwise), so "job/chk-1" can never
+   * take "job/chk-10" with it.
+   */
   deletePrefix(prefix: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -19,6 +19,7 @@ import { pathToFileURL } from 'node:url';
 import { assert } from '../util/assert.ts';
 import { NotFoundError, PermanentStorageError, TransientStorageError, WeirError } from '../util/errors.ts';
 import type { CheckpointStorage, ObjectInfo, WriteResult } from './checkpoint-storage.ts';
+import { limitConcurrency } from './concurrency.ts';
 import { checkLocalSource, fileChunks, writeFileAtomically } from './local-files.ts';
 import type { Expectation } from './local-files.ts';
 import { TEMP_MARKER, comparePaths, validateDeletePrefix, validatePath, validatePrefix } from './paths.ts';
@@ -35,6 +36,8 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
   readonly uri: string;
   readonly root: string;
   private closed = false;
+  /** Bounds the stat() calls of one list() (a shared/ directory may hold 100k files). */
+  private readonly statLimit = limitConcurrency(32);
 
   constructor(options: LocalStorageOptions) {
     this.root = resolve(options.root);
@@ -181,7 +184,8 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
 
   // ---------------------------------------------------------------------------------
 
-  private async walk(relDir: string, prefix: string, out: ObjectInfo[]): Promise<void> {
+  private async walk(relDir: string, prefix: string, out: ObjectInfo[], depth = 0): Promise<void> {
+    assert(depth < 256, 'directory nesting deeper than 256 under storage root');
     const entries = await readdirOrEmpty(relDir === '' ? this.root : join(this.root, relDir));
     await Promise.all(
       entries.map(async (entry) => {
@@ -189,12 +193,12 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
         if (entry.isDirectory()) {
           const asDir = `${rel}/`;
           // Descend only where objects can match: the prefix is inside this dir, or the dir inside the prefix.
-          if (prefix.startsWith(asDir) || asDir.startsWith(prefix)) await this.walk(asDir, prefix, out);
+          if (prefix.startsWith(asDir) || asDir.startsWith(prefix)) await this.walk(asDir, prefix, out, depth + 1);
           return;
         }
         if (!entry.isFile() || entry.name.includes(TEMP_MARKER) || !rel.startsWith(prefix)) return;
         try {
-          const info = await stat(join(this.root, rel));
+          const info = await this.statLimit(() => stat(join(this.root, rel)));
           out.push({ path: rel, size: info.size });
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // deleted while listing
