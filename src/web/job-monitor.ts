@@ -115,6 +115,7 @@ export class JobMonitor implements JobObserver {
   private execution: JobExecution | undefined;
   private coordinator: CheckpointCoordinator | undefined;
   private attempt = -1;
+  private attemptStartMono = 0;
   private ended: { status: 'FINISHED' | 'FAILED' | 'CANCELED'; at: number; error?: string } | undefined;
   private readonly records = new Map<number, CheckpointRecord>();
   private readonly acks = new Map<number, SubtaskAck[]>();
@@ -159,6 +160,7 @@ export class JobMonitor implements JobObserver {
 
   attemptStarted(attempt: number, restoreFrom: CheckpointMetadata | undefined): void {
     this.attempt = attempt;
+    this.attemptStartMono = this.clock.monotonic();
     this.backends.clear();
     this.restoreBytes.clear();
     this.samples.clear();
@@ -313,7 +315,13 @@ export class JobMonitor implements JobObserver {
     const cur: TaskSample = { at: now, ...s };
     const entry = this.samples.get(key);
     if (!entry) {
-      const rates = { recordsInPerSecond: 0, recordsOutPerSecond: 0, backpressureRatio: 0 };
+      // first look at this task: the average since the attempt started
+      const dt = Math.max(1, now - this.attemptStartMono);
+      const rates = {
+        recordsInPerSecond: (cur.recordsIn * 1000) / dt,
+        recordsOutPerSecond: (cur.recordsOut * 1000) / dt,
+        backpressureRatio: Math.min(1, Math.max(0, cur.backpressureMillis / dt)),
+      };
       this.samples.set(key, { prev: cur, last: cur, rates });
       return rates;
     }
