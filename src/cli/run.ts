@@ -14,6 +14,13 @@ import { StreamEnvironment, type JobProgress, type StreamEnvironmentOptions } fr
 import { ConfigError, errorMessage } from '../util/errors.ts';
 import { formatBytes } from './format.ts';
 import type { CliIo } from './io.ts';
+import { createLogger } from '../runtime/logger.ts';
+import { attachJobWeb } from '../web/job-web.ts';
+
+/** The logger's stream: stderr through CliIo, clearing the progress line first. */
+function logStream(io: CliIo, clearLine: () => void): NodeJS.WritableStream {
+  return { write: (s: string) => (clearLine(), io.err(s), true) } as unknown as NodeJS.WritableStream;
+}
 
 interface RunFlags {
   checkpoints: string;
@@ -29,6 +36,8 @@ interface RunFlags {
   jobName?: string;
   restartAttempts?: string;
   progress: boolean;
+  uiPort: string;
+  uiHost: string;
 }
 
 export type JobMain = (env: StreamEnvironment, args: string[]) => void | Promise<void>;
@@ -52,6 +61,8 @@ export function registerRunCommand(program: Command, io: CliIo): void {
     .option('--job-name <name>', 'job directory in checkpoint storage (default: the file name)')
     .option('--restart-attempts <n>', 'restarts after a failure (fixed delay 1s)')
     .option('--no-progress', 'no progress line')
+    .option('--ui-port <port>', 'port of the dashboard, REST API and /metrics; 0 = off', '8081')
+    .option('--ui-host <host>', 'bind address of the dashboard', '127.0.0.1')
     .action(async (job: string, args: string[], flags: RunFlags) => {
       await runJob(job, args, flags, io);
     });
@@ -106,15 +117,14 @@ async function runJob(job: string, args: string[], flags: RunFlags, io: CliIo): 
       lineShown = false;
     }
   }
-  const log = (level: 'info' | 'warn' | 'error', message: string): void => {
-    clearLine();
-    io.err(`${level === 'info' ? '' : `${level}: `}${message}\n`);
-  };
+  const logger = createLogger({ job: String(flagsToOptions(job, flags).jobName), pretty: process.stderr.isTTY === true, destination: logStream(io, clearLine) });
+  const log = (level: 'info' | 'warn' | 'error', message: string): void => logger[level](message);
   const env = new StreamEnvironment({ log });
   await main(env, args);
   // Flags win over what the job set (e.g. a different --parallelism on resume).
   env.configure(flagsToOptions(job, flags));
   if (env.isStarted) return; // the job ran itself
+  const web = await attachJobWeb(env, { port: int(flags.uiPort, 'ui-port', 0) ?? 8081, host: flags.uiHost, logger, progressStream: process.stderr });
   const handle = await env.start();
   let last = { at: performance.now(), in: 0, out: 0 };
   const show = (final: boolean): void => {
@@ -143,8 +153,10 @@ async function runJob(job: string, args: string[], flags: RunFlags, io: CliIo): 
     if (flags.progress) show(true);
     const m = result.metrics;
     io.err(`job finished: ${m.recordsIn} records in, ${m.recordsOut} out, ${m.checkpointsCompleted} checkpoints, ${m.restarts} restarts\n`);
+    await web.finish('FINISHED');
   } catch (err) {
     clearLine();
+    await web.finish('FAILED', errorMessage(err));
     throw new Error(errorMessage(err), { cause: err });
   } finally {
     if (timer) clearInterval(timer);
