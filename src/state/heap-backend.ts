@@ -112,6 +112,8 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
   /** latin1(keyPart ‖ nsPart) for cellVersion === cellStringVersion. */
   private cellString = '';
   private cellStringVersion = -1;
+  /** Snapshots whose asynchronous part is running: id → aborted flag. */
+  private readonly running = new Map<number, { aborted: boolean }>();
 
   constructor(opts: BackendOptions) {
     super(opts);
@@ -284,6 +286,11 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
     release: () => void,
   ): Promise<KeyedStateHandle> {
     const written: string[] = [];
+    const run = { aborted: false };
+    this.running.set(target.checkpointId, run);
+    const checkAborted = (): void => {
+      if (run.aborted) throw new CheckpointDeclinedError(target.checkpointId, 'aborted while its snapshot was being written');
+    };
     try {
       // Everything below runs after snapshot() has returned (the frozen view is copy-on-write).
       await yieldToEventLoop();
@@ -311,6 +318,7 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
         if (i % 16 === 15) await yieldToEventLoop();
       }
       release();
+      checkAborted();
       const { checkpointId, jobPath } = target;
       const r = this.keyGroupRange;
       const dataPath = privatePath(jobPath, this.operatorId, this.subtaskIndex, checkpointId, `heap-kg-${r.start}-${r.end}`);
@@ -320,6 +328,7 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
       const metaPath = privatePath(jobPath, this.operatorId, this.subtaskIndex, checkpointId, 'meta');
       written.push(metaPath);
       const metaRef = await writePrivate(this.storage, metaPath, 'meta', meta);
+      checkAborted();
       const privateFiles: PrivateFileRef[] = [metaRef, dataRef];
       const size = metaRef.size + dataRef.size;
       return {
@@ -340,7 +349,10 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
     } catch (err) {
       release();
       await Promise.allSettled(written.map((p) => this.storage.delete(p)));
+      if (run.aborted) throw new CheckpointDeclinedError(target.checkpointId, 'aborted while its snapshot was being written', { cause: err });
       throw new CheckpointDeclinedError(target.checkpointId, `heap snapshot failed: ${(err as Error).message}`, { cause: err });
+    } finally {
+      this.running.delete(target.checkpointId);
     }
   }
 
@@ -348,8 +360,10 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
     // Full snapshots: nothing to base the next one on.
   }
 
-  notifyCheckpointAborted(_checkpointId: number): void {
-    // Nothing kept per checkpoint.
+  /** A snapshot still being written stops, deletes its files and rejects. */
+  notifyCheckpointAborted(checkpointId: number): void {
+    const run = this.running.get(checkpointId);
+    if (run) run.aborted = true;
   }
 
   writeBackpressure(): Promise<void> | undefined {

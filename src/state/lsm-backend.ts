@@ -95,6 +95,8 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
   /** Incremental checkpoints acknowledged but not yet confirmed: id → upload set. */
   private readonly pending = new Map<number, UploadSet>();
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Snapshots whose asynchronous part is running: id → its upload limit and whether it was aborted. */
+  private readonly running = new Map<number, { aborted: boolean; limit: TransferLimit }>();
 
   constructor(opts: LsmBackendOptions, engine: LsmEngine) {
     super(opts);
@@ -210,9 +212,15 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
   ): Promise<KeyedStateHandle> {
     const { checkpointId, jobPath } = target;
     const uploaded: string[] = [];
+    const limit = new TransferLimit(this.transferConcurrency);
+    const run = { aborted: false, limit };
+    this.running.set(checkpointId, run);
+    const checkAborted = (): void => {
+      if (run.aborted) throw new CheckpointDeclinedError(checkpointId, 'aborted while its snapshot was being uploaded');
+    };
     try {
       const files = await snap.ready();
-      const limit = new TransferLimit(this.transferConcurrency);
+      checkAborted();
       const results = await Promise.allSettled(files.files.map((f) => limit.run(async (): Promise<SharedFileRef> => {
         const prev = base?.get(f.name);
         if (prev !== undefined && prev.size === f.size) return { ...prev, reused: true };
@@ -233,6 +241,7 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
         limit.stop(err instanceof Error ? err : new Error(String(err)));
         throw err;
       })));
+      checkAborted();
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       const sharedFiles = results.map((r) => (r as PromiseFulfilledResult<SharedFileRef>).value);
@@ -262,14 +271,18 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
         incrementalSize: sharedFiles.reduce((n, f) => n + (f.reused ? 0 : f.size), 0) + privateBytes,
         states,
       };
+      checkAborted();
       if (incremental && checkpointId > this.baseId) {
         this.pending.set(checkpointId, new Map(sharedFiles.map((f) => [f.localName, { ...f, reused: false }])));
       }
       return handle;
     } catch (err) {
+      // Placeholders are not in `uploaded`: only this attempt's own objects are deleted.
       await Promise.allSettled(uploaded.map((p) => this.storage.delete(p)));
+      if (run.aborted) throw new CheckpointDeclinedError(checkpointId, 'aborted while its snapshot was being uploaded', { cause: err });
       throw new CheckpointDeclinedError(checkpointId, `lsm snapshot failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     } finally {
+      this.running.delete(checkpointId);
       snap.release();
     }
   }
@@ -282,8 +295,18 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
     for (const id of [...this.pending.keys()]) if (id <= checkpointId) this.pending.delete(id);
   }
 
+  /**
+   * Forgets an acknowledged snapshot's uploads (they never become a base); a snapshot
+   * still uploading stops, deletes what it uploaded and rejects (FLINK-30461: no
+   * uploads of an aborted checkpoint left behind by this task).
+   */
   notifyCheckpointAborted(checkpointId: number): void {
     this.pending.delete(checkpointId);
+    const run = this.running.get(checkpointId);
+    if (run) {
+      run.aborted = true;
+      run.limit.stop(new CheckpointDeclinedError(checkpointId, 'aborted'));
+    }
   }
 
   writeBackpressure(): Promise<void> | undefined {

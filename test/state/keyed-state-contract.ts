@@ -14,7 +14,7 @@ import type { BackendOptions } from '../../src/state/backend-base.ts';
 import { keyGroupRangeForSubtask, keyGroupOf } from '../../src/state/key-groups.ts';
 import { float64KeySerializer, int32KeySerializer, msgpackSerializer, stringKeySerializer } from '../../src/state/serializers.ts';
 import { MemoryStorage } from '../../src/storage/memory-storage.ts';
-import { StateError } from '../../src/util/errors.ts';
+import { CheckpointDeclinedError, StateError } from '../../src/util/errors.ts';
 import { ManualClock } from '../../src/util/clock.ts';
 import { compareBytes } from '../../src/util/bytes.ts';
 
@@ -498,6 +498,29 @@ export function runKeyedStateContract(name: string, create: BackendFactory): voi
         }),
         { numRuns: 12 },
       );
+    });
+
+    test('a checkpoint aborted while its snapshot is in flight rejects and leaves nothing in storage', async () => {
+      const env = await makeEnv(create);
+      try {
+        const b = await env.open();
+        for (let k = 0; k < 50; k++) writeKey(b, k);
+        const h1 = await b.snapshot({ jobPath: 'job', checkpointId: 1, kind: 'checkpoint' }).done;
+        b.notifyCheckpointComplete(1);
+        const before = (await env.storage.list('job/')).map((o) => o.path).sort();
+        for (let k = 50; k < 80; k++) writeKey(b, k);
+        const s2 = b.snapshot({ jobPath: 'job', checkpointId: 2, kind: 'checkpoint' });
+        b.notifyCheckpointAborted(2);
+        await assert.rejects(s2.done, (err: unknown) => err instanceof CheckpointDeclinedError && err.checkpointId === 2);
+        assert.deepEqual((await env.storage.list('job/')).map((o) => o.path).sort(), before);
+        // The next checkpoint is fine and restores everything.
+        const h3 = await b.snapshot({ jobPath: 'job', checkpointId: 3, kind: 'checkpoint' }).done;
+        assert.ok(h3.fullSize >= h1.fullSize);
+        const r = await env.open({ restoreFrom: [h3] });
+        for (let k = 0; k < 80; k++) checkKey(r, k);
+      } finally {
+        await env.cleanup();
+      }
     });
   });
 }
