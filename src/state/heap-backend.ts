@@ -112,6 +112,8 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
   /** latin1(keyPart ‖ nsPart) for cellVersion === cellStringVersion. */
   private cellString = '';
   private cellStringVersion = -1;
+  private readonly cellCache: string[] = [];
+  private readonly cellCacheVersion: number[] = [];
   /** Snapshots whose asynchronous part is running: id → aborted flag. */
   private readonly running = new Map<number, { aborted: boolean }>();
 
@@ -122,14 +124,23 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
 
   // ---- cell access ---------------------------------------------------------------------
 
+  /**
+   * The cell string of (state, current key, current namespace), cached per state until the
+   * key or namespace changes: a record's read and write then hash the same string object
+   * (V8 caches a string's hash), instead of building and hashing it twice.
+   */
   private cellKey(stateId: number): string {
     this.requireKey();
+    if (this.cellCacheVersion[stateId] === this.cellVersion) return this.cellCache[stateId]!;
     if (this.cellStringVersion !== this.cellVersion) {
       this.cellString = bytesToBinaryString(this.keyPart) + bytesToBinaryString(this.nsPart);
       this.cellStringVersion = this.cellVersion;
     }
     const sid = (this.stateIdStrings[stateId] ??= stateIdString(stateId));
-    return sid + this.cellString;
+    const cell = sid + this.cellString;
+    this.cellCache[stateId] = cell;
+    this.cellCacheVersion[stateId] = this.cellVersion;
+    return cell;
   }
 
   private readTable(): HeapTable | undefined {
