@@ -34,6 +34,9 @@ export const COMPRESSION_LZ4 = 4;
  * Same ratio and compression cost; lz4 decompresses ~1.6× faster, and decompression
  * is on the read path (every block-cache miss) while compression runs on the flush /
  * compaction worker. Halving the bytes also halves what incremental checkpoints upload.
+ * bench/lsm/sstable.ts agrees on the read path: 1M-entry table, 8 MiB block cache (93%
+ * misses, file in the OS page cache), point gets per CPU-second: none 111k, lz4 81k,
+ * snappy 37k. lz4 costs ~3 µs per block miss and halves the file (116 → 56 MB).
  * So the default is lz4.
  */
 export const DEFAULT_COMPRESSION: CompressionName = 'lz4';
