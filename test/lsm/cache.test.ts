@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -8,6 +8,7 @@ import { BlockCache } from '../../src/lsm/cache/block-cache.ts';
 import { TableCache } from '../../src/lsm/cache/table-cache.ts';
 import { TableWriter } from '../../src/lsm/sstable/table-writer.ts';
 import { encodeInternalKey, ValueKind } from '../../src/lsm/internal-key.ts';
+import { CorruptionError } from '../../src/util/errors.ts';
 
 test('block cache: LRU by bytes, hits and misses counted, least recently used evicted first', () => {
   const c = new BlockCache(100);
@@ -170,6 +171,26 @@ test('table cache: bounded open fds (LRU), held readers survive eviction, evict(
     tc.close();
     assert.equal(tc.openCount, 0);
     if (fdsBefore !== undefined) assert.equal(openFds(), fdsBefore);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('table cache: a corrupt file raises CorruptionError on acquire and leaks no fd', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weir-tcache-bad-'));
+  try {
+    const w = new TableWriter({ compression: 'none' });
+    w.add(encodeInternalKey(new Uint8Array([1]), 1, ValueKind.Put), new Uint8Array([2]));
+    const bytes = w.finish().bytes.slice();
+    bytes[bytes.length - 1]! ^= 1; // magic
+    writeFileSync(join(dir, '1.sst'), bytes);
+    const tc = new TableCache({ maxOpenFiles: 2, blockCache: new BlockCache(1024), pathOf: (n) => join(dir, `${n}.sst`), nameOf: (n) => `${n}.sst` });
+    const before = openFds();
+    for (let i = 0; i < 5; i++) {
+      assert.throws(() => tc.acquire(1), (err: unknown) => err instanceof CorruptionError && err.file === '1.sst');
+    }
+    assert.equal(tc.openCount, 0);
+    if (before !== undefined) assert.equal(openFds(), before);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
