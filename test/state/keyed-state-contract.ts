@@ -522,5 +522,21 @@ export function runKeyedStateContract(name: string, create: BackendFactory): voi
         await env.cleanup();
       }
     });
+
+    test('an empty backend snapshots and restores (no data, only registered states)', async () => {
+      const env = await makeEnv(create);
+      try {
+        const b = await env.open();
+        b.getValueState<number>('declared-only');
+        const h = await b.snapshot({ jobPath: 'job', checkpointId: 1, kind: 'checkpoint' }).done;
+        assert.deepEqual(h.states.map((x) => x.name), ['declared-only']);
+        const r = await env.open({ restoreFrom: [h] });
+        r.setCurrentKey('anyone');
+        assert.equal(r.getValueState<number>('declared-only').value(), undefined);
+        assert.throws(() => r.getListState('declared-only'), StateError);
+      } finally {
+        await env.cleanup();
+      }
+    });
   });
 }
