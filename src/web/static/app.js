@@ -1,0 +1,261 @@
+// The weir dashboard: preact + htm (no build step), uPlot for charts, all served from
+// node_modules by src/web/server.ts. Polls the REST API (docs/rest-api.md) once a second.
+// Views: job graph, throughput per operator chain, checkpoint counts/history/chart, and
+// the state view (state-view.js) that draws the seed figure for a live subtask.
+/* global document, window, fetch, setTimeout, clearTimeout, ResizeObserver */
+import { h, render } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import htm from 'htm';
+import uPlot from 'uplot';
+import { StateView, cpColor } from './state-view.js';
+
+const html = htm.bind(h);
+const POLL_MS = 1000;
+const THROUGHPUT_POINTS = 180;
+
+export function fmtBytes(n) {
+  if (n === undefined || n === null) return '–';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+const fmtMs = (n) => (n === undefined || n === null ? '–' : n < 10 ? `${n.toFixed(1)} ms` : `${Math.round(n)} ms`);
+const fmtRate = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : `${Math.round(n)}`);
+const fmtTime = (t) => (t ? new Date(t).toLocaleTimeString([], { hour12: false }) : '–');
+function fmtUptime(ms) {
+  const s = Math.floor(ms / 1000);
+  const hh = Math.floor(s / 3600);
+  const mm = Math.floor((s % 3600) / 60);
+  return `${hh > 0 ? `${hh}h ` : ''}${mm}m ${s % 60}s`;
+}
+
+async function getJson(path) {
+  const r = await fetch(path, { cache: 'no-store' });
+  if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
+  return r.json();
+}
+
+// ---------------------------------------------------------------- job graph
+function layout(job) {
+  const layer = new Map(job.vertices.map((v) => [v.id, 0]));
+  for (let round = 0; round < job.vertices.length; round++) {
+    for (const e of job.edges) layer.set(e.to, Math.max(layer.get(e.to), layer.get(e.from) + 1));
+  }
+  const perLayer = new Map();
+  const pos = new Map();
+  for (const v of job.vertices) {
+    const l = layer.get(v.id);
+    const k = perLayer.get(l) ?? 0;
+    perLayer.set(l, k + 1);
+    pos.set(v.id, { x: 10 + l * 300, y: 10 + k * 96 });
+  }
+  const width = 10 + (Math.max(...layer.values()) + 1) * 300;
+  const height = 20 + Math.max(...perLayer.values()) * 96;
+  return { pos, width, height };
+}
+
+function JobGraph({ job }) {
+  if (!job.vertices.length) return html`<p class="muted">no tasks running</p>`;
+  const { pos, width, height } = layout(job);
+  const W = 250;
+  const H = 78;
+  return html`<div class="graph" data-testid="job-graph">
+    <svg viewBox="0 0 ${width} ${height}" preserveAspectRatio="xMinYMin meet" style=${`max-height:${height}px`}>
+      <defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#7d8899" /></marker></defs>
+      ${job.edges.map((e) => {
+        const a = pos.get(e.from);
+        const b = pos.get(e.to);
+        const x1 = a.x + W;
+        const y1 = a.y + H / 2;
+        const x2 = b.x - 2;
+        const y2 = b.y + H / 2;
+        const mx = (x1 + x2) / 2;
+        return html`<g><path class="edge" d=${`M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`} />
+          <text class="elabel" x=${mx} y=${(y1 + y2) / 2 - 5} text-anchor="middle">${e.partitioning.toUpperCase()}${e.sideOutput ? ` (${e.sideOutput})` : ''}</text></g>`;
+      })}
+      ${job.vertices.map((v) => {
+        const p = pos.get(v.id);
+        const keyed = v.operators.some((o) => o.keyed);
+        return html`<g class="node" data-testid="graph-node" data-name=${v.name}>
+          <rect x=${p.x} y=${p.y} width=${W} height=${H} />
+          <text x=${p.x + 10} y=${p.y + 18} font-weight="700">${v.name}${keyed ? ' ⛁' : ''}</text>
+          <text class="sub" x=${p.x + 10} y=${p.y + 35}>parallelism ${v.parallelism} · ${v.operators.map((o) => o.id).join(', ')}</text>
+          <text class="sub" x=${p.x + 10} y=${p.y + 52}>in ${fmtRate(v.recordsInPerSecond)}/s · out ${fmtRate(v.recordsOutPerSecond)}/s</text>
+          <text class="sub" x=${p.x + 10} y=${p.y + 69}>backpressure ${Math.round(v.backpressureRatio * 100)}%</text>
+        </g>`;
+      })}
+    </svg></div>`;
+}
+
+// ---------------------------------------------------------------- uPlot wrapper
+function Plot({ opts, data, testid }) {
+  const box = useRef(null);
+  const plot = useRef(null);
+  const shape = useRef('');
+  useEffect(() => {
+    const el = box.current;
+    const key = opts.series.map((s) => s.label).join('|');
+    const width = Math.max(300, el.clientWidth);
+    if (!plot.current || shape.current !== key) {
+      plot.current?.destroy();
+      plot.current = new uPlot({ ...opts, width, height: opts.height ?? 220 }, data, el);
+      shape.current = key;
+    } else {
+      plot.current.setData(data);
+    }
+  });
+  useEffect(() => {
+    const el = box.current;
+    const ro = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(300, el.clientWidth), height: opts.height ?? 220 }));
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      plot.current?.destroy();
+      plot.current = null;
+    };
+  }, []);
+  return html`<div class="chart" ref=${box} data-testid=${testid} data-points=${data[0].length}></div>`;
+}
+
+// ---------------------------------------------------------------- throughput
+function Throughput({ job, series }) {
+  const names = job.vertices.map((v) => v.name);
+  const data = [series.t, ...names.map((n) => series.byName[n] ?? series.t.map(() => null))];
+  const colors = ['#1769aa', '#c0392b', '#2e7d32', '#8e44ad', '#b26a00', '#00838f'];
+  const opts = {
+    height: 200,
+    scales: { x: { time: true } },
+    axes: [{}, { label: 'records/s (in)', size: 60 }],
+    legend: { live: false },
+    series: [{}, ...names.map((n, i) => ({ label: n, stroke: colors[i % colors.length], width: 1.5 }))],
+  };
+  return html`<div>
+    <${Plot} opts=${opts} data=${data} testid="throughput-chart" />
+    <table data-testid="throughput-table"><thead><tr><th>operator chain</th><th>subtask</th><th>records in</th><th>records out</th><th>in/s</th><th>out/s</th><th>backpressure</th></tr></thead>
+    <tbody>${job.vertices.flatMap((v) => v.subtasks.map((s) => html`<tr>
+      <td>${v.name}</td><td>${s.index}</td><td>${s.recordsIn}</td><td>${s.recordsOut}</td><td>${fmtRate(s.recordsInPerSecond)}</td><td>${fmtRate(s.recordsOutPerSecond)}</td>
+      <td><span class="bp" title=${`${Math.round(s.backpressureRatio * 100)}%`}><i style=${`width:${Math.round(s.backpressureRatio * 100)}%`}></i></span> ${Math.round(s.backpressureRatio * 100)}%</td></tr>`))}
+    </tbody></table></div>`;
+}
+
+// ---------------------------------------------------------------- checkpoints
+function CheckpointCounts({ cps }) {
+  const c = cps.counts;
+  const l = cps.latest;
+  const items = [
+    ['triggered', c.triggered], ['in progress', c.inProgress], ['completed', c.completed], ['failed', c.failed],
+    ['latest completed', l.completed ? `#${l.completed.id}` : '–'],
+    ['restored from', l.restored ? `#${l.restored.checkpointId}` : '–'],
+  ];
+  return html`<div class="counts" data-testid="checkpoint-counts">${items.map(([k, v]) => html`<div class="count" data-key=${k}><b>${v}</b><span>${k}</span></div>`)}</div>`;
+}
+
+function CheckpointChart({ cps }) {
+  const done = cps.history.filter((r) => r.status === 'completed').slice().reverse();
+  const data = [done.map((r) => r.id), done.map((r) => r.fullSize / 1024), done.map((r) => r.checkpointedSize / 1024), done.map((r) => r.durationMillis)];
+  const opts = {
+    height: 230,
+    scales: { x: { time: false }, ms: { auto: true } },
+    legend: { live: false },
+    axes: [{ label: 'checkpoint' }, { label: 'KiB', size: 60 }, { side: 1, scale: 'ms', label: 'ms', size: 60, grid: { show: false } }],
+    series: [
+      { label: 'checkpoint' },
+      { label: 'full size (KiB)', stroke: '#1769aa', width: 2, fill: 'rgba(23,105,170,0.08)' },
+      { label: 'checkpointed size (KiB)', stroke: '#2e7d32', width: 2, fill: 'rgba(46,125,50,0.15)' },
+      { label: 'duration (ms)', stroke: '#b26a00', width: 1.5, dash: [5, 4], scale: 'ms' },
+    ],
+  };
+  return html`<${Plot} opts=${opts} data=${data} testid="checkpoint-chart" />`;
+}
+
+function CheckpointTable({ cps, job }) {
+  return html`<table data-testid="checkpoint-table"><thead><tr>
+      <th>id</th><th class="l">status</th><th>triggered</th><th>duration</th><th>sync</th><th>async</th><th>alignment</th><th>full size</th><th>checkpointed</th><th>acks</th><th class="l">retained</th></tr></thead>
+    <tbody>${cps.history.slice(0, 15).map((r) => html`<tr class=${r.status} data-testid="checkpoint-row" data-id=${r.id} data-status=${r.status}>
+      <td><a href=${`/api/jobs/${encodeURIComponent(job)}/checkpoints/${r.id}`} style=${`color:${cpColor(r.id)};font-weight:700`}>${r.id}</a></td>
+      <td class="l" title=${r.failureReason ?? ''}>${r.status.replace('_', ' ')}${r.kind === 'savepoint' ? ' (savepoint)' : ''}</td>
+      <td>${fmtTime(r.triggerTime)}</td><td>${fmtMs(r.durationMillis)}</td><td>${fmtMs(r.syncMillis)}</td><td>${fmtMs(r.asyncMillis)}</td>
+      <td>${fmtMs(r.alignmentMillis)}</td><td data-testid="full-size" data-bytes=${r.fullSize}>${fmtBytes(r.fullSize)}</td>
+      <td data-testid="checkpointed-size" data-bytes=${r.checkpointedSize}>${fmtBytes(r.checkpointedSize)}</td>
+      <td>${r.ackedSubtasks}/${r.totalSubtasks}</td><td class="l">${r.retained ? '●' : ''}</td></tr>`)}
+    </tbody></table>`;
+}
+
+// ---------------------------------------------------------------- app
+function App() {
+  const [jobId, setJobId] = useState(undefined);
+  const [data, setData] = useState(undefined);
+  const [error, setError] = useState(undefined);
+  const [tick, setTick] = useState(0);
+  const series = useRef({ t: [], byName: {} });
+  useEffect(() => {
+    let stopped = false;
+    let timer;
+    async function poll() {
+      try {
+        let id = jobId;
+        if (id === undefined) {
+          const jobs = await getJson('/api/jobs');
+          id = jobs.jobs[0]?.id;
+          if (id !== undefined) setJobId(id);
+        }
+        if (id !== undefined) {
+          const base = `/api/jobs/${encodeURIComponent(id)}`;
+          const [job, cps, state] = await Promise.all([getJson(base), getJson(`${base}/checkpoints`), getJson(`${base}/state`)]);
+          const s = series.current;
+          s.t.push(Date.now() / 1000);
+          for (const v of job.vertices) {
+            const arr = (s.byName[v.name] ??= s.t.slice(0, -1).map(() => null));
+            arr.push(v.recordsInPerSecond);
+          }
+          for (const arr of Object.values(s.byName)) if (arr.length < s.t.length) arr.push(null);
+          if (s.t.length > THROUGHPUT_POINTS) {
+            s.t.shift();
+            for (const arr of Object.values(s.byName)) arr.shift();
+          }
+          setData({ job, cps, state });
+          setError(undefined);
+        }
+      } catch (err) {
+        setError(String(err.message ?? err));
+      }
+      if (!stopped) timer = setTimeout(() => setTick((t) => t + 1), POLL_MS);
+    }
+    void poll();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [tick]);
+  if (!data) return html`<p class="muted">${error ? html`<span class="err">${error}</span>` : 'waiting for the job…'}</p>`;
+  const { job, cps, state } = data;
+  return html`
+    <header>
+      <h1>weir</h1>
+      <span class="kv">job <b data-testid="job-name">${job.name}</b></span>
+      <span class=${`badge ${job.status}`} data-testid="job-status">${job.status}</span>
+      <span class="kv">uptime <b>${fmtUptime(job.uptimeMillis)}</b></span>
+      <span class="kv">parallelism <b>${job.parallelism}</b> (max ${job.maxParallelism})</span>
+      <span class="kv">records in <b>${job.recordsIn}</b> · out <b>${job.recordsOut}</b></span>
+      <span class="kv">restarts <b>${job.restarts}</b></span>
+      <span class="kv">storage <b>${job.checkpointStorage ?? 'none'}</b></span>
+      ${error ? html`<span class="err">${error}</span>` : ''}
+    </header>
+    <main>
+      <section><h2>Job graph <small>operator chains; edges say how records are partitioned</small></h2><${JobGraph} job=${job} /></section>
+      <section><h2>Throughput <small>records in per second, per operator chain</small></h2><${Throughput} job=${job} series=${series.current} /></section>
+      <section class="wide"><h2>Checkpoints <small>every ${cps.config.interval ?? '–'} ms · ${cps.config.retained ?? 1} retained</small></h2>
+        <${CheckpointCounts} cps=${cps} />
+        <div style="display:grid;grid-template-columns:minmax(0,1.25fr) minmax(0,1fr);gap:14px">
+          <${CheckpointTable} cps=${cps} job=${job.id} />
+          <div><${CheckpointChart} cps=${cps} />
+            <p class="legend">Full size: bytes a restore downloads. Checkpointed size: bytes this checkpoint uploaded. With incremental checkpoints the green line stays near the size of one memtable flush while the blue one follows the state.</p></div>
+        </div>
+      </section>
+      <section class="wide"><${StateView} state=${state} /></section>
+    </main>`;
+}
+
+render(html`<${App} />`, document.getElementById('app'));
+window.weirDashboard = { fmtBytes };
