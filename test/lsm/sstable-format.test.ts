@@ -127,6 +127,14 @@ test('corruption: a flipped byte in every block type, and truncation, raise Corr
     const kinds = new Set(layout.map((r) => r.kind));
     for (const k of ['data', 'filter', 'range-del', 'properties', 'metaindex', 'index', 'footer'] as const) assert.ok(kinds.has(k), `table has a ${k} block`);
 
+    // verifyChecksums() finds a damaged data block without a scan through the cache.
+    const firstData = layout.find((x) => x.kind === 'data')!;
+    const damaged = good.slice();
+    damaged[firstData.offset + 3]! ^= 0x01;
+    const v = TableReader.fromBytes(damaged, 'victim.sst', new BlockCache(1 << 20));
+    expectCorruption(() => v.verifyChecksums(), firstData.offset, 'verifyChecksums');
+    TableReader.fromBytes(good, 'victim.sst', new BlockCache(0)).verifyChecksums();
+
     let cases = 0;
     for (const region of layout) {
       // Flip a byte at the start, in the middle, and in the trailer (type/CRC) or magic.
