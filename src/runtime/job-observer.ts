@@ -13,7 +13,16 @@
 import type { CheckpointCoordinator, CheckpointEvent } from '../checkpoint/coordinator.ts';
 import type { CheckpointMetadata, SubtaskCheckpointMetrics, SubtaskState } from '../checkpoint/types.ts';
 import type { KeyedStateBackend } from '../state/types.ts';
-import type { JobExecution } from './job-execution.ts';
+import type { ExecutionPlan } from './execution-plan.ts';
+import type { Task } from './task.ts';
+
+/** What an observer may read of the running job (JobExecution implements it). */
+export interface ObservableExecution {
+  readonly plan: ExecutionPlan;
+  readonly metrics: { readonly recordsIn: number; readonly recordsOut: number; readonly restarts: number };
+  /** The tasks of the current attempt (empty between attempts). */
+  currentTasks(): readonly Task[];
+}
 
 /** A state backend opened by a task: for a fresh start or a restore. */
 export interface BackendOpened {
@@ -31,7 +40,7 @@ export interface BackendOpened {
 
 export interface JobObserver {
   /** The execution exists (before it runs). */
-  executionCreated?(execution: JobExecution): void;
+  executionCreated?(execution: ObservableExecution): void;
   /** A new attempt starts; `restoreFrom` is the checkpoint it restores (undefined: from the beginning). */
   attemptStarted?(attempt: number, restoreFrom: CheckpointMetadata | undefined): void;
   /** Each attempt creates its own coordinator (it recovers the completed checkpoints from storage). */

@@ -16,8 +16,7 @@ import type { CheckpointCoordinator, CheckpointEvent, CheckpointStats } from '..
 import type { SharedStateEntry } from '../checkpoint/shared-state-registry.ts';
 import type { CheckpointMetadata, SubtaskCheckpointMetrics, SubtaskState } from '../checkpoint/types.ts';
 import type { KeyedStateBackend } from '../state/types.ts';
-import type { JobExecution } from '../runtime/job-execution.ts';
-import type { BackendOpened, JobObserver } from '../runtime/job-observer.ts';
+import type { BackendOpened, JobObserver, ObservableExecution } from '../runtime/job-observer.ts';
 
 export type JobStatus = 'INITIALIZING' | 'RUNNING' | 'RESTARTING' | 'FINISHED' | 'FAILED' | 'CANCELED';
 
@@ -112,7 +111,7 @@ export class JobMonitor implements JobObserver {
   private readonly startMono: number;
   private readonly historySize: number;
   private readonly rateWindow: number;
-  private execution: JobExecution | undefined;
+  private execution: ObservableExecution | undefined;
   private coordinator: CheckpointCoordinator | undefined;
   private attempt = -1;
   private attemptStartMono = 0;
@@ -154,7 +153,7 @@ export class JobMonitor implements JobObserver {
 
   // ---- JobObserver hooks ----
 
-  executionCreated(execution: JobExecution): void {
+  executionCreated(execution: ObservableExecution): void {
     this.execution = execution;
   }
 
