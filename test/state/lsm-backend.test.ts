@@ -1,5 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalStorage } from '../../src/storage/local-storage.ts';
 import { runKeyedStateContract, makeEnv, writeKey, checkKey } from './keyed-state-contract.ts';
 import { runLsmSnapshotScenarios } from './lsm-snapshot-scenarios.ts';
 import { createLsmBackend, defaultLsmEngine } from '../../src/state/lsm-backend.ts';
@@ -67,5 +71,31 @@ test('lsm: writeBackpressure() reports the engine write stall and resolves when 
     for (let i = 0; i < k; i += 13) checkKey(b, i);
   } finally {
     await env.cleanup();
+  }
+});
+
+test('lsm on LocalStorage with worker-thread flushes: incremental checkpoints and a restore, objects laid out as in DESIGN.md', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'weir-state-local-'));
+  const storage = new LocalStorage({ root });
+  const env = await makeEnv((o) => createLsmBackend({ ...o, storage, lsmOptions: { autoCompaction: false } }));
+  try {
+    const b = await env.open();
+    for (let k = 0; k < 200; k++) writeKey(b, k);
+    const h1 = await b.snapshot({ jobPath: 'wordcount', checkpointId: 1, kind: 'checkpoint' }).done;
+    b.notifyCheckpointComplete(1);
+    for (let k = 200; k < 300; k++) writeKey(b, k);
+    const h2 = await b.snapshot({ jobPath: 'wordcount', checkpointId: 2, kind: 'checkpoint' }).done;
+    assert.ok(h2.sharedFiles.some((f) => f.reused) && h2.sharedFiles.some((f) => !f.reused));
+    const listed = (await storage.list('wordcount/')).map((o) => o.path);
+    for (const f of [...h1.sharedFiles, ...h2.sharedFiles]) {
+      assert.ok(listed.includes(f.path));
+      assert.match(f.path, /^wordcount\/shared\//);
+    }
+    for (const f of [...h1.privateFiles, ...h2.privateFiles]) assert.match(f.path, /^wordcount\/taskowned\//);
+    const r = await env.open({ restoreFrom: [h2] });
+    for (let k = 0; k < 300; k++) checkKey(r, k);
+  } finally {
+    await env.cleanup();
+    await rm(root, { recursive: true, force: true });
   }
 });
