@@ -6,7 +6,7 @@ export { MemoryStorage } from './memory-storage.ts';
 export { LocalStorage } from './local-storage.ts';
 export type { LocalStorageOptions } from './local-storage.ts';
 export { S3Storage, classifyS3Error } from './s3-storage.ts';
-export type { S3Credentials, S3StorageOptions, S3StorageStats } from './s3-storage.ts';
+export type { RetryInfo, S3Credentials, S3StorageOptions, S3StorageStats } from './s3-storage.ts';
 export { FaultInjectingStorage, ALL_STORAGE_OPS, seededRandom } from './fault-injecting-storage.ts';
 export type { FaultCounters, FaultInjectionOptions, FaultTiming, StorageOp } from './fault-injecting-storage.ts';
 export { limitConcurrency } from './concurrency.ts';
