@@ -4,6 +4,10 @@
  * allocates nothing once the buffers have grown to their working size.
  *
  * Owned by exactly one writer; `bytes` is a view valid until the next append/reset.
+ *
+ * Measured against a list of chunks concatenated at finish (1M entries, 116 MB file):
+ * same CPU time, and doubling peaks lower (max RSS 223 MB vs 322 MB), because the
+ * finished file is a view of the last buffer instead of one more full-size copy.
  */
 import { assert } from '../../util/assert.ts';
 import { putVarint } from './format.ts';

@@ -415,6 +415,7 @@ export class TableIterator {
 
   /** Positions at the first entry with internal key >= target. */
   seek(target: Uint8Array): void {
+    assert(target.length >= TRAILER_BYTES, 'seek target is not an internal key (use seekKey(userKey, seq))');
     this.loadBlock(this.reader.findBlock(target, target.length));
     if (this.blockValid) this.blockIter.seek(target);
     this.skipEmptyForward();
