@@ -161,6 +161,8 @@ export function classifyS3Error(err: unknown): Failure {
   const name = e.name ?? e.Code ?? '';
   const status = e.$metadata?.httpStatusCode;
   if (name === 'NoSuchBucket') return { kind: 'no-bucket' };
+  // A multipart upload that vanished (aborted elsewhere, lifecycle rule): not a missing object.
+  if (name === 'NoSuchUpload') return { kind: 'permanent' };
   if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) return { kind: 'not-found' };
   if (AUTH_NAMES.has(name) || status === 403 || status === 401) return { kind: 'auth' };
   if (TRANSIENT_NAMES.has(name) || (status !== undefined && (status >= 500 || status === 429))) return { kind: 'transient' };
@@ -387,7 +389,7 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
       return { size, checksum: crc32cHex(crc) };
     }
     assert(!first.done, 'multipart upload without a first part');
-    await this.multipart(op, path, key, first.value, second.value, parts);
+    await this.multipart(op, path, key, first.value, second.value, parts, () => size);
     return { size, checksum: crc32cHex(crc) };
   }
 
@@ -398,6 +400,7 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
     part1: Uint8Array,
     part2: Uint8Array,
     rest: AsyncGenerator<Uint8Array>,
+    totalSize: () => number,
   ): Promise<void> {
     const created = await this.retry(op, path, () => this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key })));
     const uploadId = created.UploadId;
@@ -432,7 +435,9 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
         const next = await rest.next();
         if (next.done) break;
         partNumber++;
-        assert(partNumber <= 10_000, 'S3 allows at most 10,000 parts: raise partSize');
+        if (partNumber > 10_000) {
+          throw new PermanentStorageError(`S3 ${op} ${this.label(path)}: more than 10,000 parts (S3's limit); raise partSize`);
+        }
         send(partNumber, next.value);
       }
       await Promise.all(inFlight);
@@ -446,10 +451,11 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
             new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: done } }),
           );
         } catch (err) {
-          // A retried Complete whose first try did succeed (answer lost) sees NoSuchUpload.
+          // A retried Complete whose first try did succeed (answer lost) sees NoSuchUpload;
+          // the object is then there with our size (names are never reused, so not an old one).
           if (attempted && (err as AwsLikeError).name === 'NoSuchUpload') {
             const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-            if (head.ContentLength !== undefined) return;
+            if (head.ContentLength === totalSize()) return;
           }
           throw err;
         } finally {

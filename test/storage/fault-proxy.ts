@@ -14,6 +14,8 @@ export type ProxyFault =
   /** Never answer (until the proxy stops): the client's request timeout must fire. */
   | { kind: 'hang' }
   | { kind: 'cut-body' }
+  /** Forward, let the server do the work, then drop the connection instead of answering. */
+  | { kind: 'lose-response' }
   /** Forward, send half the response body, then go silent (the client's socket timeout must fire). */
   | { kind: 'stall-body' };
 
@@ -93,6 +95,11 @@ export class FaultProxy {
 
     const target = new URL(url, this.upstream);
     const upstream = httpRequest(target, { method, headers: req.headers }, (up) => {
+      if (fault?.kind === 'lose-response') {
+        up.resume();
+        up.once('end', () => res.socket?.destroy());
+        return;
+      }
       if (fault?.kind !== 'cut-body' && fault?.kind !== 'stall-body') {
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);

@@ -26,6 +26,7 @@ test('S3 errors are sorted into what the caller can do', () => {
     [sdk('NoSuchKey', 404), 'not-found'],
     [sdk('NotFound', 404), 'not-found'],
     [sdk('NoSuchBucket', 404), 'no-bucket'],
+    [sdk('NoSuchUpload', 404), 'permanent'],
     [sdk('AccessDenied', 403), 'auth'],
     [sdk('InvalidAccessKeyId', 403), 'auth'],
     [sdk('SignatureDoesNotMatch', 403), 'auth'],

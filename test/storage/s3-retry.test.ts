@@ -198,6 +198,28 @@ describe('S3Storage retries transient failures', () => {
     assert.ok(Buffer.from(await s.read('m')).equals(Buffer.from(data)));
   });
 
+  test('a CompleteMultipartUpload that succeeded but whose answer was lost: the retry sees NoSuchUpload and accepts the object', async () => {
+    const s = storage();
+    const data = testBytes(6 * 1024 * 1024, 12);
+    proxy.inject({ kind: 'lose-response' }, { method: 'POST', match: /uploadId=/, times: 1 });
+    // S3 answers a second Complete of a finished upload with 404 NoSuchUpload; s3rver says
+    // 500 InternalError instead, so the proxy plays S3's part for the retry.
+    proxy.inject({ kind: 'status', status: 404, code: 'NoSuchUpload' }, { method: 'POST', match: /uploadId=/, times: 1 });
+    const result = await s.write('lost-ack', data);
+    assert.equal(result.size, data.length);
+    assert.equal(requests('POST', /uploadId=/), 2);
+    assert.equal(requests('HEAD'), 1, 'checked that the object is there');
+    assert.ok(Buffer.from(await s.read('lost-ack')).equals(Buffer.from(data)));
+  });
+
+  test('a PutObject whose answer was lost is simply sent again', async () => {
+    const s = storage();
+    proxy.inject({ kind: 'lose-response' }, { method: 'PUT', times: 1 });
+    await s.write('lost-put', Uint8Array.of(4, 5));
+    assert.equal(requests('PUT'), 2);
+    assert.deepEqual(await s.read('lost-put'), Uint8Array.of(4, 5));
+  });
+
   test('writeStream: each request is retried from its buffer; a source failing mid multipart leaves nothing, with the source error', async () => {
     const s = storage();
     proxy.inject({ kind: 'status', status: 500, code: 'InternalError' }, { method: 'PUT', times: 1 });
