@@ -141,3 +141,17 @@ test('range tombstone index answers the largest covering sequence <= readSeq, li
     { numRuns: 500 },
   );
 });
+
+test('key prefixes order like the bytes they come from (ties fall back to a byte compare)', async () => {
+  const { keyPrefix } = await import('../../src/lsm/memtable/entry-tree.ts');
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 9 }), fc.uint8Array({ maxLength: 9 }), (a, b) => {
+      const pa = keyPrefix(a);
+      const pb = keyPrefix(b);
+      if (pa < pb) assert.ok(compareBytes(a, b) < 0);
+      if (pa > pb) assert.ok(compareBytes(a, b) > 0);
+      assert.ok(Number.isSafeInteger(pa) && pa >= 0);
+    }),
+    { numRuns: 3000 },
+  );
+});

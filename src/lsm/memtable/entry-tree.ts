@@ -23,6 +23,7 @@ const LEAF_MAX = 64;
 const NODE_MAX = 64;
 
 export class Leaf {
+  pfx: number[] = [];
   keys: Uint8Array[] = [];
   seqs: number[] = [];
   vals: (Uint8Array | null)[] = [];
@@ -31,6 +32,7 @@ export class Leaf {
 }
 
 class Inner {
+  minPfx: number[] = [];
   minKeys: Uint8Array[] = [];
   minSeqs: number[] = [];
   children: (Inner | Leaf)[] = [];
@@ -49,30 +51,47 @@ export function compareEntry(ak: Uint8Array, as: number, bk: Uint8Array, bs: num
   return bs - as;
 }
 
+/**
+ * The first 6 bytes of a key as a number (missing bytes = 0), kept beside every key so
+ * most comparisons of random keys are one float compare instead of a byte loop. Order
+ * of prefixes is consistent with byte order; equal prefixes fall back to compareEntry.
+ */
+export function keyPrefix(k: Uint8Array): number {
+  const n = k.length;
+  if (n >= 6) return k[0]! * 0x100_0000_0000 + k[1]! * 0x1_0000_0000 + ((k[2]! << 24) >>> 0) + (k[3]! << 16) + (k[4]! << 8) + k[5]!;
+  let p = 0;
+  for (let i = 0; i < 6; i++) p = p * 256 + (i < n ? k[i]! : 0);
+  return p;
+}
+
 /** Index of the first entry of the leaf that is >= (key, seq). */
-function leafLowerBound(leaf: Leaf, key: Uint8Array, seq: number): number {
+function leafLowerBound(leaf: Leaf, key: Uint8Array, pfx: number, seq: number): number {
   const keys = leaf.keys;
   const seqs = leaf.seqs;
+  const pfxs = leaf.pfx;
   let lo = 0;
   let hi = keys.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (compareEntry(keys[mid]!, seqs[mid]!, key, seq) < 0) lo = mid + 1;
+    const p = pfxs[mid]!;
+    if (p < pfx || (p === pfx && compareEntry(keys[mid]!, seqs[mid]!, key, seq) < 0)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
 
 /** Index of the child of an inner node whose range holds (key, seq). */
-function childIndex(node: Inner, key: Uint8Array, seq: number): number {
+function childIndex(node: Inner, key: Uint8Array, pfx: number, seq: number): number {
   // Largest i >= 1 with minKey[i] <= (key, seq), else 0.
   const keys = node.minKeys;
   const seqs = node.minSeqs;
+  const pfxs = node.minPfx;
   let lo = 1;
   let hi = keys.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (compareEntry(keys[mid]!, seqs[mid]!, key, seq) <= 0) lo = mid + 1;
+    const p = pfxs[mid]!;
+    if (p < pfx || (p === pfx && compareEntry(keys[mid]!, seqs[mid]!, key, seq) <= 0)) lo = mid + 1;
     else hi = mid;
   }
   return lo - 1;
@@ -97,9 +116,10 @@ export class EntryTree {
   }
 
   insert(key: Uint8Array, seq: number, val: Uint8Array | null): void {
-    const split = this.insertInto(this.root, key, seq, val);
+    const split = this.insertInto(this.root, key, keyPrefix(key), seq, val);
     if (split !== null) {
       const r = new Inner();
+      r.minPfx.push(this.root instanceof Leaf ? this.root.pfx[0]! : this.root.minPfx[0]!, split.pfx);
       r.minKeys.push(this.root instanceof Leaf ? this.root.keys[0]! : this.root.minKeys[0]!, split.key);
       r.minSeqs.push(this.root instanceof Leaf ? this.root.seqs[0]! : this.root.minSeqs[0]!, split.seq);
       r.children.push(this.root, split.node);
@@ -109,15 +129,17 @@ export class EntryTree {
     this.mods++;
   }
 
-  private insertInto(node: Inner | Leaf, key: Uint8Array, seq: number, val: Uint8Array | null): { key: Uint8Array; seq: number; node: Inner | Leaf } | null {
+  private insertInto(node: Inner | Leaf, key: Uint8Array, pfx: number, seq: number, val: Uint8Array | null): { key: Uint8Array; pfx: number; seq: number; node: Inner | Leaf } | null {
     if (node instanceof Leaf) {
-      const i = leafLowerBound(node, key, seq);
+      const i = leafLowerBound(node, key, pfx, seq);
       if (i < node.keys.length) assert(compareEntry(node.keys[i]!, node.seqs[i]!, key, seq) !== 0, 'duplicate (key, seq) in memtable');
       if (i === node.keys.length) {
+        node.pfx.push(pfx);
         node.keys.push(key);
         node.seqs.push(seq);
         node.vals.push(val);
       } else {
+        node.pfx.splice(i, 0, pfx);
         node.keys.splice(i, 0, key);
         node.seqs.splice(i, 0, seq);
         node.vals.splice(i, 0, val);
@@ -126,6 +148,7 @@ export class EntryTree {
       const right = new Leaf();
       // Appends at the right end (ascending inserts) split unevenly so leaves stay full.
       const at = i === node.keys.length - 1 && node.next === null ? node.keys.length - 1 : node.keys.length >>> 1;
+      right.pfx = node.pfx.splice(at);
       right.keys = node.keys.splice(at);
       right.seqs = node.seqs.splice(at);
       right.vals = node.vals.splice(at);
@@ -134,28 +157,31 @@ export class EntryTree {
       if (node.next !== null) node.next.prev = right;
       else this.last = right;
       node.next = right;
-      return { key: right.keys[0]!, seq: right.seqs[0]!, node: right };
+      return { key: right.keys[0]!, pfx: right.pfx[0]!, seq: right.seqs[0]!, node: right };
     }
-    const ci = childIndex(node, key, seq);
-    const split = this.insertInto(node.children[ci]!, key, seq, val);
+    const ci = childIndex(node, key, pfx, seq);
+    const split = this.insertInto(node.children[ci]!, key, pfx, seq, val);
     if (split === null) return null;
+    node.minPfx.splice(ci + 1, 0, split.pfx);
     node.minKeys.splice(ci + 1, 0, split.key);
     node.minSeqs.splice(ci + 1, 0, split.seq);
     node.children.splice(ci + 1, 0, split.node);
     if (node.children.length <= NODE_MAX) return null;
     const right = new Inner();
     const at = node.children.length >>> 1;
+    right.minPfx = node.minPfx.splice(at);
     right.minKeys = node.minKeys.splice(at);
     right.minSeqs = node.minSeqs.splice(at);
     right.children = node.children.splice(at);
-    return { key: right.minKeys[0]!, seq: right.minSeqs[0]!, node: right };
+    return { key: right.minKeys[0]!, pfx: right.minPfx[0]!, seq: right.minSeqs[0]!, node: right };
   }
 
   /** The leaf and index of the first entry >= (key, seq); index may equal leaf length (then the entry is in leaf.next). */
   seekGE(key: Uint8Array, seq: number): { leaf: Leaf; index: number } {
+    const pfx = keyPrefix(key);
     let node = this.root;
-    while (!(node instanceof Leaf)) node = node.children[childIndex(node, key, seq)]!;
-    return { leaf: node, index: leafLowerBound(node, key, seq) };
+    while (!(node instanceof Leaf)) node = node.children[childIndex(node, key, pfx, seq)]!;
+    return { leaf: node, index: leafLowerBound(node, key, pfx, seq) };
   }
 
   /**
@@ -163,10 +189,11 @@ export class EntryTree {
    * position (leaf, index) through the out-parameter to avoid allocating, or false.
    */
   findVisible(key: Uint8Array, seq: number, out: { leaf: Leaf; index: number }): boolean {
+    const pfx = keyPrefix(key);
     let node = this.root;
-    while (!(node instanceof Leaf)) node = node.children[childIndex(node, key, seq)]!;
+    while (!(node instanceof Leaf)) node = node.children[childIndex(node, key, pfx, seq)]!;
     let leaf: Leaf = node;
-    let i = leafLowerBound(leaf, key, seq);
+    let i = leafLowerBound(leaf, key, pfx, seq);
     if (i === leaf.keys.length) {
       if (leaf.next === null) return false;
       leaf = leaf.next;
@@ -188,7 +215,8 @@ export class EntryTree {
     let prevLeaf: Leaf | null = null;
     for (let leaf: Leaf | null = this.first; leaf !== null; leaf = leaf.next) {
       assert(leaf.prev === prevLeaf, 'leaf prev link broken');
-      assert(leaf.keys.length === leaf.seqs.length && leaf.keys.length === leaf.vals.length, 'leaf arrays out of step');
+      assert(leaf.keys.length === leaf.seqs.length && leaf.keys.length === leaf.vals.length && leaf.keys.length === leaf.pfx.length, 'leaf arrays out of step');
+      for (let i = 0; i < leaf.keys.length; i++) assert(leaf.pfx[i] === keyPrefix(leaf.keys[i]!), 'stale key prefix');
       assert(leaf.keys.length > 0 || this._size === 0, 'empty leaf');
       for (let i = 0; i < leaf.keys.length; i++) {
         if (prevKey !== null) assert(compareEntry(prevKey, prevSeq, leaf.keys[i]!, leaf.seqs[i]!) < 0, 'leaf entries out of order');
