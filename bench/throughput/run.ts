@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { StreamEnvironment, GeneratorSource, type Sink } from '../../src/index.ts';
+import { StreamEnvironment, GeneratorSource, type KeyedProcessFunction, type Sink, type ValueState } from '../../src/index.ts';
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +33,21 @@ class CountingSink implements Sink<number> {
   createWriter() {
     return { write: () => void this.n++ };
   }
+}
+
+/** Keyed count; the state handle is taken once in open() (it follows the current key). */
+function counter(): KeyedProcessFunction<number, number, number> {
+  let count!: ValueState<number>;
+  return {
+    open(ctx) {
+      count = ctx.getValueState<number>('count');
+    },
+    processElement(_k, _ctx, out) {
+      const c = (count.value() ?? 0) + 1;
+      count.update(c);
+      out.collect(c);
+    },
+  };
 }
 
 interface Row {
@@ -72,14 +87,7 @@ async function job(backend: 'heap' | 'lsm', keys: number, records: number): Prom
     env
       .fromSource(new GeneratorSource({ generate: (i) => keyOf(i, keys), count: records, splits: 8 }))
       .keyBy((k) => k)
-      .process<number>({
-        processElement(k, ctx, out) {
-          const s = ctx.getValueState<number>('count');
-          const c = (s.value() ?? 0) + 1;
-          s.update(c);
-          out.collect(c);
-        },
-      })
+      .process<number>(counter())
       .sinkTo(sink);
     const t0 = performance.now();
     const handle = await env.start('bench');
