@@ -11,6 +11,9 @@
  *    prefix).
  *  - programmed: failNext(op, pathPredicate, error, when) fails the next matching call,
  *    'before' reaching the inner storage, 'after' it succeeded (ack lost), or 'partial'.
+ *    corruptNext('read' | 'readToFile', pathPredicate) flips one byte of the next matching
+ *    download (bit rot / corruption in transit): read() returns the bad bytes, readToFile()
+ *    runs the normal size/checksum verification on them (CorruptionError if `expect`).
  *
  * counters() reports what was injected, so a test can assert faults really happened.
  * Path arguments are validated before any fault is injected, so a bad path is always a
@@ -22,7 +25,7 @@ import type { Clock } from '../util/clock.ts';
 import { systemClock } from '../util/clock.ts';
 import { TransientStorageError } from '../util/errors.ts';
 import type { CheckpointStorage, ObjectInfo, WriteResult } from './checkpoint-storage.ts';
-import { fileChunks } from './local-files.ts';
+import { fileChunks, writeFileAtomically } from './local-files.ts';
 import type { Expectation } from './local-files.ts';
 import { validateDeletePrefix, validatePath, validatePrefix } from './paths.ts';
 import { supportsStreamingWrite } from './streaming-write.ts';
@@ -73,7 +76,9 @@ export interface FaultCounters {
   partialWrites: number;
   delays: number;
   programmed: number;
-  /** Injected faults (errors + timeouts + partial writes + programmed) per op. */
+  /** Downloads corrupted by corruptNext. */
+  corruptions: number;
+  /** Injected faults (errors + timeouts + partial writes + programmed + corruptions) per op. */
   byOp: Partial<Record<StorageOp, number>>;
 }
 
@@ -82,6 +87,21 @@ interface ProgrammedFault {
   matches: (path: string) => boolean;
   error: Error;
   when: FaultTiming;
+}
+
+function toPredicate(p: ((path: string) => boolean) | string | RegExp): (path: string) => boolean {
+  if (typeof p === 'string') return (path) => path === p;
+  if (p instanceof RegExp) return (path) => p.test(path);
+  return p;
+}
+
+/** A copy of `data` with the byte at `offset` (default: the middle) inverted. Empty data stays empty. */
+function flipByte(data: Uint8Array, offset: number | undefined): Uint8Array {
+  const out = Uint8Array.from(data);
+  if (out.length === 0) return out;
+  const at = Math.min(out.length - 1, offset ?? Math.floor(out.length / 2));
+  out[at] = out[at]! ^ 0xff;
+  return out;
 }
 
 /** mulberry32: small, fast, good enough for fault schedules; deterministic per seed. */
@@ -107,7 +127,10 @@ export class FaultInjectingStorage implements CheckpointStorage, StreamingWrite 
   private enabled = true;
   /** Programmed faults, consumed in order of registration; each fires once. */
   private readonly programmed: ProgrammedFault[] = [];
-  private readonly count: FaultCounters = { calls: 0, errors: 0, timeouts: 0, partialWrites: 0, delays: 0, programmed: 0, byOp: {} };
+  private readonly corruptions: Array<{ op: 'read' | 'readToFile'; matches: (path: string) => boolean; offset: number | undefined }> = [];
+  private readonly count: FaultCounters = {
+    calls: 0, errors: 0, timeouts: 0, partialWrites: 0, delays: 0, programmed: 0, corruptions: 0, byOp: {},
+  };
 
   constructor(readonly inner: CheckpointStorage, options: FaultInjectionOptions = {}) {
     this.uri = inner.uri;
@@ -145,12 +168,7 @@ export class FaultInjectingStorage implements CheckpointStorage, StreamingWrite 
     when: FaultTiming = 'before',
   ): void {
     assert(when !== 'partial' || WRITE_OPS.has(op), `a partial fault only applies to writes, not ${op}`);
-    const matches =
-      typeof pathPredicate === 'string'
-        ? (p: string) => p === pathPredicate
-        : pathPredicate instanceof RegExp
-          ? (p: string) => pathPredicate.test(p)
-          : pathPredicate;
+    const matches = toPredicate(pathPredicate);
     this.programmed.push({
       op,
       matches,
@@ -159,9 +177,17 @@ export class FaultInjectingStorage implements CheckpointStorage, StreamingWrite 
     });
   }
 
-  /** Programmed faults not yet fired. */
+  /**
+   * The next read/readToFile of a matching path gets its bytes with one byte flipped
+   * (at `offset`, default the middle). Objects in the inner storage are not changed.
+   */
+  corruptNext(op: 'read' | 'readToFile', pathPredicate: ((path: string) => boolean) | string | RegExp = () => true, offset?: number): void {
+    this.corruptions.push({ op, matches: toPredicate(pathPredicate), offset });
+  }
+
+  /** Programmed faults (failNext and corruptNext) not yet fired. */
   pendingFaults(): number {
-    return this.programmed.length;
+    return this.programmed.length + this.corruptions.length;
   }
 
   counters(): FaultCounters {
@@ -193,12 +219,21 @@ export class FaultInjectingStorage implements CheckpointStorage, StreamingWrite 
 
   async read(path: string): Promise<Uint8Array> {
     validatePath(path);
-    return this.run('read', path, () => this.inner.read(path));
+    const corruption = this.takeCorruption('read', path);
+    return this.run('read', path, async () => {
+      const data = await this.inner.read(path);
+      return corruption ? flipByte(data, corruption.offset) : data;
+    });
   }
 
   async readToFile(path: string, localFile: string, expect?: Expectation): Promise<void> {
     validatePath(path);
-    return this.run('readToFile', path, () => this.inner.readToFile(path, localFile, expect));
+    const corruption = this.takeCorruption('readToFile', path);
+    return this.run('readToFile', path, async () => {
+      if (!corruption) return this.inner.readToFile(path, localFile, expect);
+      const bad = flipByte(await this.inner.read(path), corruption.offset);
+      await writeFileAtomically(localFile, [bad], `${this.uri}/${path}`, expect);
+    });
   }
 
   async stat(path: string): Promise<ObjectInfo | undefined> {
@@ -291,6 +326,15 @@ export class FaultInjectingStorage implements CheckpointStorage, StreamingWrite 
       throw new TransientStorageError(`injected partial write: ${path}`, { cause: err });
     }
     throw new TransientStorageError(`injected partial write of ${path} was published by ${this.uri} (not atomic)`);
+  }
+
+  private takeCorruption(op: 'read' | 'readToFile', path: string): { offset: number | undefined } | undefined {
+    const index = this.corruptions.findIndex((c) => c.op === op && c.matches(path));
+    if (index < 0) return undefined;
+    const corruption = this.corruptions.splice(index, 1)[0]!;
+    this.count.corruptions++;
+    this.count.byOp[op] = (this.count.byOp[op] ?? 0) + 1;
+    return corruption;
   }
 
   private injected(op: StorageOp, kind: 'errors' | 'timeouts' | 'partialWrites' | 'programmed'): void {

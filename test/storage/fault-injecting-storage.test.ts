@@ -1,10 +1,13 @@
 import { test } from 'node:test';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { FaultInjectingStorage, seededRandom } from '../../src/storage/fault-injecting-storage.ts';
 import type { StorageOp } from '../../src/storage/fault-injecting-storage.ts';
 import { MemoryStorage } from '../../src/storage/memory-storage.ts';
 import { ManualClock } from '../../src/util/clock.ts';
-import { ConfigError, NotFoundError, PermanentStorageError, TransientStorageError } from '../../src/util/errors.ts';
+import { ConfigError, CorruptionError, NotFoundError, PermanentStorageError, TransientStorageError } from '../../src/util/errors.ts';
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -137,4 +140,33 @@ test('counts faults per op across a mixed workload', async () => {
   assert.equal(c.byOp.write, ops.filter((o) => o === 'write').length);
   assert.equal(c.byOp.stat, ops.filter((o) => o === 'stat').length);
   assert.equal(c.errors, ops.length);
+});
+
+test('corruptNext: the next matching download gets one flipped byte; verification catches it; the stored object is intact', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'weir-corrupt-'));
+  try {
+    const inner = new MemoryStorage({ name: 'c' });
+    const s = new FaultInjectingStorage(inner);
+    const data = bytes('0123456789');
+    const written = await s.write('job/shared/x.sst', data);
+
+    s.corruptNext('read', /x\.sst$/, 0);
+    const bad = await s.read('job/shared/x.sst');
+    assert.equal(bad[0], data[0]! ^ 0xff);
+    assert.deepEqual(bad.subarray(1), data.subarray(1));
+    assert.deepEqual(await s.read('job/shared/x.sst'), data, 'only the next read');
+
+    s.corruptNext('readToFile', 'job/shared/x.sst');
+    await assert.rejects(s.readToFile('job/shared/x.sst', join(dir, 'out'), written), (err: unknown) => {
+      assert.ok(err instanceof CorruptionError);
+      assert.equal(err.file, 'memory://c/job/shared/x.sst');
+      return true;
+    });
+    await s.readToFile('job/shared/x.sst', join(dir, 'out'), written);
+    assert.deepEqual(new Uint8Array(await readFile(join(dir, 'out'))), data);
+    assert.equal(s.counters().corruptions, 2);
+    assert.equal(s.pendingFaults(), 0);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
