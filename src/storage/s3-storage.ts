@@ -50,6 +50,7 @@ import { systemClock } from '../util/clock.ts';
 import { crc32c, crc32cHex } from '../util/crc32c.ts';
 import {
   ConfigError,
+  CorruptionError,
   NotFoundError,
   PermanentStorageError,
   TransientStorageError,
@@ -297,7 +298,12 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
     await this.retry('readToFile', path, async () => {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       assert(out.Body, `S3 GetObject returned no body for ${key}`);
-      await writeFileAtomically(localFile, out.Body as Readable, this.label(path), expect);
+      const body = out.Body as Readable;
+      if (expect?.size !== undefined && out.ContentLength !== undefined && out.ContentLength !== expect.size) {
+        body.destroy(); // do not download a file we already know is wrong
+        throw new CorruptionError(this.label(path), undefined, `size ${out.ContentLength} bytes, expected ${expect.size}`);
+      }
+      await writeFileAtomically(localFile, body, this.label(path), expect);
     });
   }
 
