@@ -24,7 +24,7 @@ import { validateJobName } from '../checkpoint/layout.ts';
 import type { CheckpointMetadata } from '../checkpoint/types.ts';
 import type { Source } from '../runtime/connector-types.ts';
 import type { JobEdge, JobGraph, JobNode } from '../runtime/job-graph.ts';
-import type { JobObserver } from '../runtime/job-observer.ts';
+import { notifyObserver, type JobObserver } from '../runtime/job-observer.ts';
 import { JobExecution, type CoordinatorPort, type CoordinatorSetup, type JobMetrics, type JobResult, type RestartStrategy } from '../runtime/job-execution.ts';
 import { DataStream } from './data-stream.ts';
 import type { GraphBuilder, Transformation } from './transformation.ts';
@@ -208,7 +208,7 @@ export class StreamEnvironment implements GraphBuilder {
     const onEvent = (e: CheckpointEvent): void => {
       if (e.type === 'completed') lastCheckpoint = summary(e.info);
       else if (e.type === 'warning') log('warn', e.message);
-      o.observer?.checkpointEvent?.(e);
+      notifyObserver(o.observer, 'checkpointEvent', e);
     };
     const createCoordinator = checkpointStorage
       ? async (setup: CoordinatorSetup): Promise<CoordinatorPort> => {
@@ -219,7 +219,7 @@ export class StreamEnvironment implements GraphBuilder {
             ...(minPause > 0 ? { minPause } : {}),
             ...(o.retainedCheckpoints !== undefined ? { retained: o.retainedCheckpoints } : {}),
           });
-          o.observer?.coordinatorCreated?.(c);
+          notifyObserver(o.observer, 'coordinatorCreated', c);
           return coordinatorPort(c);
         }
       : undefined;
