@@ -10,6 +10,7 @@
  */
 import { stat } from 'node:fs/promises';
 import type { CheckpointStorage, ObjectInfo, WriteResult } from '../storage/checkpoint-storage.ts';
+import { supportsStreamingWrite } from '../storage/streaming-write.ts';
 
 export interface StorageCounters {
   bytesUploaded: number;
@@ -26,8 +27,18 @@ export class MeteredStorage implements CheckpointStorage {
     bytesUploaded: 0, bytesDownloaded: 0, bytesDeleted: 0, objectsWritten: 0, objectsRead: 0, objectsDeleted: 0, failedOperations: 0,
   };
   private readonly sizes = new Map<string, number>();
+  /** Present exactly when the inner storage streams writes (the capability is kept, not invented). */
+  readonly writeStream?: (path: string, source: AsyncIterable<Uint8Array>) => Promise<WriteResult>;
 
-  constructor(readonly inner: CheckpointStorage) {}
+  constructor(readonly inner: CheckpointStorage) {
+    if (supportsStreamingWrite(inner)) {
+      this.writeStream = async (path, source) => {
+        const r = await this.count(inner.writeStream(path, source));
+        this.wrote(path, r.size);
+        return r;
+      };
+    }
+  }
 
   get uri(): string {
     return this.inner.uri;
