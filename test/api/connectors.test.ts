@@ -24,7 +24,7 @@ test('file source: CRLF and a last line without newline; restore from a byte off
     writeFileSync(file, 'één\r\ntwo\n\nthree');
     const src = new FileSource(file);
     const ctx = { subtaskIndex: 0, parallelism: 1, clock: systemClock, restoredState: undefined };
-    const r1 = await src.createReader(ctx);
+    const r1 = src.createReader(ctx);
     const first: string[] = [];
     // Read two lines, snapshot, then read the rest.
     for (let guard = 0; first.length < 2 && guard < 100; guard++) {
@@ -36,7 +36,7 @@ test('file source: CRLF and a last line without newline; restore from a byte off
     assert.deepEqual(state, [{ path: file, offset: Buffer.byteLength('één\r\ntwo\n') }]);
     assert.deepEqual(await readAll(r1), ['', 'three']);
     await r1.close?.();
-    const r2 = await src.createReader({ ...ctx, restoredState: state });
+    const r2 = src.createReader({ ...ctx, restoredState: state });
     assert.deepEqual(await readAll(r2), ['', 'three']);
     await r2.close?.();
   } finally {
@@ -50,14 +50,14 @@ test('generator: every index exactly once across a restore at another parallelis
   const ctx = (i: number, p: number, restoredState?: unknown[]) => ({ subtaskIndex: i, parallelism: p, clock: systemClock, restoredState });
   const states: unknown[] = [];
   for (let i = 0; i < 2; i++) {
-    const r = await gen.createReader(ctx(i, 2));
-    r.poll({ collect: (v) => seen.push(v) }, 150);
+    const r = gen.createReader(ctx(i, 2));
+    assert.equal(r.poll({ collect: (v) => seen.push(v) }, 150), 'more');
     states.push(...r.snapshotState(1));
   }
   // Deal the 7 split states over 3 new subtasks, as the restore planner does ('split').
   for (let i = 0; i < 3; i++) {
     const mine = states.filter((_, k) => k % 3 === i);
-    seen.push(...(await readAll(await gen.createReader(ctx(i, 3, mine)))));
+    seen.push(...(await readAll(gen.createReader(ctx(i, 3, mine)))));
   }
   assert.equal(seen.length, 1000);
   assert.deepEqual([...seen].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i));
