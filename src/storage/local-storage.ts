@@ -131,7 +131,9 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         // Absent (or a directory, i.e. not an object): nothing to delete.
-        if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'EPERM') return;
+        if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return;
+        // macOS reports unlink(directory) as EPERM; a real permission problem must not pass silently.
+        if (code === 'EPERM' && (await lstat(full).then((st) => st.isDirectory(), () => false))) return;
         throw err;
       }
       await this.pruneEmptyParents(path);
