@@ -9,6 +9,7 @@
  * export only builds the graph.
  */
 import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../util/clock.ts';
@@ -240,6 +241,8 @@ export class StreamEnvironment implements GraphBuilder {
     if (restoreFrom) log('info', `restoring from checkpoint ${restoreFrom.checkpointId}`);
     const done = execution.run().finally(async () => {
       if (checkpointStorage && typeof o.checkpoints === 'string') await checkpointStorage.close();
+      // A temp working directory we made is ours to remove (a given --state-dir is not).
+      if (o.stateDir === undefined) await rm(stateDir, { recursive: true, force: true });
     });
     return {
       done,
