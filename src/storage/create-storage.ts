@@ -3,7 +3,7 @@
  * CheckpointStorage.
  *
  *   file:///abs/dir        → LocalStorage (file://localhost/abs/dir too)
- *   /abs/dir, rel/dir, .   → LocalStorage (relative paths resolved against cwd)
+ *   /abs/dir, rel/dir, ~/d → LocalStorage (relative paths resolved against cwd, ~ = home)
  *   s3://bucket[/prefix]   → S3Storage; endpoint, region and credentials from options, else
  *                            env AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_REGION /
  *                            AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY
@@ -13,7 +13,8 @@
  * Anything else — another scheme, credentials inside the URI, a file URI on another
  * host — is a ConfigError with one clear line.
  */
-import { isAbsolute, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../util/errors.ts';
 import type { CheckpointStorage } from './checkpoint-storage.ts';
@@ -29,6 +30,8 @@ export interface CreateStorageOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Base for relative paths. Default process.cwd(). */
   cwd?: string;
+  /** What "~/" expands to. Default os.homedir(). */
+  homeDir?: string;
 }
 
 const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]+):/;
@@ -37,7 +40,9 @@ export function createStorage(uri: string, options: CreateStorageOptions = {}): 
   if (typeof uri !== 'string' || uri.trim() === '') throw new ConfigError('checkpoint storage location is empty');
   const scheme = SCHEME.exec(uri)?.[1]?.toLowerCase();
   if (scheme === undefined) {
-    const root = isAbsolute(uri) ? uri : resolve(options.cwd ?? process.cwd(), uri);
+    // "~/x" reaches us unexpanded when quoted in a shell or written in a config file.
+    const path = uri === '~' || uri.startsWith('~/') ? join(options.homeDir ?? homedir(), uri.slice(1)) : uri;
+    const root = isAbsolute(path) ? path : resolve(options.cwd ?? process.cwd(), path);
     return new LocalStorage({ root });
   }
   switch (scheme) {

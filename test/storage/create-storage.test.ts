@@ -35,6 +35,10 @@ test('a plain path (absolute or relative to cwd) and a file:// URI are local sto
   await rel.write('job/chk-1/_metadata', new TextEncoder().encode('m'));
   assert.equal(await readFile(join(dir, 'weir-data', 'checkpoints', 'job', 'chk-1', '_metadata'), 'utf8'), 'm');
 
+  const home = createStorage('~/weir-data', { homeDir: join(dir, 'home') });
+  assert.ok(home instanceof LocalStorage);
+  assert.equal(home.root, join(dir, 'home', 'weir-data'));
+
   const url = createStorage(pathToFileURL(join(dir, 'with space')).href);
   assert.ok(url instanceof LocalStorage);
   assert.equal(url.root, join(dir, 'with space'));
