@@ -9,6 +9,7 @@
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { existsSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { StreamEnvironment, type JobProgress, type StreamEnvironmentOptions } from '../api/index.ts';
 import { ConfigError, errorMessage } from '../util/errors.ts';
@@ -19,7 +20,13 @@ import { attachJobWeb } from '../web/job-web.ts';
 
 /** The logger's stream: stderr through CliIo, clearing the progress line first. */
 function logStream(io: CliIo, clearLine: () => void): NodeJS.WritableStream {
-  return { write: (s: string) => (clearLine(), io.err(s), true) } as unknown as NodeJS.WritableStream;
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      clearLine();
+      io.err(chunk.toString());
+      done();
+    },
+  });
 }
 
 interface RunFlags {

@@ -37,7 +37,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
   };
   if (usePretty) {
-    return pino(base, pretty({ destination: dest, sync: true, colorize: dest.isTTY === true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' }));
+    return pino(base, pretty({ destination: dest, sync: true, colorize: opts.pretty ?? dest.isTTY === true, ignore: 'pid,hostname,job', singleLine: true, translateTime: 'SYS:HH:MM:ss.l' }));
   }
   return pino(base, dest);
 }
