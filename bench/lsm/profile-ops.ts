@@ -30,10 +30,14 @@ console.log('puts/s', Math.round(n / (performance.now() - t0) * 1000));
 if (mode !== 'puts') {
   await db.flush();
   await db.waitForIdle();
-  t0 = performance.now();
   let f = 0;
-  for (let i = 0; i < n; i++) if (db.get(keys[(i * 7919) % n]!) !== undefined) f++;
-  console.log('gets/s', Math.round(n / (performance.now() - t0) * 1000), f);
+  for (let pass = 0; pass < 2; pass++) {
+    t0 = performance.now();
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < n; i++) if (db.get(keys[(i * 7919) % n]!) !== undefined) f++;
+    const cpu = process.cpuUsage(c0);
+    console.log(pass === 0 ? 'gets/s (cold cache)' : 'gets/s (warm)', Math.round(n / (performance.now() - t0) * 1000), 'cpu µs/get', ((cpu.user + cpu.system) / n).toFixed(2), f);
+  }
   if (mode === 'rmw') {
     t0 = performance.now();
     for (let i = 0; i < n; i++) {

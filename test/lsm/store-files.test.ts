@@ -188,3 +188,26 @@ test('corrupt manifest and missing snapshot files are typed errors', async () =>
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('compaction reclaims space: deleted keys and their tombstones disappear at the bottom level', async () => {
+  const root = tmp();
+  try {
+    for (const mode of ['point', 'range'] as const) {
+      const db = await openLsm(small(join(root, mode), { useWorker: mode === 'range' }));
+      for (let i = 0; i < 400; i++) db.put(enc(`k${String(i).padStart(4, '0')}`), new Uint8Array(16).fill(i));
+      await db.compactRange();
+      assert.ok(db.stats().levels.filter((l) => l.level > 0).some((l) => l.files > 0));
+      assert.ok(db.liveFiles().length > 1, 'several output files (split at targetFileBytes)');
+      db.put(enc('keep'), enc('me'));
+      if (mode === 'point') for (let i = 0; i < 400; i++) db.delete(enc(`k${String(i).padStart(4, '0')}`));
+      else db.deleteRange(enc('k'), enc('k9999'));
+      await db.compactRange();
+      const files = db.liveFiles();
+      assert.equal(files.reduce((n, f) => n + f.entries, 0), 1, `only 'keep' survives (${mode})`);
+      assert.deepEqual([...db.scan()].map(([k, v]) => `${dec(k)}=${dec(v)}`), ['keep=me']);
+      await db.close();
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

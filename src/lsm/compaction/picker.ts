@@ -24,7 +24,7 @@ export interface CompactionPick {
   level: number;
   outputLevel: number;
   inputs: { level: number; file: FileMeta }[];
-  /** Smallest point key of the inputs (placeholder bound for a tombstone-only output). */
+  /** Smallest key of the inputs' range (placeholder bound for a tombstone-only output). */
   lo: Uint8Array;
   trivialMove: boolean;
 }
@@ -41,12 +41,22 @@ export function levelScores(v: Version, o: PickerOptions): number[] {
   return scores;
 }
 
+/**
+ * Key range of the inputs, range tombstones included (a tombstone's exclusive end is
+ * used as an inclusive bound: conservative). Taking every next-level file this range
+ * touches lets a compaction drop what the inputs' tombstones hide, and then the
+ * tombstones themselves.
+ */
 function bounds(files: readonly FileMeta[]): [Uint8Array, Uint8Array] {
   let lo = files[0]!.smallest;
   let hi = files[0]!.largest;
   for (const f of files) {
     if (compareBytes(f.smallest, lo) < 0) lo = f.smallest;
     if (compareBytes(f.largest, hi) > 0) hi = f.largest;
+    for (const t of f.tombstones) {
+      if (compareBytes(t.start, lo) < 0) lo = t.start;
+      if (compareBytes(t.end, hi) > 0) hi = t.end;
+    }
   }
   return [lo, hi];
 }
