@@ -113,7 +113,13 @@ export function flagsToOptions(job: string, flags: RunFlags): StreamEnvironmentO
 async function runJob(job: string, args: string[], flags: RunFlags, io: CliIo): Promise<void> {
   const file = resolve(job);
   if (!existsSync(file)) throw new ConfigError(`job file not found: ${job}`);
-  const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  } catch (err) {
+    const hint = /require\(\)|ES Module/.test(errorMessage(err)) ? ' (outside an ESM package, name the job file .mts)' : '';
+    throw new ConfigError(`cannot load job ${job}: ${errorMessage(err)}${hint}`, { cause: err });
+  }
   if (typeof mod.default !== 'function') throw new ConfigError(`${job} must export a default function (env, args) => void that builds the job`);
   const main = mod.default as JobMain;
   const tty = process.stderr.isTTY === true && flags.progress;

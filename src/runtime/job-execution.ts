@@ -18,7 +18,7 @@
  * in through the participant methods, which only enqueue work on the tasks.
  */
 import type { Clock } from '../util/clock.ts';
-import { WeirError, errorMessage } from '../util/errors.ts';
+import { ConfigError, WeirError, errorMessage } from '../util/errors.ts';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.ts';
 import type { KeyedStateBackend, Serializer, StateBackendOptions } from '../state/types.ts';
 import { keyGroupRangeForSubtask } from '../state/key-groups.ts';
@@ -175,6 +175,8 @@ export class JobExecution implements CheckpointParticipant {
         this.coordinator = undefined;
       }
       if (error === undefined || this.cancelled) return { metrics: this.metrics, restoredFrom: firstRestore };
+      // Bad configuration or input does not get better by restarting: report it as it is.
+      if (error instanceof ConfigError) throw error;
       const allowed = strategy.kind === 'fixed-delay' ? strategy.attempts : 0;
       if (index >= allowed) {
         throw new JobFailedError(`job ${o.jobPath} failed${allowed > 0 ? ` after ${allowed} restarts` : ''}: ${errorMessage(error)}`, { cause: error });
