@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { openLsm, openLsmFromSnapshot } from '../../src/lsm/index.ts';
 import type { LsmOptions } from '../../src/lsm/index.ts';
 import { ManualClock } from '../../src/util/clock.ts';
-import { CorruptionError, NotFoundError, StateError } from '../../src/util/errors.ts';
+import { ConfigError, CorruptionError, NotFoundError, StateError } from '../../src/util/errors.ts';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : new TextDecoder().decode(b));
@@ -181,6 +181,8 @@ test('corrupt manifest and missing snapshot files are typed errors', async () =>
     );
     snap.release();
     await db.close();
+    await assert.rejects(openLsm(small(dir, { numLevels: 3 })), ConfigError);
+    await assert.rejects(openLsm(small(dir, { memtableBytes: -1 })), ConfigError);
     const m = join(dir, 'MANIFEST');
     writeFileSync(m, 'weir-lsm-manifest 1\n{"lastSequence":1}\ncrc32c 00000000\n');
     await assert.rejects(openLsm(small(dir)), CorruptionError);

@@ -106,7 +106,7 @@ function drain(it: LsmIterator): [string, string][] {
   return out;
 }
 
-function smallOptions(dir: string, useWorker: boolean, autoCompaction: boolean): LsmOptions {
+function smallOptions(dir: string, useWorker: boolean, autoCompaction: boolean, compression: LsmOptions['compression'] = 'none'): LsmOptions {
   return {
     dir,
     useWorker,
@@ -121,15 +121,15 @@ function smallOptions(dir: string, useWorker: boolean, autoCompaction: boolean):
     restartInterval: 4,
     blockCacheBytes: 64 * 1024,
     maxOpenFiles: 8,
-    compression: 'none',
+    compression,
   };
 }
 
-async function runCase(ops: Op[], useWorker: boolean, autoCompaction: boolean): Promise<void> {
+async function runCase(ops: Op[], useWorker: boolean, autoCompaction: boolean, compression: LsmOptions['compression'] = 'none'): Promise<void> {
   const root = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'weir-lsm-model-'));
   let dirN = 0;
   const dir = join(root, 'main');
-  const opts = smallOptions(dir, useWorker, autoCompaction);
+  const opts = smallOptions(dir, useWorker, autoCompaction, compression);
   let db: LsmStore = await openLsm(opts);
   const model: Model = new Map();
   const held: { it: LsmIterator; expected: [string, string][] }[] = [];
@@ -245,7 +245,10 @@ async function runCase(ops: Op[], useWorker: boolean, autoCompaction: boolean): 
 
 test('LsmStore matches a sorted-map model (inline jobs)', async () => {
   await fc.assert(
-    fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 100, size: 'max' }), fc.boolean(), async (ops, auto) => runCase(ops, false, auto)),
+    fc.asyncProperty(
+      fc.array(opArb, { minLength: 1, maxLength: 100, size: 'max' }), fc.boolean(), fc.constantFrom('none' as const, 'lz4' as const, 'snappy' as const),
+      async (ops, auto, compression) => runCase(ops, false, auto, compression),
+    ),
     { numRuns: Number(process.env.WEIR_LSM_RUNS ?? 1000) },
   );
 });

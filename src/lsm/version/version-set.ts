@@ -11,6 +11,7 @@
  * in the middle.
  */
 import { assert } from '../../util/assert.ts';
+import { ConfigError } from '../../util/errors.ts';
 import type { FileMeta } from './file-meta.ts';
 import type { VersionEdit } from './version.ts';
 import { applyEdit, Version } from './version.ts';
@@ -30,7 +31,7 @@ export class VersionSet {
     this.deleteFile = options.deleteFile;
     const levels = options.levels.map((l) => l.slice());
     while (levels.length < this.numLevels) levels.push([]);
-    assert(levels.length === this.numLevels, `manifest has ${levels.length} levels, store configured for ${this.numLevels}`);
+    if (levels.length !== this.numLevels) throw new ConfigError(`the manifest has ${levels.length} levels, the store is configured with numLevels ${this.numLevels}`);
     this._current = this.makeVersion(applyEdit(levels, { added: [], deleted: [] }));
     this._current.ref();
   }
