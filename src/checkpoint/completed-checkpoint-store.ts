@@ -23,6 +23,7 @@
  */
 import type { CheckpointStorage } from '../storage/checkpoint-storage.ts';
 import { assert } from '../util/assert.ts';
+import { crashPoint } from '../util/crash-points.ts';
 import { ConfigError } from '../util/errors.ts';
 import { findOrphans, scanJob } from './job-scan.ts';
 import type { UnreadableMetadata } from './job-scan.ts';
@@ -138,6 +139,7 @@ export class CompletedCheckpointStore {
       try {
         await this.storage.delete(path);
         deleted.push(path);
+        crashPoint('subsume-delete');
         return true;
       } catch (error) {
         failed.push({ path, error });

@@ -36,6 +36,7 @@
  */
 import type { CheckpointStorage } from '../storage/checkpoint-storage.ts';
 import { assert } from '../util/assert.ts';
+import { crashPoint } from '../util/crash-points.ts';
 import type { Clock, TimerHandle } from '../util/clock.ts';
 import { CheckpointDeclinedError, ConfigError, errorMessage } from '../util/errors.ts';
 import { CompletedCheckpointStore } from './completed-checkpoint-store.ts';
@@ -537,7 +538,9 @@ export class CheckpointCoordinator {
     }
     const path = metadataPath(this.job, p.id, p.kind);
     try {
+      crashPoint('metadata-before');
       await this.storage.write(path, serializeMetadata(metadata));
+      crashPoint('metadata-after');
     } catch (err) {
       // The outcome may be ambiguous (a timeout after the object landed): make sure no
       // `_metadata` survives before deleting the files it would reference.

@@ -36,6 +36,7 @@ import { intersectRanges, rangeContains, rangeSize } from './key-groups.ts';
 import type { TimerSnapshotEntry } from './timer-queue.ts';
 import type { StateMetaEntry } from './snapshot-meta.ts';
 import { assert } from '../util/assert.ts';
+import { crashPoint } from '../util/crash-points.ts';
 import { CheckpointDeclinedError, CorruptionError } from '../util/errors.ts';
 
 interface HeapUserMap {
@@ -274,6 +275,7 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
     const frozen = this.tables.slice();
     this.epoch++;
     this.inFlight++;
+    crashPoint('snapshot-sync');
     const timers = this.timers.capture();
     const states = this.stateList();
     const syncMillis = this.clock.monotonic() - t0;
@@ -305,6 +307,7 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
     try {
       // Everything below runs after snapshot() has returned (the frozen view is copy-on-write).
       await yieldToEventLoop();
+      crashPoint('snapshot-async');
       const w = new ByteWriter();
       const chunks: [number, number, number][] = [];
       for (let i = 0; i < frozen.length; i++) {
@@ -335,6 +338,7 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
       const dataPath = privatePath(jobPath, this.operatorId, this.subtaskIndex, checkpointId, `heap-kg-${r.start}-${r.end}`);
       written.push(dataPath);
       const dataRef = await writePrivate(this.storage, dataPath, `heap-kg-${r.start}-${r.end}`, w.result());
+      crashPoint('upload');
       const meta = encodeMeta({ ...this.buildMeta(timers, chunks), states });
       const metaPath = privatePath(jobPath, this.operatorId, this.subtaskIndex, checkpointId, 'meta');
       written.push(metaPath);
@@ -426,6 +430,7 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
           readVerified(this.storage, f.data.path, f.data.size, f.data.checksum),
         ]);
         progress(meta.length + data.length);
+        crashPoint('restore');
         loaded[i] = { meta, data };
       }
     };

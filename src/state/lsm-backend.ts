@@ -55,6 +55,7 @@ import type { TimerSnapshotEntry } from './timer-queue.ts';
 import { intersectRanges, rangeSize, rangesEqual } from './key-groups.ts';
 import { prefixSuccessor } from '../util/bytes.ts';
 import { assert } from '../util/assert.ts';
+import { crashPoint } from '../util/crash-points.ts';
 import { CheckpointDeclinedError, ConfigError, CorruptionError, StateError } from '../util/errors.ts';
 
 /** How the backend opens stores (the real engine by default; injectable for tests). */
@@ -190,6 +191,7 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
     if (this.disposed) throw new CheckpointDeclinedError(target.checkpointId, 'state backend is disposed');
     const t0 = this.clock.monotonic();
     const snap = this.store.snapshot();
+    crashPoint('snapshot-sync');
     const timers = this.timers.capture();
     const states = this.stateList();
     const incremental = this.incremental && target.kind === 'checkpoint';
@@ -220,6 +222,7 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
     };
     try {
       const files = await snap.ready();
+      crashPoint('snapshot-async');
       checkAborted();
       const results = await Promise.allSettled(files.files.map((f) => limit.run(async (): Promise<SharedFileRef> => {
         const prev = base?.get(f.name);
@@ -227,6 +230,7 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
         const path = sharedPath(jobPath, this.operatorId, this.subtaskIndex, checkpointId, f.name);
         uploaded.push(path);
         const r = await this.storage.writeFile(path, f.path);
+        crashPoint('upload');
         if (r.size !== f.size) throw new CorruptionError(f.path, undefined, `uploaded ${r.size} bytes, the file has ${f.size}`);
         return {
           registryKey: `${this.operatorId}-${this.subtaskIndex}-${f.name}`,
@@ -348,6 +352,7 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
       return;
     }
     const downloads = await this.download(relevant, onProgress);
+    crashPoint('restore');
     try {
       // The handle to open directly: the one overlapping most (the only one, usually).
       let main = 0;
