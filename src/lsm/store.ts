@@ -20,6 +20,7 @@ import { mkdirSync, readdirSync, readFileSync, unlinkSync, existsSync } from 'no
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert } from '../util/assert.ts';
+import { crashPoint } from '../util/crash-points.ts';
 import { systemClock, type Clock } from '../util/clock.ts';
 import { compareBytes, prefixSuccessor } from '../util/bytes.ts';
 import { ConfigError, PermanentStorageError, StateError } from '../util/errors.ts';
@@ -37,7 +38,7 @@ import { LevelCursor } from './level-cursor.ts';
 import type { InternalCursor } from './internal-cursor.ts';
 import { StoreIterator } from './store-iterator.ts';
 import { BatchOp, WriteBatchImpl } from './write-batch.ts';
-import { InlineJobRunner, WorkerJobRunner, type JobRunner } from './compaction/job-runner.ts';
+import { InlineJobRunner, sharedWorkerRunner, type JobRunner } from './compaction/job-runner.ts';
 import type { CompactionJob, OtherFile, TableBuildOptions } from './compaction/job-types.ts';
 import { pickCompaction, pickRange, type CompactionPick, type PickerOptions } from './compaction/picker.ts';
 import { DEFAULT_COMPRESSION } from './compression.ts';
@@ -188,7 +189,7 @@ export class LsmStoreImpl implements LsmStore {
     });
     for (const [, f] of this.versions.current.allFiles()) this.tables.register(f);
     this.mem = new Memtable(this.nextMemId++);
-    this.runner = this.o.useWorker ? new WorkerJobRunner() : new InlineJobRunner();
+    this.runner = this.o.useWorker ? sharedWorkerRunner() : new InlineJobRunner();
     this.picker = {
       l0CompactionTrigger: this.o.l0CompactionTrigger,
       levelBaseBytes: this.o.levelBaseBytes,
@@ -535,6 +536,7 @@ export class LsmStoreImpl implements LsmStore {
         others,
       };
       const result = await this.runner.run(job);
+      crashPoint('compaction'); // outputs written, not yet installed (test-only hook, src/util/crash-points.ts)
       assert(this.versions.current.levels.every((files, l) => l === 0 || files === base.levels[l]), 'levels >= 1 changed under a compaction');
       for (const f of result.outputs) this.tables.register(f);
       this.bytesWrittenByCompaction += result.bytesWritten;
