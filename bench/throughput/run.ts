@@ -35,7 +35,7 @@ class CountingSink implements Sink<number> {
   }
 }
 
-/** Keyed count; the state handle is taken once in open() (it follows the current key). */
+/** Keyed count; the state handle is taken once in open() (it follows the current key). A factory: one instance per subtask. */
 function counter(): KeyedProcessFunction<number, number, number> {
   let count!: ValueState<number>;
   return {
@@ -87,7 +87,7 @@ async function job(backend: 'heap' | 'lsm', keys: number, records: number): Prom
     env
       .fromSource(new GeneratorSource({ generate: (i) => keyOf(i, keys), count: records, splits: 8 }))
       .keyBy((k) => k)
-      .process<number>(counter())
+      .process<number>(counter)
       .sinkTo(sink);
     const t0 = performance.now();
     const handle = await env.start('bench');

@@ -115,9 +115,17 @@ export class KeyedStream<K, T> {
     return new DataStream<R>(this.env, t);
   }
 
-  /** A keyed process function: typed keyed state, event- and processing-time timers, side outputs. */
-  process<R>(fn: KeyedProcessFunction<K, T, R>): DataStream<R> {
-    return this.keyedOp('process', () => new KeyedProcessOperator(fn, this.keySelector));
+  /**
+   * A keyed process function: typed keyed state, event- and processing-time timers, side outputs.
+   *
+   * Every subtask gets its own instance: a factory `() => fn` is called once per subtask;
+   * an object is cloned per subtask (`Object.create(fn)`), so fields set on `this` in open()
+   * (e.g. state handles) belong to that subtask. Variables captured in a closure are shared
+   * by all subtasks: keep per-subtask things on `this` or use a factory.
+   */
+  process<R>(fn: KeyedProcessFunction<K, T, R> | (() => KeyedProcessFunction<K, T, R>)): DataStream<R> {
+    const instance = (): KeyedProcessFunction<K, T, R> => (typeof fn === 'function' ? fn() : (Object.create(fn) as KeyedProcessFunction<K, T, R>));
+    return this.keyedOp('process', () => new KeyedProcessOperator(instance(), this.keySelector));
   }
 
   /** Rolling reduce: emits the key's reduced value after every record. */

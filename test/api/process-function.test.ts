@@ -6,7 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { StreamEnvironment, CollectSink, GeneratorSource, OutputTag, WatermarkStrategy, type Source, type SourceReader } from '../../src/index.ts';
+import {
+  StreamEnvironment, CollectSink, GeneratorSource, OutputTag, WatermarkStrategy,
+  type KeyedProcessFunction, type Source, type SourceReader, type ValueState,
+} from '../../src/index.ts';
 
 interface Ev {
   key: string;
@@ -115,4 +118,48 @@ test('union feeds one keyed operator from two sources (aligned barriers, exactly
   for (const [k, n] of sink.values) max.set(k, Math.max(max.get(k) ?? 0, n));
   assert.deepEqual(Object.fromEntries(max), { a: 5000, b: 3000 });
   assert.ok(result.metrics.checkpointsCompleted >= 1);
+});
+
+test('each subtask gets its own process function instance (state handles kept on `this` or made by a factory)', async () => {
+  const env = new StreamEnvironment({ parallelism: 3 });
+  const viaThis = new CollectSink<[number, number]>();
+  const viaFactory = new CollectSink<[number, number]>();
+  const src = env.fromSource(new GeneratorSource({ generate: (i) => i % 30, count: 3000 }));
+  src
+    .keyBy((k) => k)
+    .process<[number, number]>({
+      count: undefined as unknown as ValueState<number>,
+      open(ctx) {
+        this.count = ctx.getValueState<number>('n');
+      },
+      processElement(k, _ctx, out) {
+        const n = (this.count.value() ?? 0) + 1;
+        this.count.update(n);
+        out.collect([k, n]);
+      },
+    } as KeyedProcessFunction<number, number, [number, number]> & { count: ValueState<number> })
+    .sinkTo(viaThis);
+  src
+    .keyBy((k) => k)
+    .process<[number, number]>(() => {
+      let count!: ValueState<number>;
+      return {
+        open(ctx) {
+          count = ctx.getValueState<number>('n');
+        },
+        processElement(k, _ctx, out) {
+          const n = (count.value() ?? 0) + 1;
+          count.update(n);
+          out.collect([k, n]);
+        },
+      };
+    })
+    .sinkTo(viaFactory);
+  await env.execute('instances');
+  for (const sink of [viaThis, viaFactory]) {
+    const max = new Map<number, number>();
+    for (const [k, n] of sink.values) max.set(k, Math.max(max.get(k) ?? 0, n));
+    assert.equal(max.size, 30);
+    assert.ok([...max.values()].every((n) => n === 100));
+  }
 });
