@@ -38,7 +38,7 @@ import { LevelCursor } from './level-cursor.ts';
 import type { InternalCursor } from './internal-cursor.ts';
 import { StoreIterator } from './store-iterator.ts';
 import { BatchOp, WriteBatchImpl } from './write-batch.ts';
-import { InlineJobRunner, WorkerJobRunner, type JobRunner } from './compaction/job-runner.ts';
+import { InlineJobRunner, sharedWorkerRunner, type JobRunner } from './compaction/job-runner.ts';
 import type { CompactionJob, OtherFile, TableBuildOptions } from './compaction/job-types.ts';
 import { pickCompaction, pickRange, type CompactionPick, type PickerOptions } from './compaction/picker.ts';
 import { DEFAULT_COMPRESSION } from './compression.ts';
@@ -189,7 +189,7 @@ export class LsmStoreImpl implements LsmStore {
     });
     for (const [, f] of this.versions.current.allFiles()) this.tables.register(f);
     this.mem = new Memtable(this.nextMemId++);
-    this.runner = this.o.useWorker ? new WorkerJobRunner() : new InlineJobRunner();
+    this.runner = this.o.useWorker ? sharedWorkerRunner() : new InlineJobRunner();
     this.picker = {
       l0CompactionTrigger: this.o.l0CompactionTrigger,
       levelBaseBytes: this.o.levelBaseBytes,

@@ -57,18 +57,20 @@ export class InlineJobRunner implements JobRunner {
  * and then imports compaction-worker.ts (verified under `node --import tsx` and in
  * `node --test`).
  */
-const WORKER_BOOTSTRAP = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+function workerBootstrap(): string {
+  return `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
   .then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./compaction-worker.ts', import.meta.url).href)}); })
   .catch((err) => { setImmediate(() => { throw err; }); });`;
+}
 
 export class WorkerJobRunner implements JobRunner {
   private readonly worker: Worker;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: JobResult) => void; reject: (e: unknown) => void }>();
-  private failed: Error | null = null;
+  failed: Error | null = null;
 
   constructor() {
-    this.worker = new Worker(WORKER_BOOTSTRAP, { eval: true });
+    this.worker = new Worker(workerBootstrap(), { eval: true });
     this.worker.unref();
     this.worker.on('message', (msg: { id: number; ok: boolean; result?: JobResult; error?: SerializedError }) => {
       const p = this.pending.get(msg.id);
@@ -104,4 +106,28 @@ export class WorkerJobRunner implements JobRunner {
   async close(): Promise<void> {
     await this.worker.terminate();
   }
+}
+
+let shared: { runner: WorkerJobRunner; refs: number } | null = null;
+
+/**
+ * One worker thread shared by every store of the process (a job is seconds of CPU at
+ * most, and the machine has few cores; one thread per store would cost ~40 MB and a
+ * module load each). Jobs of different stores queue in the worker in message order.
+ * close() of the last user terminates the thread.
+ */
+export function sharedWorkerRunner(): JobRunner {
+  if (shared === null || shared.runner.failed !== null) shared = { runner: new WorkerJobRunner(), refs: 0 };
+  const s = shared;
+  s.refs++;
+  let closed = false;
+  return {
+    run: (job) => s.runner.run(job),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      s.refs--;
+      if (s.refs === 0 && shared !== s) await s.runner.close();
+    },
+  };
 }
