@@ -3,8 +3,9 @@
  *  - score(L0) = files / l0CompactionTrigger; score(Ln) = bytes / target(n), with
  *    target(1) = levelBaseBytes and target(n+1) = target(n) × levelMultiplier;
  *  - the level with the highest score >= 1 is compacted into the next one;
- *  - L0 → L1 takes ALL L0 files (so every L0 file stays newer than everything below)
- *    plus the L1 files overlapping them; Ln → Ln+1 takes one file (round-robin by a
+ *  - automatic L0 → L1 takes ALL L0 files plus the L1 files overlapping them;
+ *    compactRange takes the L0 files overlapping the range and, transitively, every L0
+ *    file overlapping those (l0Closure), so L0 stays newer than L1 key by key; Ln → Ln+1 takes one file (round-robin by a
  *    per-level cursor on keys) plus the overlapping Ln+1 files;
  *  - a single input file with nothing overlapping below is moved, not rewritten.
  * The last level is never compacted further.
@@ -90,11 +91,32 @@ export function pickCompaction(v: Version, o: PickerOptions, cursors: (Uint8Arra
   return expand(v, best, [pick]);
 }
 
+/**
+ * L0 files may overlap each other: a compaction that takes one must take every L0 file
+ * overlapping it, transitively (as LevelDB's GetOverlappingInputs for level 0), so that
+ * for every key the L0 files left behind stay newer than what goes below. L0 files
+ * disjoint from that closure may stay: compactRange of one key range does not rewrite
+ * the rest of L0 (the seed's CP3 compacts (1),(2),(3) and leaves (4)).
+ */
+export function l0Closure(level0: readonly FileMeta[], seed: readonly FileMeta[]): FileMeta[] {
+  const picked = new Set(seed);
+  for (let grew = true; grew; ) {
+    grew = false;
+    const [lo, hi] = bounds([...picked]);
+    for (const f of level0) {
+      if (!picked.has(f) && overlapsPoints(f, lo, hi)) {
+        picked.add(f);
+        grew = true;
+      }
+    }
+  }
+  return level0.filter((f) => picked.has(f));
+}
+
 /** For compactRange: the files of `level` touching [start, end], or null if none. */
 export function pickRange(v: Version, level: number, start: Uint8Array | undefined, end: Uint8Array | undefined): CompactionPick | null {
   const files = v.levels[level]!.filter((f) => overlapsPoints(f, start, end));
   if (files.length === 0) return null;
-  // L0 → L1 always takes all of L0 (keeps L0 newer than L1; see version.ts).
-  const p = expand(v, level, level === 0 ? v.levels[0]! : files);
+  const p = expand(v, level, level === 0 ? l0Closure(v.levels[0]!, files) : files);
   return { ...p, trivialMove: false };
 }

@@ -1,8 +1,9 @@
 /**
  * A Version: the immutable set of tables, per level, at one point in time.
  *
- *  - L0: files may overlap; ordered NEWEST FIRST (by maxSeq). Every L0 file is newer
- *    than every file below (L0→L1 compactions always take all of L0).
+ *  - L0: files may overlap; ordered NEWEST FIRST (by maxSeq). For every user key, the
+ *    L0 entries are newer than the entries below (automatic L0→L1 compactions take all
+ *    of L0; compactRange takes an overlap-closed subset, see picker.ts l0Closure).
  *  - L1..Ln: files sorted by `smallest`, point ranges disjoint.
  *  - For a user key, newer point versions live in lower-numbered levels; range
  *    tombstones may be anywhere and are read through `tombstones()` (one fragmented
