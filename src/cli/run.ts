@@ -138,7 +138,10 @@ async function runJob(job: string, args: string[], flags: RunFlags, io: CliIo): 
   env.configure(flagsToOptions(job, flags));
   if (env.isStarted) return; // the job ran itself
   const web = await attachJobWeb(env, { port: int(flags.uiPort, 'ui-port', 0) ?? 8081, host: flags.uiHost, logger, progressStream: process.stderr });
-  const handle = await env.start();
+  const handle = await env.start().catch(async (err: unknown) => {
+    await web.finish('FAILED', errorMessage(err)); // else the open server keeps the process alive
+    throw err;
+  });
   let last = { at: performance.now(), in: 0, out: 0 };
   const show = (final: boolean): void => {
     const p = handle.progress();
