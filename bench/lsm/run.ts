@@ -330,6 +330,9 @@ async function memoryMode(a: Args): Promise<void> {
     const db = await openLsm({ dir: join(root, 'db'), memtableBytes, blockCacheBytes, maxSealedMemtables: maxSealed });
     const r = rng(7);
     const k = Buffer.allocUnsafe(16);
+    const probes: Buffer[] = [];
+    let peakHeap = 0;
+    let peakExternal = 0;
     const base = process.memoryUsage().rss;
     const t0 = performance.now();
     for (let i = 0; i < a.keys; i++) {
@@ -338,23 +341,24 @@ async function memoryMode(a: Args): Promise<void> {
       k.writeUInt32BE(r(), 8);
       k.writeUInt32BE(i, 12);
       db.put(k, makeValue(r));
+      if (i % 100_000 === 0) probes.push(Buffer.from(k));
       if ((i & 4095) === 0) {
         if (db.writeStalled) await db.waitForWriteCapacity();
-        const rss = process.memoryUsage().rss;
-        if (rss > peak) peak = rss;
+        const mu = process.memoryUsage();
+        if (mu.rss > peak) peak = mu.rss;
+        if (mu.heapUsed > peakHeap) peakHeap = mu.heapUsed;
+        if (mu.external > peakExternal) peakExternal = mu.external;
       }
     }
     await db.flush();
     await db.waitForIdle();
     const ms = performance.now() - t0;
     let found = 0;
-    for (let i = 0; i < 100_000; i++) {
-      k.writeUInt32BE(i * 97, 12);
-      if (db.get(k) !== undefined) found++;
-    }
+    for (const p of probes) if (db.get(p) !== undefined) found++;
+    if (found !== probes.length) throw new Error(`memory mode: ${probes.length - found} probe keys missing`);
     peak = Math.max(peak, process.memoryUsage().rss);
     const budget = memtableBytes * (1 + maxSealed) + blockCacheBytes + 300 * 1024 * 1024;
-    const out = { keys: a.keys, putsPerSec: Math.round((a.keys / ms) * 1000), baseRssMB: Math.round(base / 2 ** 20), peakRssMB: Math.round(peak / 2 ** 20), budgetMB: Math.round(budget / 2 ** 20), withinBudget: peak <= budget, stats: db.stats(), probeFound: found };
+    const out = { keys: a.keys, putsPerSec: Math.round((a.keys / ms) * 1000), baseRssMB: Math.round(base / 2 ** 20), peakRssMB: Math.round(peak / 2 ** 20), budgetMB: Math.round(budget / 2 ** 20), withinBudget: peak <= budget, peakHeapUsedMB: Math.round(peakHeap / 2 ** 20), peakExternalMB: Math.round(peakExternal / 2 ** 20), stats: db.stats(), probesFound: found };
     await db.close();
     if (a.json) console.log(JSON.stringify(out));
     else console.log(out);
