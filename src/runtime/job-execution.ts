@@ -183,6 +183,7 @@ export class JobExecution implements CheckpointParticipant {
       }
       this.metrics.restarts++;
       this.log('warn', `job failed: ${errorMessage(error)}`);
+      notifyObserver(o.observer, 'attemptFailed', index, errorMessage(error));
       if (strategy.kind === 'fixed-delay' && strategy.delayMs > 0) await o.clock.sleep(strategy.delayMs);
     }
   }

@@ -43,6 +43,8 @@ export interface JobObserver {
   executionCreated?(execution: ObservableExecution): void;
   /** A new attempt starts; `restoreFrom` is the checkpoint it restores (undefined: from the beginning). */
   attemptStarted?(attempt: number, restoreFrom: CheckpointMetadata | undefined): void;
+  /** An attempt failed and the job will restart (after the strategy's delay) from the latest completed checkpoint. */
+  attemptFailed?(attempt: number, reason: string): void;
   /** Each attempt creates its own coordinator (it recovers the completed checkpoints from storage). */
   coordinatorCreated?(coordinator: CheckpointCoordinator): void;
   checkpointEvent?(event: CheckpointEvent): void;
