@@ -75,6 +75,7 @@ export interface MonitorListener {
   subtaskAcknowledged?(ack: SubtaskAck, checkpointId: number): void;
   backendOpened?(info: BackendOpened): void;
   restoreProgress?(downloadedBytes: number, totalBytes: number): void;
+  attemptFailed?(attempt: number, reason: string): void;
 }
 
 export interface JobMonitorOptions {
@@ -115,6 +116,8 @@ export class JobMonitor implements JobObserver {
   private coordinator: CheckpointCoordinator | undefined;
   private attempt = -1;
   private attemptStartMono = 0;
+  /** Set between a failed attempt and the next one. */
+  private restarting: { attempt: number; reason: string } | undefined;
   private ended: { status: 'FINISHED' | 'FAILED' | 'CANCELED'; at: number; error?: string } | undefined;
   private readonly records = new Map<number, CheckpointRecord>();
   private readonly acks = new Map<number, SubtaskAck[]>();
@@ -159,6 +162,7 @@ export class JobMonitor implements JobObserver {
 
   attemptStarted(attempt: number, restoreFrom: CheckpointMetadata | undefined): void {
     this.attempt = attempt;
+    this.restarting = undefined;
     this.attemptStartMono = this.clock.monotonic();
     this.backends.clear();
     this.restoreBytes.clear();
@@ -167,6 +171,11 @@ export class JobMonitor implements JobObserver {
       const keyed = restoreFrom.subtasks.filter((s) => s.keyed).length;
       this.restored = { checkpointId: restoreFrom.checkpointId, attempt, restoreMillis: 0, subtasks: keyed };
     }
+  }
+
+  attemptFailed(attempt: number, reason: string): void {
+    this.restarting = { attempt, reason };
+    this.tell('attemptFailed', attempt, reason);
   }
 
   coordinatorCreated(coordinator: CheckpointCoordinator): void {
@@ -291,6 +300,7 @@ export class JobMonitor implements JobObserver {
   status(): JobStatus {
     if (this.ended) return this.ended.status;
     if (!this.execution || this.attempt < 0) return 'INITIALIZING';
+    if (this.restarting) return 'RESTARTING';
     if (this.execution.currentTasks().length === 0) return this.attempt > 0 ? 'RESTARTING' : 'INITIALIZING';
     return 'RUNNING';
   }

@@ -102,6 +102,9 @@ export function logJobEvents(monitor: JobMonitor, logger: Logger): void {
         logger.error({ consecutiveFailures: e.consecutiveFailures, reason: e.reason }, 'too many consecutive checkpoint failures');
       }
     },
+    attemptFailed(attempt, reason) {
+      logger.warn({ attempt, reason }, `attempt ${attempt} failed; restarting from the latest completed checkpoint`);
+    },
     backendOpened(info) {
       if (info.restoredFrom === undefined) return;
       logger.info(

@@ -152,3 +152,49 @@ test('the logger redacts secret-looking fields', () => {
   assert.deepEqual(line!['s3'], { accessKeyId: '[redacted]', secretAccessKey: '[redacted]' });
   assert.equal(line!['password'], '[redacted]');
 });
+
+test('a failed attempt shows RESTARTING until the next one, then the restore and the restart count', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weir-monitor-'));
+  try {
+    let thrown = false;
+    const env = new StreamEnvironment({
+      jobName: 'restarting', parallelism: 1, stateBackend: 'lsm', stateDir: dir, checkpoints: new MemoryStorage(), checkpointInterval: '10ms',
+      restartStrategy: { kind: 'fixed-delay', attempts: 2, delayMs: 0 },
+    });
+    const sink = new CollectSink<number>();
+    env
+      .fromSource(new GeneratorSource({ generate: (i) => i, count: 20_000, splits: 1, ratePerSecond: 40_000 }))
+      .uid('numbers')
+      .keyBy((n) => n % 10)
+      .process<number>({
+        processElement(n, ctx, out) {
+          const c = ctx.getValueState<number>('c');
+          c.update((c.value() ?? 0) + 1);
+          if (!thrown && n === 12_000) {
+            thrown = true;
+            throw new Error('injected failure');
+          }
+          out.collect(n);
+        },
+      })
+      .uid('count')
+      .sinkTo(sink)
+      .uid('sink');
+    const log = capture();
+    const web = await attachJobWeb(env, { port: 0, logger: createLogger({ job: 'restarting', pretty: false, destination: log.stream }) });
+    const seen: string[] = [];
+    web.monitor.addListener({ attemptFailed: () => seen.push(web.monitor.status()) });
+    const r = await (await env.start()).done;
+    await web.finish('FINISHED');
+    assert.equal(r.metrics.restarts, 1);
+    assert.deepEqual(seen, ['RESTARTING']);
+    assert.equal(web.monitor.details().restarts, 1);
+    assert.equal(web.monitor.details().attempt, 1);
+    const restored = web.monitor.checkpoints().latest.restored;
+    assert.ok(restored && restored.attempt === 1, 'the second attempt restored from a checkpoint');
+    const failed = log.lines().find((l) => l['attempt'] === 0 && typeof l['reason'] === 'string');
+    assert.match(String(failed?.['reason']), /injected failure/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
