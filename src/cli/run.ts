@@ -160,6 +160,7 @@ async function runJob(job: string, args: string[], flags: RunFlags, io: CliIo): 
   const timer = flags.progress ? setInterval(() => show(false), tty ? 1000 : 5000) : undefined;
   const stop = (): void => {
     log('info', 'stopping (the next run can --resume latest)');
+    web.monitor.end('CANCELED');
     handle.cancel();
   };
   process.once('SIGINT', stop);
@@ -169,7 +170,7 @@ async function runJob(job: string, args: string[], flags: RunFlags, io: CliIo): 
     if (flags.progress) show(true);
     const m = result.metrics;
     io.err(`job finished: ${m.recordsIn} records in, ${m.recordsOut} out, ${m.checkpointsCompleted} checkpoints, ${m.restarts} restarts\n`);
-    await web.finish('FINISHED');
+    await web.finish(web.monitor.status() === 'CANCELED' ? 'CANCELED' : 'FINISHED');
   } catch (err) {
     clearLine();
     await web.finish('FAILED', errorMessage(err));
