@@ -250,7 +250,7 @@ class Subtask {
 function openBackend(localDir: string, storage: CheckpointStorage, incremental: boolean, restoreFrom?: KeyedStateHandle[]): Promise<LsmKeyedBackend> {
   return createLsmBackend({
     operatorId: OPERATOR, subtaskIndex: 0, maxParallelism: MAX_PARALLELISM, keyGroupRange: KEY_GROUPS,
-    keySerializer: bytesSerializer as never, localDir, storage, incremental, restoreFrom,
+    keySerializer: bytesSerializer, localDir, storage, incremental, restoreFrom,
   });
 }
 
