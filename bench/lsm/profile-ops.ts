@@ -10,7 +10,7 @@ import { openLsm } from '../../src/lsm/index.ts';
 const mode = process.argv[2] ?? 'puts';
 const n = Number(process.argv[3] ?? 500_000);
 const root = mkdtempSync(join(tmpdir(), 'weir-prof-'));
-const db = await openLsm({ dir: join(root, 'db'), blockCacheBytes: Number(process.env.WEIR_CACHE_MB ?? 64) * 2 ** 20 });
+const db = await openLsm({ dir: join(root, 'db'), blockCacheBytes: Number(process.env.WEIR_CACHE_MB ?? 64) * 2 ** 20, useWorker: process.env.WEIR_INLINE !== '1' });
 const keys: Buffer[] = [];
 for (let i = 0; i < n; i++) {
   const k = Buffer.allocUnsafe(16);

@@ -1,6 +1,8 @@
 /**
  * Adapts the sstable layer's TableIterator (internal keys, forward/backward) to the
- * read path's InternalCursor (user key + sequence + value-or-deletion).
+ * read path's InternalCursor (user key + sequence + value-or-deletion). The user-key
+ * view and sequence are decoded once per position (a merging heap reads them many
+ * times per step).
  */
 import type { TableIterator } from './sstable/table-reader.ts';
 import type { InternalCursor } from './internal-cursor.ts';
@@ -10,44 +12,61 @@ export class TableCursor implements InternalCursor {
   private readonly it: TableIterator;
   private readonly onClose: (() => void) | undefined;
   private closed = false;
+  private ukey: Uint8Array | null = null;
+  private _seq = 0;
+  private deleted = false;
 
   constructor(it: TableIterator, onClose?: () => void) {
     this.it = it;
     this.onClose = onClose;
   }
 
+  private decode(): void {
+    const k = this.it.key;
+    this.ukey = k.subarray(0, k.length - TRAILER_BYTES);
+    this._seq = sequenceOf(k);
+    this.deleted = k[k.length - 1] === ValueKind.Delete;
+  }
+
   get valid(): boolean {
     return this.it.valid;
   }
   get key(): Uint8Array {
-    const k = this.it.key;
-    return k.subarray(0, k.length - TRAILER_BYTES);
+    if (this.ukey === null) this.decode();
+    return this.ukey!;
   }
   get seq(): number {
-    return sequenceOf(this.it.key);
+    if (this.ukey === null) this.decode();
+    return this._seq;
   }
   get value(): Uint8Array | null {
-    const k = this.it.key;
-    return k[k.length - 1] === ValueKind.Delete ? null : this.it.value;
+    if (this.ukey === null) this.decode();
+    return this.deleted ? null : this.it.value;
   }
   seekToFirst(): void {
+    this.ukey = null;
     this.it.seekToFirst();
   }
   seekToLast(): void {
+    this.ukey = null;
     this.it.seekToLast();
   }
   seekGE(key: Uint8Array): void {
+    this.ukey = null;
     this.it.seek(seekKey(key, MAX_SEQUENCE));
   }
   seekLT(key: Uint8Array): void {
+    this.ukey = null;
     this.it.seek(seekKey(key, MAX_SEQUENCE));
     if (this.it.valid) this.it.prev();
     else this.it.seekToLast();
   }
   next(): void {
+    this.ukey = null;
     this.it.next();
   }
   prev(): void {
+    this.ukey = null;
     this.it.prev();
   }
   close(): void {

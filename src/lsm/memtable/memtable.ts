@@ -176,12 +176,8 @@ export class Memtable {
         dv.setUint32(off + 8, Math.floor(seq / 0x1_0000_0000), true);
         dv.setUint32(off + 12, seq >>> 0, true);
         off += FLUSH_ENTRY_HEADER;
-        bytes.set(k, off);
-        off += k.length;
-        if (v !== null) {
-          bytes.set(v, off);
-          off += v.length;
-        }
+        off = put(bytes, k, off);
+        if (v !== null) off = put(bytes, v, off);
         count++;
       }
     }
@@ -197,6 +193,15 @@ export class Memtable {
   checkInvariants(): void {
     this.tree.checkInvariants();
   }
+}
+
+/** Copies src into dst at off; a loop for short arrays (TypedArray.set has a high fixed cost). */
+function put(dst: Uint8Array, src: Uint8Array, off: number): number {
+  const n = src.length;
+  if (n <= 64) {
+    for (let i = 0; i < n; i++) dst[off + i] = src[i]!;
+  } else dst.set(src, off);
+  return off + n;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
