@@ -88,6 +88,22 @@ function JobGraph({ job }) {
     </svg></div>`;
 }
 
+function Operators({ job, state }) {
+  const stateOf = new Map();
+  for (const s of state.subtasks) {
+    const e = stateOf.get(s.operatorId) ?? { bytes: 0, files: 0, backend: s.backend };
+    e.bytes += s.approximateSize ?? 0;
+    e.files += s.lsm ? s.lsm.levels.reduce((n, l) => n + l.files.length, 0) : 0;
+    stateOf.set(s.operatorId, e);
+  }
+  return html`<table data-testid="operator-table"><thead><tr><th>operator</th><th class="l">name</th><th>parallelism</th><th class="l">state</th><th>state size</th><th>sstables</th></tr></thead>
+    <tbody>${job.vertices.flatMap((v) => v.operators.map((o) => {
+      const st = stateOf.get(o.id);
+      return html`<tr><td>${o.id}</td><td class="l">${o.name}${o.isSource ? ' (source)' : o.isSink ? ' (sink)' : ''}</td><td>${v.parallelism}</td>
+        <td class="l">${o.keyed ? `keyed, ${st?.backend ?? '?'}` : ''}</td><td>${st ? fmtBytes(st.bytes) : ''}</td><td>${st && st.backend === 'lsm' ? st.files : ''}</td></tr>`;
+    }))}</tbody></table>`;
+}
+
 // ---------------------------------------------------------------- uPlot wrapper
 function Plot({ opts, data, testid }) {
   const box = useRef(null);
@@ -243,7 +259,7 @@ function App() {
       ${error ? html`<span class="err">${error}</span>` : ''}
     </header>
     <main>
-      <section><h2>Job graph <small>operator chains; edges say how records are partitioned</small></h2><${JobGraph} job=${job} /></section>
+      <section><h2>Job graph <small>operator chains; edges say how records are partitioned</small></h2><${JobGraph} job=${job} /><${Operators} job=${job} state=${state} /></section>
       <section><h2>Throughput <small>records in per second, per operator chain</small></h2><${Throughput} job=${job} series=${series.current} /></section>
       <section class="wide"><h2>Checkpoints <small>every ${cps.config.interval ?? '–'} ms · ${cps.config.retained ?? 1} retained</small></h2>
         <${CheckpointCounts} cps=${cps} />
