@@ -264,6 +264,8 @@ interface ModeResult {
     uploadedBytes: number; durationMillis: number; filesUploaded: number; filesTotal: number;
     uploadedFlushBytes: number; uploadedCompactionBytes: number;
   };
+  /** Worst round (a round whose flush triggered an L0→L1 compaction uploads its outputs next). */
+  max: { uploadedBytes: number; durationMillis: number; filesUploaded: number };
   syncMillisP50: number;
   syncMillisP99: number;
   syncMillisMax: number;
@@ -482,6 +484,11 @@ async function runSize(label: string, bytes: number, base: string): Promise<Size
         uploadedFlushBytes: median(results.map((x) => x.uploadedFlushBytes)),
         uploadedCompactionBytes: median(results.map((x) => x.uploadedCompactionBytes)),
       },
+      max: {
+        uploadedBytes: Math.max(...results.map((x) => x.uploadedBytes)),
+        durationMillis: Math.max(...results.map((x) => x.durationMillis)),
+        filesUploaded: Math.max(...results.map((x) => x.filesUploaded)),
+      },
       syncMillisP50: percentile(syncs, 50),
       syncMillisP99: percentile(syncs, 99),
       syncMillisMax: Math.max(...syncs),
@@ -526,15 +533,15 @@ async function runSize(label: string, bytes: number, base: string): Promise<Size
 
 function table(results: SizeResult[]): string {
   const lines: string[] = [];
-  const head = ['size', 'mode', 'keys', 'disk MB', 'upload MB (med)', 'files up/total', 'from flush/compaction MB', 'duration ms (med)', 'sync p50/p99 ms', 'restore ms (download)', 'plain copy ms (+fsync)'];
+  const head = ['size', 'mode', 'keys', 'disk MB', 'upload MB med (max)', 'files up/total', 'from flush/compaction MB', 'duration ms med (max)', 'sync p50/p99 ms', 'restore ms (download)', 'plain copy ms (+fsync)'];
   const rows: string[][] = [];
   for (const r of results) {
     for (const m of r.modes) {
       rows.push([
-        r.size, m.mode, String(r.keys), String(mb(r.stateBytesOnDisk)), String(mb(m.median.uploadedBytes)),
+        r.size, m.mode, String(r.keys), String(mb(r.stateBytesOnDisk)), `${mb(m.median.uploadedBytes)} (${mb(m.max.uploadedBytes)})`,
         `${m.median.filesUploaded}/${m.median.filesTotal}`,
         `${mb(m.median.uploadedFlushBytes)}/${mb(m.median.uploadedCompactionBytes)}`,
-        String(Math.round(m.median.durationMillis)), `${ms(m.syncMillisP50)}/${ms(m.syncMillisP99)}`,
+        `${Math.round(m.median.durationMillis)} (${Math.round(m.max.durationMillis)})`, `${ms(m.syncMillisP50)}/${ms(m.syncMillisP99)}`,
         `${Math.round(m.restoreMillis)} (${Math.round(m.restoreDownloadMillis)})`,
         m.plainCopyMillis === null ? 'n/a' : `${Math.round(m.plainCopyMillis)} (${Math.round(m.plainCopyFsyncMillis!)})`,
       ]);
