@@ -38,5 +38,7 @@ export {
 } from './layout.ts';
 export { findOrphans, listJobs, scanJob } from './job-scan.ts';
 export type { JobScan } from './job-scan.ts';
-export { gcJob, inspectJob, verifyJob, viewCheckpoint } from './inspection.ts';
+export { gcJob, inspectJob, verifyCheckpoint, verifyJob, viewCheckpoint } from './inspection.ts';
+export { selectResumeCheckpoint } from './restore-select.ts';
+export type { ResumeSelection } from './restore-select.ts';
 export type { CheckpointView, GcResult, JobInspection, VerifyProblem, VerifyResult } from './inspection.ts';

@@ -155,6 +155,40 @@ export async function verifyJob(storage: CheckpointStorage, job: string, options
       }
     }
   }
+  const checked = await checkFiles(storage, files, options.concurrency ?? 4);
+  problems.push(...checked.problems);
+  const bytesChecked = checked.bytesChecked;
+  problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return {
+    job,
+    checkpoints: rec.store.all().map((m) => m.checkpointId),
+    filesChecked: files.size,
+    bytesChecked,
+    problems,
+  };
+}
+
+/**
+ * Downloads every file one checkpoint references and checks size and CRC-32C against
+ * its metadata (what restore will do; done first so `--resume latest` can fall back to
+ * an older checkpoint instead of failing half-way through a restore).
+ */
+export async function verifyCheckpoint(storage: CheckpointStorage, metadata: CheckpointMetadata, concurrency = 4): Promise<{ problems: VerifyProblem[]; bytesChecked: number }> {
+  const files = new Map<string, { size: number; checksum: string; referencedBy: number[] }>();
+  for (const s of metadata.subtasks) {
+    for (const f of [...(s.keyed?.sharedFiles ?? []), ...(s.keyed?.privateFiles ?? [])]) {
+      files.set(f.path, { size: f.size, checksum: f.checksum, referencedBy: [metadata.checkpointId] });
+    }
+  }
+  return checkFiles(storage, files, concurrency);
+}
+
+async function checkFiles(
+  storage: CheckpointStorage,
+  files: ReadonlyMap<string, { size: number; checksum: string; referencedBy: number[] }>,
+  concurrency: number,
+): Promise<{ problems: VerifyProblem[]; bytesChecked: number }> {
+  const problems: VerifyProblem[] = [];
   const queue = [...files.entries()];
   let bytesChecked = 0;
   const worker = async (): Promise<void> => {
@@ -184,16 +218,10 @@ export async function verifyJob(storage: CheckpointStorage, job: string, options
       }
     }
   };
-  const n = Math.max(1, Math.min(options.concurrency ?? 4, 64));
+  const n = Math.max(1, Math.min(concurrency, 64));
   await Promise.all(Array.from({ length: n }, () => worker()));
   problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return {
-    job,
-    checkpoints: rec.store.all().map((m) => m.checkpointId),
-    filesChecked: files.size,
-    bytesChecked,
-    problems,
-  };
+  return { problems, bytesChecked };
 }
 
 export interface GcResult {

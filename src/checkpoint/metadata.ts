@@ -11,7 +11,15 @@
  * Every path in a `_metadata` is checked to be inside `<job>/` (no '..', no other job's
  * files): a crafted or mis-copied `_metadata` can then never make restore read, or
  * subsumption delete, anything outside the job's own directory.
+ *
+ * Integrity: the document ends with a `"checksum"` member, the CRC-32C (hex) of the file
+ * with that member removed (bytes up to the `,` before it, then `\n}\n`). A flipped
+ * byte anywhere else (a key-group range, a size, a path) fails parsing with a
+ * CorruptionError naming the file, so restore never proceeds from a silently altered
+ * `_metadata`. A file without the member (written before it existed) is accepted as is.
  */
+import { assert } from '../util/assert.ts';
+import { crc32c, crc32cHex } from '../util/crc32c.ts';
 import { CorruptionError, ConfigError } from '../util/errors.ts';
 import { isInsideJob, validateJobName } from './layout.ts';
 import { METADATA_FORMAT_VERSION } from './types.ts';
@@ -19,7 +27,35 @@ import type { CheckpointMetadata, KeyedStateHandle, SubtaskState } from './types
 
 export function serializeMetadata(metadata: CheckpointMetadata): Uint8Array {
   validateMetadata(metadata);
-  return new TextEncoder().encode(`${JSON.stringify(metadata, null, 1)}\n`);
+  const body = new TextEncoder().encode(`${JSON.stringify(metadata, null, 1)}\n`);
+  assert(body.length >= 3 && body[body.length - 2] === 0x7d, 'metadata JSON ends with }\\n');
+  const head = body.subarray(0, body.length - 3); // without "\n}\n"
+  const trailer = new TextEncoder().encode(`,\n "checksum": "${crc32cHex(crc32c(body))}"\n}\n`);
+  const out = new Uint8Array(head.length + trailer.length);
+  out.set(head, 0);
+  out.set(trailer, head.length);
+  return out;
+}
+
+const TRAILER = /,\n "checksum": "([0-9a-f]{8})"\n\}\n$/;
+
+/** Checks and strips the checksum member; returns the bytes the checksum covers. */
+function checkIntegrity(bytes: Uint8Array, source: string): Uint8Array {
+  // The trailer is ASCII and short: look only at the last bytes.
+  const tailStart = Math.max(0, bytes.length - 40);
+  const tail = new TextDecoder('latin1').decode(bytes.subarray(tailStart));
+  const m = TRAILER.exec(tail);
+  if (m === null) {
+    if (/\n "checksum"/.test(tail)) throw new CorruptionError(source, undefined, 'malformed checksum member');
+    return bytes; // written before the checksum existed
+  }
+  const cut = tailStart + m.index;
+  const body = new Uint8Array(cut + 3);
+  body.set(bytes.subarray(0, cut), 0);
+  body.set([0x0a, 0x7d, 0x0a], cut);
+  const actual = crc32cHex(crc32c(body));
+  if (actual !== m[1]) throw new CorruptionError(source, undefined, `checksum ${actual}, expected ${m[1]} (the file was altered)`);
+  return body;
 }
 
 /**
@@ -28,9 +64,10 @@ export function serializeMetadata(metadata: CheckpointMetadata): Uint8Array {
  * for a newer format version or paths outside the job directory.
  */
 export function parseMetadata(bytes: Uint8Array, source: string, expectedJob?: string): CheckpointMetadata {
+  const body = checkIntegrity(bytes, source);
   let doc: unknown;
   try {
-    doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
   } catch (err) {
     throw new CorruptionError(source, undefined, 'not valid UTF-8 JSON', { cause: err });
   }
