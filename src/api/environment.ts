@@ -13,7 +13,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../util/clock.ts';
-import { ConfigError, CheckpointDeclinedError, errorMessage } from '../util/errors.ts';
+import { ConfigError, CheckpointDeclinedError } from '../util/errors.ts';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.ts';
 import { MemoryStorage } from '../storage/memory-storage.ts';
 import type { KeyedStateBackend, Serializer, StateBackendOptions } from '../state/types.ts';
@@ -21,6 +21,7 @@ import { checkMaxParallelism } from '../state/key-groups.ts';
 import { createKeyedStateBackend } from '../state/index.ts';
 import { CheckpointCoordinator, type CheckpointEvent, type CompletedCheckpointInfo } from '../checkpoint/coordinator.ts';
 import { scanJob } from '../checkpoint/job-scan.ts';
+import { selectResumeCheckpoint } from '../checkpoint/restore-select.ts';
 import { validateJobName } from '../checkpoint/layout.ts';
 import type { CheckpointMetadata } from '../checkpoint/types.ts';
 import type { Source } from '../runtime/connector-types.ts';
@@ -196,10 +197,12 @@ export class StreamEnvironment implements GraphBuilder {
     const log = o.log ?? (() => undefined);
     let restoreFrom: CheckpointMetadata | undefined;
     if (checkpointStorage && o.resume !== undefined) {
-      if (o.resume === 'latest' && (await scanJob(checkpointStorage, job)).metadata.length === 0) {
+      const scan = o.resume === 'latest' ? await scanJob(checkpointStorage, job) : undefined;
+      // Start from the beginning only when nothing was ever completed (unreadable `_metadata` files must not be skipped silently).
+      if (scan !== undefined && scan.metadata.length === 0 && scan.unreadable.length === 0) {
         log('warn', `no completed checkpoint of job "${job}" in ${checkpointStorage.uri}: starting from the beginning`);
       } else {
-        restoreFrom = await findCheckpoint(checkpointStorage, job, o.resume);
+        restoreFrom = await findCheckpoint(checkpointStorage, job, o.resume, (m) => log('warn', m));
       }
     }
     const interval = parseDuration(o.checkpointInterval ?? '10s', 'checkpoint interval');
@@ -279,23 +282,11 @@ function defaultBackend(opts: StateBackendOptions, kind: StateBackendKind, incre
 }
 
 /** Resolves `--resume`: 'latest', a checkpoint id, or a path ending in `chk-<N>` (or `chk-<N>/_metadata`). */
-export async function findCheckpoint(storage: CheckpointStorage, job: string, resume: string | number): Promise<CheckpointMetadata> {
-  const scan = await scanJob(storage, job);
-  const completed = scan.metadata;
-  if (resume === 'latest') {
-    const latest = completed.at(-1);
-    if (!latest) {
-      const why = scan.unreadable.length > 0 ? ` (unreadable: ${scan.unreadable.map((u) => `${u.path}: ${errorMessage(u.error)}`).join('; ')})` : '';
-      throw new ConfigError(`no completed checkpoint of job "${job}" in ${storage.uri}${why}`);
-    }
-    return latest;
-  }
-  const m = typeof resume === 'number' ? [String(resume), String(resume)] : /(?:chk|savepoint)-(\d+)(?:\/_metadata)?\/?$/.exec(resume) ?? /^(\d+)$/.exec(resume);
-  if (!m) throw new ConfigError(`--resume: expected "latest", a checkpoint id or a path ending in chk-<N>, got "${resume}"`);
-  const id = Number(m[1]);
-  const found = completed.find((c) => c.checkpointId === id);
-  if (!found) throw new ConfigError(`checkpoint ${id} of job "${job}" not found (or not complete) in ${storage.uri}; completed: ${completed.map((c) => c.checkpointId).join(', ') || 'none'}`);
-  return found;
+export async function findCheckpoint(
+  storage: CheckpointStorage, job: string, resume: string | number, warn?: (message: string) => void,
+): Promise<CheckpointMetadata> {
+  // "latest" verifies candidates newest first and falls back past corrupt ones (src/checkpoint/restore-select.ts).
+  return (await selectResumeCheckpoint(storage, job, resume, warn)).metadata;
 }
 
 function slug(name: string): string {
