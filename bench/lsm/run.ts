@@ -306,7 +306,9 @@ async function benchEngine(name: string, keys: Buffer[], values: Buffer[], order
     });
     if (e instanceof WeirEngine) {
       await e.settle();
-      row.writeAmplification = Number((e.stats() as { writeAmplification: number }).writeAmplification.toFixed(2));
+      const st = e.stats() as { writeAmplification: number; stallMillis: number };
+      row.writeAmplification = Number(st.writeAmplification.toFixed(2));
+      row.stallMs = Math.round(st.stallMillis);
     }
     await e.reopen();
     row.getsCold = await timeOps(n, () => {
@@ -410,7 +412,7 @@ async function main(): Promise<void> {
   const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
   for (const l of lines) console.log(l.map((c, i) => c.padEnd(widths[i]!)).join('  '));
   const w = results.weir;
-  if (w !== undefined) console.log(`weir: flush+compaction settle after load ${w.settleMs} ms, write amplification ${w.writeAmplification}`);
+  if (w !== undefined) console.log(`weir: flush+compaction settle after load ${w.settleMs} ms, writers stalled ${w.stallMs} ms in total, write amplification ${w.writeAmplification}`);
 }
 
 await main();

@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path';
 import { BlockCache } from './cache/block-cache.ts';
-import { TableCache } from './cache/table-cache.ts';
+import { TableCache, type TableHandle } from './cache/table-cache.ts';
+import type { TableReader } from './sstable/table-reader.ts';
 import { seekKey, sequenceOf, TRAILER_BYTES, ValueKind } from './internal-key.ts';
 import type { PointHit } from './memtable/memtable.ts';
 import { TableCursor } from './table-cursor.ts';
@@ -16,9 +17,17 @@ export class TableSet {
   private readonly cache: TableCache;
   private readonly names = new Map<number, string>();
   private readonly dir: string;
+  /**
+   * Handles kept acquired for point gets (a get then costs one Map lookup instead of an
+   * acquire/release pair). At most maxHeld, released oldest first, and on evict/close,
+   * so the table cache's fd bound still holds for the rest.
+   */
+  private readonly held = new Map<number, TableHandle>();
+  private readonly maxHeld: number;
 
   constructor(dir: string, blockCacheBytes: number, maxOpenFiles: number) {
     this.dir = dir;
+    this.maxHeld = Math.max(1, Math.floor(maxOpenFiles / 2));
     this.blockCache = new BlockCache(blockCacheBytes);
     this.cache = new TableCache({
       maxOpenFiles,
@@ -36,19 +45,28 @@ export class TableSet {
     this.names.set(f.number, f.name);
   }
 
-  get(f: FileMeta, key: Uint8Array, readSeq: number, hit: PointHit): boolean {
-    const h = this.cache.acquire(f.number, f.size);
-    try {
-      const r = h.reader.get(key, readSeq);
-      if (r === undefined) return false;
-      hit.value = r.kind === ValueKind.Delete ? null : r.value;
-      // TableReader.get does not report the sequence; callers that need it (a range
-      // tombstone covers the key) use getWithSeq.
-      hit.seq = -1;
-      return true;
-    } finally {
-      h.release();
+  private reader(f: FileMeta): TableReader {
+    let h = this.held.get(f.number);
+    if (h === undefined) {
+      h = this.cache.acquire(f.number, f.size);
+      this.held.set(f.number, h);
+      if (this.held.size > this.maxHeld) {
+        const [oldest, oh] = this.held.entries().next().value!;
+        this.held.delete(oldest);
+        oh.release();
+      }
     }
+    return h.reader;
+  }
+
+  get(f: FileMeta, key: Uint8Array, readSeq: number, hit: PointHit): boolean {
+    const r = this.reader(f).get(key, readSeq);
+    if (r === undefined) return false;
+    hit.value = r.kind === ValueKind.Delete ? null : r.value;
+    // TableReader.get does not report the sequence; callers that need it (a range
+    // tombstone covers the key) use getWithSeq.
+    hit.seq = -1;
+    return true;
   }
 
   /** Like get, with the entry's sequence (one seek through an iterator). */
@@ -77,6 +95,11 @@ export class TableSet {
 
   /** The file is obsolete: close it, drop its blocks. */
   evict(f: FileMeta): void {
+    const h = this.held.get(f.number);
+    if (h !== undefined) {
+      this.held.delete(f.number);
+      h.release();
+    }
     this.cache.evict(f.number);
     this.names.delete(f.number);
   }
@@ -86,6 +109,8 @@ export class TableSet {
   }
 
   close(): void {
+    for (const h of this.held.values()) h.release();
+    this.held.clear();
     this.cache.close();
   }
 }
