@@ -26,7 +26,8 @@ export class Leaf {
   pfx: number[] = [];
   keys: Uint8Array[] = [];
   seqs: number[] = [];
-  vals: (Uint8Array | null)[] = [];
+  /** Value length (-1 = point deletion); the value bytes follow the key in its buffer (see valueOf). */
+  vlens: number[] = [];
   next: Leaf | null = null;
   prev: Leaf | null = null;
 }
@@ -39,6 +40,14 @@ class Inner {
 }
 
 /** Byte order of a and b; then sequence descending. Hot: a plain loop (faster than Buffer.compare for short keys). */
+/**
+ * The value of an entry: its bytes follow the key's bytes in the key's buffer (the
+ * memtable copies key and value contiguously), so the tree keeps one view per entry.
+ */
+export function valueOf(key: Uint8Array, vlen: number): Uint8Array | null {
+  return vlen < 0 ? null : new Uint8Array(key.buffer, key.byteOffset + key.length, vlen);
+}
+
 export function compareEntry(ak: Uint8Array, as: number, bk: Uint8Array, bs: number): number {
   const al = ak.length;
   const bl = bk.length;
@@ -115,8 +124,8 @@ export class EntryTree {
     return this._size;
   }
 
-  insert(key: Uint8Array, seq: number, val: Uint8Array | null): void {
-    const split = this.insertInto(this.root, key, keyPrefix(key), seq, val);
+  insert(key: Uint8Array, seq: number, vlen: number): void {
+    const split = this.insertInto(this.root, key, keyPrefix(key), seq, vlen);
     if (split !== null) {
       const r = new Inner();
       r.minPfx.push(this.root instanceof Leaf ? this.root.pfx[0]! : this.root.minPfx[0]!, split.pfx);
@@ -129,7 +138,7 @@ export class EntryTree {
     this.mods++;
   }
 
-  private insertInto(node: Inner | Leaf, key: Uint8Array, pfx: number, seq: number, val: Uint8Array | null): { key: Uint8Array; pfx: number; seq: number; node: Inner | Leaf } | null {
+  private insertInto(node: Inner | Leaf, key: Uint8Array, pfx: number, seq: number, vlen: number): { key: Uint8Array; pfx: number; seq: number; node: Inner | Leaf } | null {
     if (node instanceof Leaf) {
       const i = leafLowerBound(node, key, pfx, seq);
       if (i < node.keys.length) assert(compareEntry(node.keys[i]!, node.seqs[i]!, key, seq) !== 0, 'duplicate (key, seq) in memtable');
@@ -137,12 +146,12 @@ export class EntryTree {
         node.pfx.push(pfx);
         node.keys.push(key);
         node.seqs.push(seq);
-        node.vals.push(val);
+        node.vlens.push(vlen);
       } else {
         node.pfx.splice(i, 0, pfx);
         node.keys.splice(i, 0, key);
         node.seqs.splice(i, 0, seq);
-        node.vals.splice(i, 0, val);
+        node.vlens.splice(i, 0, vlen);
       }
       if (node.keys.length <= LEAF_MAX) return null;
       const right = new Leaf();
@@ -151,7 +160,7 @@ export class EntryTree {
       right.pfx = node.pfx.splice(at);
       right.keys = node.keys.splice(at);
       right.seqs = node.seqs.splice(at);
-      right.vals = node.vals.splice(at);
+      right.vlens = node.vlens.splice(at);
       right.next = node.next;
       right.prev = node;
       if (node.next !== null) node.next.prev = right;
@@ -160,7 +169,7 @@ export class EntryTree {
       return { key: right.keys[0]!, pfx: right.pfx[0]!, seq: right.seqs[0]!, node: right };
     }
     const ci = childIndex(node, key, pfx, seq);
-    const split = this.insertInto(node.children[ci]!, key, pfx, seq, val);
+    const split = this.insertInto(node.children[ci]!, key, pfx, seq, vlen);
     if (split === null) return null;
     node.minPfx.splice(ci + 1, 0, split.pfx);
     node.minKeys.splice(ci + 1, 0, split.key);
@@ -215,7 +224,7 @@ export class EntryTree {
     let prevLeaf: Leaf | null = null;
     for (let leaf: Leaf | null = this.first; leaf !== null; leaf = leaf.next) {
       assert(leaf.prev === prevLeaf, 'leaf prev link broken');
-      assert(leaf.keys.length === leaf.seqs.length && leaf.keys.length === leaf.vals.length && leaf.keys.length === leaf.pfx.length, 'leaf arrays out of step');
+      assert(leaf.keys.length === leaf.seqs.length && leaf.keys.length === leaf.vlens.length && leaf.keys.length === leaf.pfx.length, 'leaf arrays out of step');
       for (let i = 0; i < leaf.keys.length; i++) assert(leaf.pfx[i] === keyPrefix(leaf.keys[i]!), 'stale key prefix');
       assert(leaf.keys.length > 0 || this._size === 0, 'empty leaf');
       for (let i = 0; i < leaf.keys.length; i++) {

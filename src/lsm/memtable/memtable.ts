@@ -1,8 +1,8 @@
 /**
  * A memtable: the sorted in-memory buffer every write goes to first.
  *
- * Keys and values are copied into an arena of 256 KiB slabs (one copy, no per-entry
- * ArrayBuffer), the entries are indexed by an EntryTree (B+tree), range tombstones are
+ * Key and value are copied contiguously into an arena of 256 KiB slabs (no per-entry
+ * ArrayBuffer; the tree keeps one view per entry, the key's, and derives the value), the entries are indexed by an EntryTree (B+tree), range tombstones are
  * kept apart in a TombstoneList. Byte accounting counts key + value + a fixed per-entry
  * overhead for the tree's arrays and views, so the budget bounds real memory.
  *
@@ -13,18 +13,19 @@
  */
 import { assert } from '../../util/assert.ts';
 import type { Leaf } from './entry-tree.ts';
-import { EntryTree } from './entry-tree.ts';
+import { EntryTree, valueOf } from './entry-tree.ts';
 import type { FragmentedTombstones, RangeTombstone } from '../range-tombstones.ts';
 import { TombstoneList } from '../range-tombstones.ts';
 import { MAX_SEQUENCE } from '../internal-key.ts';
 
 const SLAB_BYTES = 256 * 1024;
 /**
- * Bytes per entry beyond key and value: two views, four array slots, tree nodes.
- * Calibrated with bench/lsm/memtable-overhead.ts (16-byte keys, 100-byte values:
- * 242 bytes measured per entry = 116 + 126).
+ * Bytes per entry beyond key and value: one view (the key; the value follows it in the
+ * arena), four array slots, tree nodes. Calibrated with bench/lsm/memtable-overhead.ts
+ * (16-byte keys, 100-byte values: 146 bytes measured per entry = 116 + 30; it was 242
+ * with a second view for the value), rounded up.
  */
-export const ENTRY_OVERHEAD = 128;
+export const ENTRY_OVERHEAD = 48;
 
 export interface PointHit {
   seq: number;
@@ -81,25 +82,33 @@ export class Memtable {
     return this.tombs.all;
   }
 
-  private copy(src: Uint8Array): Uint8Array {
-    const n = src.length;
-    if (n > SLAB_BYTES >>> 2) return src.slice();
-    if (this.slabOff + n > SLAB_BYTES) {
-      this.slab = new Uint8Array(SLAB_BYTES);
-      this.slabOff = 0;
+  /** Copies key ‖ value contiguously (the tree derives the value from the key view, see valueOf). */
+  private copy(key: Uint8Array, value: Uint8Array | null): Uint8Array {
+    const kn = key.length;
+    const n = kn + (value === null ? 0 : value.length);
+    let buf: Uint8Array;
+    let off: number;
+    if (n > SLAB_BYTES >>> 2) {
+      buf = new Uint8Array(n);
+      off = 0;
+    } else {
+      if (this.slabOff + n > SLAB_BYTES) {
+        this.slab = new Uint8Array(SLAB_BYTES);
+        this.slabOff = 0;
+      }
+      buf = this.slab;
+      off = this.slabOff;
+      this.slabOff = off + n;
     }
-    const off = this.slabOff;
-    this.slab.set(src, off);
-    this.slabOff = off + n;
-    return this.slab.subarray(off, off + n);
+    put(buf, key, off);
+    if (value !== null) put(buf, value, off + kn);
+    return buf.subarray(off, off + kn);
   }
 
   /** value === null writes a point deletion. */
   add(key: Uint8Array, seq: number, value: Uint8Array | null): void {
     assert(!this._sealed, 'write to a sealed memtable');
-    const k = this.copy(key);
-    const v = value === null ? null : this.copy(value);
-    this.tree.insert(k, seq, v);
+    this.tree.insert(this.copy(key, value), seq, value === null ? -1 : value.length);
     this._bytes += key.length + (value === null ? 0 : value.length) + ENTRY_OVERHEAD;
     if (seq < this.minSeq) this.minSeq = seq;
     if (seq > this.maxSeq) this.maxSeq = seq;
@@ -125,8 +134,9 @@ export class Memtable {
     if (this.tree.size === 0) return false;
     if (!this.tree.findVisible(key, readSeq, this.pos)) return false;
     const leaf = this.pos.leaf;
-    hit.seq = leaf.seqs[this.pos.index]!;
-    hit.value = leaf.vals[this.pos.index]!;
+    const i = this.pos.index;
+    hit.seq = leaf.seqs[i]!;
+    hit.value = valueOf(leaf.keys[i]!, leaf.vlens[i]!);
     return true;
   }
 
@@ -153,7 +163,7 @@ export class Memtable {
     assert(this._sealed, 'flush of an unsealed memtable');
     let size = 0;
     for (let leaf: Leaf | null = this.tree.first; leaf !== null; leaf = leaf.next) {
-      for (let i = 0; i < leaf.keys.length; i++) size += FLUSH_ENTRY_HEADER + leaf.keys[i]!.length + (leaf.vals[i]?.length ?? 0);
+      for (let i = 0; i < leaf.keys.length; i++) size += FLUSH_ENTRY_HEADER + leaf.keys[i]!.length + Math.max(0, leaf.vlens[i]!);
     }
     const buffer = new ArrayBuffer(size);
     const bytes = new Uint8Array(buffer);
@@ -170,14 +180,14 @@ export class Memtable {
         prev = k;
         const seq = leaf.seqs[i]!;
         if (hasTombs && tombs.maxCovering(k, MAX_SEQUENCE) > seq) continue;
-        const v = leaf.vals[i]!;
+        const vlen = leaf.vlens[i]!;
         dv.setUint32(off, k.length, true);
-        dv.setUint32(off + 4, v === null ? DELETE_VLEN : v.length, true);
+        dv.setUint32(off + 4, vlen < 0 ? DELETE_VLEN : vlen, true);
         dv.setUint32(off + 8, Math.floor(seq / 0x1_0000_0000), true);
         dv.setUint32(off + 12, seq >>> 0, true);
         off += FLUSH_ENTRY_HEADER;
-        off = put(bytes, k, off);
-        if (v !== null) off = put(bytes, v, off);
+        // Key and value are contiguous in the arena: one copy.
+        off = put(bytes, vlen <= 0 ? k : new Uint8Array(k.buffer, k.byteOffset, k.length + vlen), off);
         count++;
       }
     }
@@ -198,7 +208,7 @@ export class Memtable {
 /** Copies src into dst at off; a loop for short arrays (TypedArray.set has a high fixed cost). */
 function put(dst: Uint8Array, src: Uint8Array, off: number): number {
   const n = src.length;
-  if (n <= 64) {
+  if (n <= 32) {
     for (let i = 0; i < n; i++) dst[off + i] = src[i]!;
   } else dst.set(src, off);
   return off + n;
@@ -240,7 +250,7 @@ export class MemtableCursor {
   }
   get value(): Uint8Array | null {
     this.revalidate();
-    return this.leaf!.vals[this.index]!;
+    return valueOf(this.leaf!.keys[this.index]!, this.leaf!.vlens[this.index]!);
   }
 
   private revalidate(): void {
