@@ -63,11 +63,7 @@ interface NodeWiring {
 }
 
 const SOURCE_STATE = 'source';
-const YIELD_EVERY_BATCHES = 4;
 
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 export class Task {
   readonly signal = new Signal();
@@ -92,7 +88,6 @@ export class Task {
   private aligning: { id: number; barrier: Barrier; received: number; start: number } | undefined;
   private lastCheckpointId = 0;
   private nextInput = 0;
-  private batchesSinceYield = 0;
   /** Records taken in (from the source or the input channels) and ms spent waiting on full outputs / write stalls. */
   private readonly counters = { recordsIn: 0, backpressureMillis: 0 };
 
@@ -321,13 +316,9 @@ export class Task {
         continue;
       }
       await this.awaitBackpressure();
-      if (this.services.turns.shouldYield()) await this.services.turns.yield();
       // Awaiting settled promises only runs microtasks: without a macrotask turn now and
       // then, busy tasks would starve timers (checkpoint triggers) and I/O callbacks.
-      if (++this.batchesSinceYield >= YIELD_EVERY_BATCHES) {
-        this.batchesSinceYield = 0;
-        await yieldToEventLoop();
-      }
+      if (this.services.turns.shouldYield()) await this.services.turns.yield();
     }
   }
 

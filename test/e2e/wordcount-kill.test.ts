@@ -20,7 +20,7 @@ const variants: { name: string; flags: string[]; seed: number }[] = [
 ];
 
 for (const v of variants) {
-  test(`wordcount survives SIGKILLs and resumes exactly once (${v.name})`, { timeout: 170_000 }, async () => {
+  test(`wordcount survives SIGKILLs and resumes exactly once (${v.name})`, { timeout: 600_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'weir-e2e-'));
     try {
       const random = rng(v.seed);

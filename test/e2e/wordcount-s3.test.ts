@@ -20,7 +20,7 @@ after(async () => {
   await server?.stop();
 });
 
-test('wordcount with S3 checkpoints survives SIGKILLs (lsm incremental)', { timeout: 170_000 }, async () => {
+test('wordcount with S3 checkpoints survives SIGKILLs (lsm incremental)', { timeout: 600_000 }, async () => {
   const s3 = server!;
   const dir = mkdtempSync(join(tmpdir(), 'weir-e2e-s3-'));
   try {
