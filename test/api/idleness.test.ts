@@ -14,8 +14,8 @@ interface Ev {
   ts: number;
 }
 
-/** Emits `events`, then stays quiet (no records, not ended) until `mayEnd()` and at least `quietMs`, then ends. */
-function quietSource(name: string, events: readonly Ev[], quietMs: number, mayEnd: () => boolean, onEnd: () => void): Source<Ev> {
+/** Emits `events`, then stays quiet (no records, not ended) until `mayEnd()` and (`quietMs` passed or `done()`), then ends. */
+function quietSource(name: string, events: readonly Ev[], quietMs: number, mayEnd: () => boolean, onEnd: () => void, done: () => boolean = () => false): Source<Ev> {
   return {
     name,
     maxParallelism: 1,
@@ -29,7 +29,7 @@ function quietSource(name: string, events: readonly Ev[], quietMs: number, mayEn
             return 'more';
           }
           quietSince ??= ctx.clock.monotonic();
-          if (ctx.clock.monotonic() - quietSince < quietMs || !mayEnd()) return ctx.clock.sleep(10);
+          if ((ctx.clock.monotonic() - quietSince < quietMs && !done()) || !mayEnd()) return ctx.clock.sleep(10);
           onEnd();
           return 'end';
         },
@@ -47,8 +47,10 @@ async function run(idleness: number | undefined): Promise<{ firedBeforeEnd: bool
   const plain = WatermarkStrategy.forMonotonousTimestamps<Ev>().withTimestampAssigner((e) => e.ts).withEmitEveryRecords(1);
   // Only the quiet input may be marked idle (if every input is idle, event time stands still, as in Flink).
   const quietStrategy = idleness === undefined ? plain : plain.withIdleness(idleness);
-  // "busy" sends events up to ts 25 then is quiet for 1 s; "quiet" sends one event at ts 1, then nothing until busy ended.
-  const busy = env.fromSource(quietSource('busy', [1, 5, 12, 25].map((ts) => ({ ts })), 1000, () => true, () => (ended = true)));
+  // "busy" sends events up to ts 25, then is quiet until a window fired (at most 10 s) —
+  // or, without idleness, for 1 s; "quiet" sends one event at ts 1, then nothing until busy ended.
+  let fired = false;
+  const busy = env.fromSource(quietSource('busy', [1, 5, 12, 25].map((ts) => ({ ts })), idleness === undefined ? 1000 : 10_000, () => true, () => (ended = true), () => fired));
   const quiet = env.fromSource(quietSource('quiet', [{ ts: 1 }], 0, () => ended, () => undefined));
   busy
     .assignTimestampsAndWatermarks(plain)
@@ -57,6 +59,7 @@ async function run(idleness: number | undefined): Promise<{ firedBeforeEnd: bool
     .window(TumblingEventTimeWindows.of(10))
     .process<string>((_k, w, els, out) => {
       if (!ended) firedBeforeEnd = true;
+      fired = true;
       out.collect(`[${w.start},${w.end})=${els.length}`);
     })
     .sinkTo(sink);
@@ -64,7 +67,7 @@ async function run(idleness: number | undefined): Promise<{ firedBeforeEnd: bool
   return { firedBeforeEnd, results: sink.values };
 }
 
-test('an idle input stops holding back event time (withIdleness)', { timeout: 20_000 }, async () => {
+test('an idle input stops holding back event time (withIdleness)', { timeout: 120_000 }, async () => {
   const withIdle = await run(100);
   assert.ok(withIdle.firedBeforeEnd, 'with idleness, [0,10) fires while the busy input is still running');
   assert.deepEqual(withIdle.results.sort(), ['[0,10)=3', '[10,20)=1', '[20,30)=1'].sort());

@@ -12,7 +12,7 @@ import type { KeyedStateBackend, SnapshotInProgress } from '../../src/state/type
 import { tempDir } from './helpers.ts';
 
 for (const where of ['sync', 'async'] as const) {
-  test(`a failing ${where} snapshot part declines the checkpoint; the job goes on`, { timeout: 30_000 }, async () => {
+  test(`a failing ${where} snapshot part declines the checkpoint; the job goes on`, { timeout: 300_000 }, async () => {
     const { dir, cleanup } = tempDir();
     try {
       let failures = 0;

@@ -43,7 +43,7 @@ function build(env: StreamEnvironment, out: string, ratePerSecond: number | unde
 }
 
 for (const [backend, to] of [['heap', 3], ['lsm', 3], ['heap', 1]] as const) {
-  test(`resume a parallelism-2 checkpoint at parallelism ${to} (${backend})`, { timeout: 60_000 }, async () => {
+  test(`resume a parallelism-2 checkpoint at parallelism ${to} (${backend})`, { timeout: 300_000 }, async () => {
     const { dir, cleanup } = tempDir();
     try {
       const out = join(dir, 'out');

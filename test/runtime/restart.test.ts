@@ -40,7 +40,7 @@ function expected(count: number): Map<number, number> {
 }
 
 for (const backend of ['heap', 'lsm'] as const) {
-  test(`a throwing user function restarts the job from the latest checkpoint, output exactly once (${backend})`, { timeout: 60_000 }, async () => {
+  test(`a throwing user function restarts the job from the latest checkpoint, output exactly once (${backend})`, { timeout: 300_000 }, async () => {
     const { dir, cleanup } = tempDir();
     try {
       const out = join(dir, 'out');
