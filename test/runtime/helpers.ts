@@ -2,6 +2,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { PollResult, Source, SourceOutput, SourceReader } from '../../src/index.ts';
 
 export function tempDir(prefix = 'weir-rt-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -33,4 +34,37 @@ export function checkExactCounts(records: readonly { key: string | number; count
     for (let i = 0; i < n; i++) if (l[i] !== i + 1) return `key ${k}: counts are not exactly 1..${n} (at ${i}: ${l[i]})`;
   }
   return undefined;
+}
+
+
+/**
+ * Wraps a source so that, after `fastRecords` records per subtask, it trickles (one
+ * record per `slowMs`) until `release()` is true — so a test can wait for checkpoints to
+ * complete before something happens, however slow the machine is.
+ */
+export function trickleAfter<T>(inner: Source<T>, fastRecords: number, release: () => boolean, slowMs = 5): Source<T> {
+  return {
+    name: inner.name,
+    ...(inner.maxParallelism !== undefined ? { maxParallelism: inner.maxParallelism } : {}),
+    async createReader(ctx) {
+      const r: SourceReader<T> = await inner.createReader(ctx);
+      let emitted = 0;
+      const counting = (out: SourceOutput<T>): SourceOutput<T> => ({
+        collect: (v, t) => {
+          emitted++;
+          out.collect(v, t);
+        },
+      });
+      return {
+        poll(out, max): PollResult {
+          if (release() || emitted < fastRecords) return r.poll(counting(out), release() ? max : Math.min(max, fastRecords - emitted));
+          const res = r.poll(counting(out), 1);
+          return res === 'more' ? ctx.clock.sleep(slowMs) : res;
+        },
+        snapshotState: (id) => r.snapshotState(id),
+        ...(r.notifyCheckpointComplete ? { notifyCheckpointComplete: (id: number) => r.notifyCheckpointComplete!(id) } : {}),
+        ...(r.close ? { close: () => r.close!() } : {}),
+      };
+    },
+  };
 }

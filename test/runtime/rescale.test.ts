@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { StreamEnvironment, GeneratorSource, FileSink, JobFailedError, type JobHandle } from '../../src/index.ts';
-import { checkExactCounts, committedLines, tempDir } from './helpers.ts';
+import { checkExactCounts, committedLines, tempDir, trickleAfter } from './helpers.ts';
 
 interface Count {
   key: number;
@@ -19,9 +19,11 @@ interface Count {
 const KEYS = 211;
 const N = 30_000;
 
-function build(env: StreamEnvironment, out: string, ratePerSecond: number | undefined, failWhen: () => boolean): void {
+function build(env: StreamEnvironment, out: string, trickle: boolean, failWhen: () => boolean): void {
+  const gen = new GeneratorSource({ generate: (i) => i, count: N, splits: 12 });
   env
-    .fromSource(new GeneratorSource({ generate: (i) => i, count: N, splits: 12, ...(ratePerSecond ? { ratePerSecond } : {}) }))
+    // The first run trickles after a sixth of the input until it fails (after 2 checkpoints).
+    .fromSource(trickle ? trickleAfter(gen, N / 12, () => false) : gen)
     .uid('gen')
     .map((i) => {
       if (failWhen()) throw new Error('stop here');
@@ -50,14 +52,14 @@ for (const [backend, to] of [['heap', 3], ['lsm', 3], ['heap', 1]] as const) {
       const common = { checkpoints: join(dir, 'cp'), stateDir: join(dir, 'state'), stateBackend: backend, maxParallelism: 64 } as const;
       const first = new StreamEnvironment({ ...common, parallelism: 2, checkpointInterval: 20, restartStrategy: { kind: 'none' } });
       const box: { handle?: JobHandle } = {};
-      build(first, out, 10_000, () => (box.handle?.progress().metrics.checkpointsCompleted ?? 0) >= 2);
+      build(first, out, true, () => (box.handle?.progress().metrics.checkpointsCompleted ?? 0) >= 2);
       const handle = (box.handle = await first.start('rescale'));
       await assert.rejects(handle.done, JobFailedError);
       const before = handle.progress().metrics.recordsIn;
       assert.ok(before < N, 'the first run must stop before the end of the input');
 
       const second = new StreamEnvironment({ ...common, parallelism: to, checkpointInterval: 50, resume: 'latest' });
-      build(second, out, undefined, () => false);
+      build(second, out, false, () => false);
       const result = await second.execute('rescale');
       assert.ok(result.restoredFrom !== undefined && result.restoredFrom >= 2);
       assert.ok(result.metrics.recordsIn < N, `the resumed run replays only what follows the checkpoint (read ${result.metrics.recordsIn})`);

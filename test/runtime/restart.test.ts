@@ -7,16 +7,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { StreamEnvironment, GeneratorSource, FileSink, JobFailedError, type JobHandle } from '../../src/index.ts';
-import { checkExactCounts, committedLines, tempDir } from './helpers.ts';
+import { checkExactCounts, committedLines, tempDir, trickleAfter } from './helpers.ts';
 
 interface Count {
   key: number;
   count: number;
 }
 
-function buildJob(env: StreamEnvironment, out: string, count: number, maybeThrow: (i: number) => void, ratePerSecond?: number): void {
+function buildJob(env: StreamEnvironment, out: string, count: number, maybeThrow: (i: number) => void, release?: () => boolean): void {
+  const gen = new GeneratorSource({ generate: (i) => i, count });
   env
-    .fromSource(new GeneratorSource({ generate: (i) => i, count, ...(ratePerSecond ? { ratePerSecond } : {}) }))
+    .fromSource(release ? trickleAfter(gen, count / 4, release) : gen)
     .map((i) => {
       maybeThrow(i);
       return i % 97;
@@ -48,7 +49,8 @@ for (const backend of ['heap', 'lsm'] as const) {
         parallelism: 2, checkpoints: join(dir, 'cp'), stateDir: join(dir, 'state'), checkpointInterval: 30, stateBackend: backend,
         restartStrategy: { kind: 'fixed-delay', attempts: 2, delayMs: 10 },
       });
-      // Rate-limited so that the job is still running when the first checkpoint completes.
+      // After a quarter of the input the source trickles until the failure happened, so a
+      // checkpoint has completed before it (on any machine).
       const N = 60_000;
       let thrown = 0;
       const box: { handle?: JobHandle } = {};
@@ -58,7 +60,7 @@ for (const backend of ['heap', 'lsm'] as const) {
           thrown++;
           throw new Error(`boom at ${i}`);
         }
-      }, 20_000);
+      }, () => thrown > 0);
       box.handle = await env.start('restart');
       const result = await box.handle.done;
       assert.equal(thrown, 1);
