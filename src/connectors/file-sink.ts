@@ -12,7 +12,12 @@
  *                  directory fsynced.
  *   re-commit      after a restore, the transactions of the restored checkpoint are
  *                  committed again (idempotent: a tmp file still there is renamed; a final
- *                  file already there was committed before the crash).
+ *                  file already there was committed before the crash). The pending list
+ *                  is 'union' state: every subtask sees every transaction (renaming the
+ *                  same file twice is harmless), so each subtask can then delete the
+ *                  in-progress files of its own index (subtask 0: also of indices beyond
+ *                  the new parallelism) that no restored transaction names — leftovers of
+ *                  the attempt that crashed, never to be committed.
  *
  * Committed files are those whose names do not start with '.' or '_'. A record is in a
  * committed file iff the checkpoint after it completed; records after the restored
@@ -22,7 +27,7 @@
  * Without checkpointing, finish() (end of input) commits everything.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Sink, SinkContext, SinkSnapshot, SinkWriter } from '../api/index.ts';
 import { ConfigError } from '../util/errors.ts';
@@ -48,7 +53,9 @@ export class FileSink<T> implements Sink<T> {
   async createWriter(ctx: SinkContext): Promise<SinkWriter<T>> {
     await mkdir(this.options.directory, { recursive: true });
     const w = new FileSinkWriter<T>(this.options, ctx);
-    await w.recommit((ctx.restoredState ?? []) as Transaction[]);
+    const restored = (ctx.restoredState ?? []) as Transaction[];
+    await w.recommit(restored);
+    await w.removeLeftovers(new Set(restored.map((t) => t.tmp)));
     return w;
   }
 }
@@ -80,6 +87,17 @@ class FileSinkWriter<T> implements SinkWriter<T> {
       await this.commit(tx);
     }
     if (txs.length > 0) await fsyncDir(this.dir);
+  }
+
+  /** Deletes this subtask's in-progress files that no restored transaction names (see the file comment). */
+  async removeLeftovers(keep: ReadonlySet<string>): Promise<void> {
+    const { subtaskIndex, parallelism } = this.ctx;
+    for (const name of await readdir(this.dir)) {
+      const m = /^\.part-(\d+)-[0-9a-f]+\.inprogress$/.exec(name);
+      if (!m || keep.has(name)) continue;
+      const index = Number(m[1]);
+      if (index === subtaskIndex || (subtaskIndex === 0 && index >= parallelism)) await rm(join(this.dir, name), { force: true });
+    }
   }
 
   private async commit(tx: Transaction): Promise<void> {
@@ -157,7 +175,7 @@ class FileSinkWriter<T> implements SinkWriter<T> {
         await fh.close();
       });
     }
-    return { items: this.pending.map((t) => ({ ...t })), ...(done ? { done } : {}) };
+    return { items: this.pending.map((t) => ({ ...t })), mode: 'union', ...(done ? { done } : {}) };
   }
 
   async notifyCheckpointComplete(checkpointId: number): Promise<void> {

@@ -53,6 +53,11 @@ export interface SinkContext {
 
 export interface SinkSnapshot {
   readonly items: unknown[];
+  /**
+   * How the items are redistributed on restore: 'split' (default) deals them round-robin
+   * over the new subtasks; 'union' gives every subtask all items of all old subtasks.
+   */
+  readonly mode?: 'split' | 'union';
   /** Completes the pre-commit (data durable); the checkpoint is acknowledged after it. */
   readonly done?: Promise<void>;
 }

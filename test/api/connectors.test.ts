@@ -78,19 +78,22 @@ test('file sink without checkpoints commits everything at the end of input; noth
   }
 });
 
-test('file sink re-commit after restore is idempotent, and a lost transaction is an error', async () => {
+test('file sink re-commit after restore is idempotent, removes uncommittable leftovers, and a lost transaction is an error', async () => {
   const { dir, cleanup } = tempDir();
   try {
     const out = join(dir, 'out');
     mkdirSync(out);
     writeFileSync(join(out, '.part-0-aa.inprogress'), '{"x":1}\n');
     writeFileSync(join(out, 'part-0-bb'), '{"x":2}\n'); // committed before a crash
+    writeFileSync(join(out, '.part-0-dd.inprogress'), '{"x":3}\n'); // written after the checkpoint: replayed, never committed
+    writeFileSync(join(out, '.part-1-ee.inprogress'), '{"x":4}\n'); // of an old subtask index beyond the new parallelism
+    writeFileSync(join(out, '.keep-me'), '');
     const sink = new FileSink<unknown>({ directory: out });
     const ctx = { subtaskIndex: 0, parallelism: 1, clock: systemClock, checkpointingEnabled: true };
     const tx = (id: string) => ({ tmp: `.part-0-${id}.inprogress`, final: `part-0-${id}`, checkpointId: 3 });
     const w = await sink.createWriter({ ...ctx, restoredState: [tx('aa'), tx('bb')] });
     await w.close?.();
-    assert.deepEqual(readdirSync(out).sort(), ['part-0-aa', 'part-0-bb']);
+    assert.deepEqual(readdirSync(out).sort(), ['.keep-me', 'part-0-aa', 'part-0-bb']);
     await assert.rejects(Promise.resolve(sink.createWriter({ ...ctx, restoredState: [tx('cc')] })), /is lost/);
   } finally {
     cleanup();

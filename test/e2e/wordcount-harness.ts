@@ -131,8 +131,13 @@ export async function runWithKills(args: string[], jobDir: string | null, kills:
   assert.fail('the job never finished');
 }
 
-/** Asserts that for every word of the input the committed counts are exactly 1..n. */
+/**
+ * Asserts that for every word of the input the committed counts are exactly 1..n, and
+ * that no in-progress part file is left (the last run removed the crashed runs' ones).
+ */
 export function checkWordCounts(output: string, expected: ReadonlyMap<string, number>): void {
+  const leftovers = readdirSync(output).filter((n) => n.endsWith('.inprogress'));
+  assert.deepEqual(leftovers, [], 'in-progress part files left behind');
   const got = committedCounts(output);
   assert.deepEqual([...got.keys()].sort(), [...expected.keys()].sort(), 'committed words differ from the input words');
   for (const [word, n] of expected) {

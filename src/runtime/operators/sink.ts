@@ -37,7 +37,7 @@ export class SinkOperator implements StreamOperator {
     if (!this.writer.snapshotState) return {};
     const snap = this.writer.snapshotState(checkpointId);
     return {
-      operatorState: [{ name: SINK_STATE, mode: 'split', items: snap.items }],
+      operatorState: [{ name: SINK_STATE, mode: snap.mode ?? 'split', items: snap.items }],
       ...(snap.done ? { done: snap.done } : {}),
     };
   }
