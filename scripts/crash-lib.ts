@@ -1,0 +1,261 @@
+/**
+ * The crash harness behind `npm run test:crash` (scripts/crash.ts) and test/crash/: runs
+ * examples/wordcount.ts through the real bin/weir.js in child processes, SIGKILLs them at
+ * random moments and at chosen crash points (WEIR_CRASH_AT, src/util/crash-points.ts),
+ * resumes each time with `--resume latest`, and at the end checks that the committed
+ * output is exactly the counts 1..n of every word, that `weir checkpoints verify` finds
+ * no problem and that `weir checkpoints gc --dry-run` finds no orphan.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = new URL('../', import.meta.url).pathname;
+const bin = join(root, 'bin/weir.js');
+const job = join(root, 'examples/wordcount.ts');
+
+export const POINTS = ['snapshot-sync', 'snapshot-async', 'upload', 'metadata-before', 'metadata-after', 'subsume-delete', 'compaction', 'restore'] as const;
+
+export interface Variant {
+  readonly name: string;
+  readonly flags: readonly string[];
+  readonly lsm: boolean;
+}
+
+export const VARIANTS: readonly Variant[] = [
+  { name: 'lsm-incremental', flags: ['--state-backend', 'lsm', '--incremental', 'true'], lsm: true },
+  { name: 'lsm-full', flags: ['--state-backend', 'lsm', '--incremental', 'false'], lsm: true },
+  { name: 'heap', flags: ['--state-backend', 'heap'], lsm: false },
+];
+
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Writes `lines` lines of words from a vocabulary of `vocab` words (skewed); returns the expected count per word. */
+export function makeInput(file: string, lines: number, vocab: number, random: () => number): Map<string, number> {
+  const words = Array.from({ length: vocab }, (_, i) => (i % 7 === 0 ? `Wört${i}` : `w${i}`));
+  const expected = new Map<string, number>();
+  const out: string[] = [];
+  for (let i = 0; i < lines; i++) {
+    const n = Math.floor(random() * 9);
+    const ws: string[] = [];
+    for (let k = 0; k < n; k++) ws.push(words[Math.floor(random() * random() * words.length)]!);
+    const line = ws.join(i % 5 === 0 ? ', ' : ' ') + (i % 11 === 0 ? '!?' : '');
+    out.push(line);
+    for (const w of line.toLowerCase().split(/[^\p{L}\p{N}]+/u)) if (w !== '') expected.set(w, (expected.get(w) ?? 0) + 1);
+  }
+  writeFileSync(file, out.join('\n') + '\n');
+  return expected;
+}
+
+export interface RunOutcome {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stderr: string;
+  /** The crash point the process killed itself at, if it did. */
+  readonly crashedAt: string | undefined;
+}
+
+export interface KillPlan {
+  /** SIGKILL after this many more completed checkpoints (+ extraMs), or after fallbackMs. */
+  readonly afterCheckpoints?: number;
+  readonly extraMs?: number;
+  readonly fallbackMs?: number;
+  /** WEIR_CRASH_AT value. */
+  readonly crashAt?: string;
+}
+
+export function newestCheckpoint(jobDir: string): number {
+  let max = 0;
+  try {
+    for (const name of readdirSync(jobDir)) {
+      const m = /^chk-(\d+)$/.exec(name);
+      if (m && existsSync(join(jobDir, name, '_metadata'))) max = Math.max(max, Number(m[1]));
+    }
+  } catch {
+    // not created yet
+  }
+  return max;
+}
+
+export function runWeir(args: readonly string[], env: NodeJS.ProcessEnv, plan: KillPlan, jobDir: string, guardMs = 180_000): Promise<RunOutcome> {
+  return new Promise((resolve, reject) => {
+    const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+    if (plan.crashAt !== undefined) childEnv['WEIR_CRASH_AT'] = plan.crashAt;
+    else delete childEnv['WEIR_CRASH_AT'];
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
+    let stderr = '';
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timers: NodeJS.Timeout[] = [setTimeout(() => child.kill('SIGKILL'), guardMs)];
+    let poll: NodeJS.Timeout | undefined;
+    if (plan.afterCheckpoints !== undefined) {
+      const start = newestCheckpoint(jobDir);
+      poll = setInterval(() => {
+        if (newestCheckpoint(jobDir) >= start + plan.afterCheckpoints!) {
+          clearInterval(poll);
+          timers.push(setTimeout(() => child.kill('SIGKILL'), plan.extraMs ?? 0));
+        }
+      }, 5);
+    }
+    if (plan.fallbackMs !== undefined) timers.push(setTimeout(() => child.kill('SIGKILL'), plan.fallbackMs));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearInterval(poll);
+      for (const t of timers) clearTimeout(t);
+      const m = /weir-crash-point (\S+) \d+/.exec(stderr);
+      resolve({ code, signal, stderr: stderr + stdout, crashedAt: m?.[1] });
+    });
+  });
+}
+
+/** Runs `weir <args>` to completion (for `checkpoints verify|gc`). */
+export async function weirCli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(guard);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Problems with the committed output: every word must have exactly the counts 1..n. Empty = exact. */
+export function checkCounts(dir: string, expected: ReadonlyMap<string, number>): string[] {
+  const got = new Map<string, number[]>();
+  for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+    if (name.startsWith('.') || name.startsWith('_')) continue;
+    for (const line of readFileSync(join(dir, name), 'utf8').split('\n')) {
+      if (line === '') continue;
+      const r = JSON.parse(line) as { word: string; count: number };
+      let list = got.get(r.word);
+      if (!list) got.set(r.word, (list = []));
+      list.push(r.count);
+    }
+  }
+  const problems: string[] = [];
+  for (const w of got.keys()) if (!expected.has(w)) problems.push(`unexpected word ${w}`);
+  for (const [word, n] of expected) {
+    const counts = (got.get(word) ?? []).sort((a, b) => a - b);
+    if (counts.length !== n || counts.some((c, i) => c !== i + 1)) {
+      problems.push(`word ${word}: ${counts.length} counts, expected 1..${n}${counts.length < 20 ? ` (got ${counts.join(',')})` : ''}`);
+    }
+    if (problems.length > 10) break;
+  }
+  return problems;
+}
+
+export interface RoundResult {
+  readonly variant: string;
+  readonly kills: number;
+  readonly killsByPoint: Record<string, number>;
+  readonly runs: number;
+  readonly outputProblems: readonly string[];
+  readonly verifyProblems: number;
+  readonly orphans: number;
+  readonly checkpointsRetained: number;
+  readonly error?: string;
+}
+
+export interface RoundOptions {
+  readonly variant: Variant;
+  /** Kills to aim for in this round (the job is then run to the end). */
+  readonly kills: number;
+  readonly lines: number;
+  readonly vocab: number;
+  readonly random: () => number;
+  /** Share of kills at chosen crash points (the rest at random moments). Default 0.6. */
+  readonly pointShare?: number;
+  readonly parallelism?: number;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly log?: (line: string) => void;
+  /** Instead of random choices: the kills in order, each a crash point (`name` or `name:nth`) or 'random'. */
+  readonly sequence?: readonly string[];
+}
+
+/**
+ * One round: fresh input and directories, runs killed until `kills` kills happened (or
+ * the job finished), then runs to the end and checks output, verify and gc --dry-run.
+ */
+export async function crashRound(o: RoundOptions): Promise<RoundResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'weir-crash-'));
+  const killsByPoint: Record<string, number> = {};
+  let kills = 0;
+  let runs = 0;
+  try {
+    const input = join(dir, 'input.txt');
+    const expected = makeInput(input, o.lines, o.vocab, o.random);
+    const output = join(dir, 'out');
+    const checkpoints = join(dir, 'checkpoints');
+    const jobDir = join(checkpoints, 'wordcount');
+    const args = [
+      'run', job, '--checkpoints', checkpoints, '--state-dir', join(dir, 'state'), '--checkpoint-interval', '50ms', '--retained', '2',
+      '--parallelism', String(o.parallelism ?? 2), '--no-progress', '--ui-port', '0', ...o.variant.flags, '--resume', 'latest',
+      '--', '--input', input, '--output', output,
+    ];
+    const points = POINTS.filter((p) => o.variant.lsm || p !== 'compaction');
+    const maxRuns = o.kills * 2 + 10;
+    let finished = false;
+    for (; runs < maxRuns && !finished; runs++) {
+      let plan: KillPlan = {};
+      const planned = o.sequence?.[kills];
+      if (planned !== undefined) {
+        plan = planned === 'random'
+          ? { afterCheckpoints: 1, extraMs: Math.floor(o.random() * 150), fallbackMs: 20_000 }
+          : { crashAt: planned.includes(':') ? planned : `${planned}:1` };
+      } else if (o.sequence === undefined && kills < o.kills) {
+        if (o.random() < (o.pointShare ?? 0.6)) {
+          const usable = points.filter((p) => p !== 'restore' || newestCheckpoint(jobDir) > 0);
+          const point = usable[Math.floor(o.random() * usable.length)]!;
+          plan = { crashAt: `${point}:${1 + Math.floor(o.random() * 4)}` };
+        } else {
+          plan = { afterCheckpoints: Math.floor(o.random() * 3), extraMs: Math.floor(o.random() * 150), fallbackMs: 20_000 };
+        }
+      }
+      const r = await runWeir(args, o.env ?? {}, plan, jobDir);
+      if (r.signal === 'SIGKILL') {
+        kills++;
+        const where = r.crashedAt ?? 'random';
+        killsByPoint[where] = (killsByPoint[where] ?? 0) + 1;
+        o.log?.(`  ${o.variant.name}: kill ${kills} at ${where}${plan.crashAt ? ` (${plan.crashAt})` : ''}`);
+      } else if (r.code === 0) {
+        finished = true; // the job reached its end (a planned kill came too late or its point was never reached)
+      } else {
+        return { variant: o.variant.name, kills, killsByPoint, runs: runs + 1, outputProblems: [], verifyProblems: -1, orphans: -1, checkpointsRetained: 0, error: `run ${runs} exited ${r.code}: ${r.stderr.slice(-2000)}` };
+      }
+    }
+    if (!finished) {
+      return { variant: o.variant.name, kills, killsByPoint, runs, outputProblems: [], verifyProblems: -1, orphans: -1, checkpointsRetained: 0, error: 'the job never finished' };
+    }
+    const outputProblems = checkCounts(output, expected);
+    const verify = await weirCli(['checkpoints', 'verify', checkpoints, '--job', 'wordcount', '--json']);
+    const v = verify.code === 0 ? (JSON.parse(verify.stdout) as { problems: unknown[]; checkpoints: number[] }) : undefined;
+    const gc = await weirCli(['checkpoints', 'gc', checkpoints, '--job', 'wordcount', '--dry-run', '--json']);
+    const g = gc.code === 0 ? (JSON.parse(gc.stdout) as { orphans: unknown[] }) : undefined;
+    return {
+      variant: o.variant.name, kills, killsByPoint, runs, outputProblems,
+      verifyProblems: v ? v.problems.length : -1,
+      orphans: g ? g.orphans.length : -1,
+      checkpointsRetained: v ? v.checkpoints.length : 0,
+      ...(v && g ? {} : { error: `verify exited ${verify.code}: ${verify.stderr}${verify.stdout}; gc exited ${gc.code}: ${gc.stderr}${gc.stdout}` }),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

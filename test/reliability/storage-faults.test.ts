@@ -1,0 +1,65 @@
+/**
+ * Storage faults: wordcount through bin/weir.js with 10% of its checkpoint storage's
+ * write and delete calls failing (WEIR_FAULTS, src/storage/faults-from-env.ts, wraps the
+ * job's storage in FaultInjectingStorage), plus two SIGKILLs. The job keeps processing:
+ * checkpoints whose uploads fail are declined and their files cleaned, later ones
+ * complete, and the committed output is still exactly 1..n per word. At the end
+ * `weir checkpoints verify` is clean and, once the job has been started again (start-up
+ * deletes what failed deletes left behind), `gc --dry-run` finds no orphan.
+ *
+ * S3 transient errors (retried with backoff) and permanent ones (fail fast) are tested
+ * in test/storage/s3-retry.test.ts and test/storage/s3-classify.test.ts.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkCounts, makeInput, rng, runWeir, weirCli } from '../../scripts/crash-lib.ts';
+
+const root = new URL('../../', import.meta.url).pathname;
+
+for (const backend of [['--state-backend', 'lsm', '--incremental', 'true'], ['--state-backend', 'heap']]) {
+  test(`10% storage faults: checkpoints declined and cleaned, later ones complete, output exact (${backend[1]})`, { timeout: 150_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weir-faults-'));
+    try {
+      const input = join(dir, 'input.txt');
+      const expected = makeInput(input, 50_000, 3000, rng(7));
+      const checkpoints = join(dir, 'checkpoints');
+      const jobDir = join(checkpoints, 'wordcount');
+      const output = join(dir, 'out');
+      const args = [
+        'run', join(root, 'examples/wordcount.ts'), '--checkpoints', checkpoints, '--state-dir', join(dir, 'state'), '--checkpoint-interval', '50ms',
+        '--retained', '2', '--parallelism', '2', '--no-progress', '--ui-port', '0', ...backend, '--resume', 'latest', '--', '--input', input, '--output', output,
+      ];
+      let injected = 0;
+      let finished = '';
+      for (let run = 0; run < 8; run++) {
+        const report = join(dir, `faults-${run}.json`);
+        const env = { WEIR_FAULTS: `rate:0.1,seed:${7 + run},report:${report}` };
+        const r = await runWeir(args, env, run < 2 ? { afterCheckpoints: 3, extraMs: 30, fallbackMs: 30_000 } : {}, jobDir);
+        if (existsSync(report)) injected += (JSON.parse(readFileSync(report, 'utf8')) as { errors: number }).errors;
+        if (r.signal === 'SIGKILL') continue;
+        assert.equal(r.code, 0, r.stderr);
+        finished = r.stderr;
+        break;
+      }
+      assert.ok(finished !== '', 'the job never finished');
+      assert.ok(injected >= 5, `only ${injected} faults were injected in the finishing run`);
+      const m = /job finished: .* (\d+) checkpoints/.exec(finished);
+      assert.ok(m && Number(m[1]) >= 2, `too few checkpoints completed: ${finished}`);
+      assert.deepEqual(checkCounts(output, expected), []);
+      const v = await weirCli(['checkpoints', 'verify', checkpoints, '--job', 'wordcount', '--json']);
+      assert.equal(v.code, 0, v.stderr);
+      assert.deepEqual((JSON.parse(v.stdout) as { problems: unknown[] }).problems, []);
+      // Start once more without faults: recovery deletes leftovers of failed deletes; nothing else changes.
+      const again = await runWeir(args, {}, {}, jobDir);
+      assert.equal(again.code, 0, again.stderr);
+      const g = await weirCli(['checkpoints', 'gc', checkpoints, '--job', 'wordcount', '--dry-run', '--json']);
+      assert.deepEqual((JSON.parse(g.stdout) as { orphans: unknown[] }).orphans, []);
+      assert.deepEqual(checkCounts(output, expected), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
