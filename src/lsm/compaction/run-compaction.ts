@@ -40,7 +40,24 @@ export function runCompaction(job: CompactionJob): JobResult {
     for (const r of readers) for (const t of r.rangeTombstones()) tombs.push({ start: t.start, end: t.end, seq: t.seq });
     const tombIndex = new FragmentedTombstones(tombs);
     const keptTombs = tombs.filter((t) => job.others.some((o) => touchesOther(o, t.start, t.end)));
-    const deeper = job.others.filter((o) => o.level > job.outputLevel);
+    // Files below the output level, per level (sorted and disjoint there): binary search.
+    const deeper: OtherFile[][] = [];
+    for (const o of job.others) if (o.level > job.outputLevel) (deeper[o.level] ??= []).push(o);
+    const deeperLevels = deeper.filter((l) => l !== undefined);
+    for (const l of deeperLevels) l.sort((a, b) => compareBytes(a.smallest, b.smallest));
+    const mayExistBelow = (key: Uint8Array): boolean => {
+      for (const files of deeperLevels) {
+        let lo = 0;
+        let hi = files.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (compareBytes(files[mid]!.largest, key) < 0) lo = mid + 1;
+          else hi = mid;
+        }
+        if (lo < files.length && compareBytes(files[lo]!.smallest, key) <= 0) return true;
+      }
+      return false;
+    };
 
     const merged = new MergingCursor(readers.map((r) => new TableCursor(r.iterator())));
     merged.seekToFirst();
@@ -100,15 +117,7 @@ export function runCompaction(job: CompactionJob): JobResult {
       const seq = merged.seq;
       const value = merged.value;
       let drop = tombIndex.count > 0 && tombIndex.maxCovering(key, MAX_SEQUENCE) > seq;
-      if (!drop && value === null) {
-        drop = true;
-        for (const o of deeper) {
-          if (compareBytes(o.smallest, key) <= 0 && compareBytes(key, o.largest) <= 0) {
-            drop = false;
-            break;
-          }
-        }
-      }
+      if (!drop && value === null) drop = !mayExistBelow(key);
       if (drop) {
         dropped++;
         merged.next();
