@@ -7,7 +7,7 @@
  * no problem and that `weir checkpoints gc --dry-run` finds no orphan.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -63,6 +63,8 @@ export interface RunOutcome {
   readonly stderr: string;
   /** The crash point the process killed itself at, if it did. */
   readonly crashedAt: string | undefined;
+  /** Killed by the guard timer: the run hung. */
+  readonly hung: boolean;
 }
 
 export interface KillPlan {
@@ -87,7 +89,7 @@ export function newestCheckpoint(jobDir: string): number {
   return max;
 }
 
-export function runWeir(args: readonly string[], env: NodeJS.ProcessEnv, plan: KillPlan, jobDir: string, guardMs = 180_000): Promise<RunOutcome> {
+export function runWeir(args: readonly string[], env: NodeJS.ProcessEnv, plan: KillPlan, jobDir: string, guardMs = 90_000): Promise<RunOutcome> {
   return new Promise((resolve, reject) => {
     const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
     if (plan.crashAt !== undefined) childEnv['WEIR_CRASH_AT'] = plan.crashAt;
@@ -97,7 +99,11 @@ export function runWeir(args: readonly string[], env: NodeJS.ProcessEnv, plan: K
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timers: NodeJS.Timeout[] = [setTimeout(() => child.kill('SIGKILL'), guardMs)];
+    let hung = false;
+    const timers: NodeJS.Timeout[] = [setTimeout(() => {
+      hung = true;
+      child.kill('SIGKILL');
+    }, guardMs)];
     let poll: NodeJS.Timeout | undefined;
     if (plan.afterCheckpoints !== undefined) {
       const start = newestCheckpoint(jobDir);
@@ -108,13 +114,19 @@ export function runWeir(args: readonly string[], env: NodeJS.ProcessEnv, plan: K
         }
       }, 5);
     }
-    if (plan.fallbackMs !== undefined) timers.push(setTimeout(() => child.kill('SIGKILL'), plan.fallbackMs));
+    if (plan.fallbackMs !== undefined) {
+      timers.push(setTimeout(() => {
+        // Waiting for checkpoints that never came: with a 50 ms interval that is a stall.
+        if (plan.afterCheckpoints !== undefined && plan.afterCheckpoints > 0) hung = true;
+        child.kill('SIGKILL');
+      }, plan.fallbackMs));
+    }
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       clearInterval(poll);
       for (const t of timers) clearTimeout(t);
       const m = /weir-crash-point (\S+) \d+/.exec(stderr);
-      resolve({ code, signal, stderr: stderr + stdout, crashedAt: m?.[1] });
+      resolve({ code, signal, stderr: stderr + stdout, crashedAt: m?.[1], hung });
     });
   });
 }
@@ -187,6 +199,10 @@ export interface RoundOptions {
   readonly log?: (line: string) => void;
   /** Instead of random choices: the kills in order, each a crash point (`name` or `name:nth`) or 'random'. */
   readonly sequence?: readonly string[];
+  /** A run that takes longer is killed and reported as hung (default 90 s). */
+  readonly guardMs?: number;
+  /** Keep a copy of the directories of a round that hung (for debugging). */
+  readonly keepOnHang?: boolean;
 }
 
 /**
@@ -228,7 +244,12 @@ export async function crashRound(o: RoundOptions): Promise<RoundResult> {
           plan = { afterCheckpoints: Math.floor(o.random() * 3), extraMs: Math.floor(o.random() * 150), fallbackMs: 20_000 };
         }
       }
-      const r = await runWeir(args, o.env ?? {}, plan, jobDir);
+      const r = await runWeir(args, o.env ?? {}, plan, jobDir, o.guardMs);
+      writeFileSync(join(dir, `run-${runs}.log`), `${JSON.stringify(plan)}\n${r.stderr}`);
+      if (r.hung) {
+        if (o.keepOnHang) cpSync(dir, `${dir}-hung`, { recursive: true });
+        return { variant: o.variant.name, kills, killsByPoint, runs: runs + 1, outputProblems: [], verifyProblems: -1, orphans: -1, checkpointsRetained: 0, error: `run ${runs} (${JSON.stringify(plan)}) HUNG (killed after ${o.guardMs ?? 90_000} ms)${o.keepOnHang ? `, copy in ${dir}-hung` : ''}: ${r.stderr.slice(-3000)}` };
+      }
       if (r.signal === 'SIGKILL') {
         kills++;
         const where = r.crashedAt ?? 'random';
