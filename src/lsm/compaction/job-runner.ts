@@ -127,7 +127,12 @@ export function sharedWorkerRunner(): JobRunner {
       if (closed) return;
       closed = true;
       s.refs--;
-      if (s.refs === 0 && shared !== s) await s.runner.close();
+      // The last user ends the thread: a worker left alive (even unref'd, with a job in
+      // flight it is ref'd) kept finished `weir run` processes from exiting.
+      if (s.refs === 0) {
+        if (shared === s) shared = null;
+        await s.runner.close();
+      }
     },
   };
 }
