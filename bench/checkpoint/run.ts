@@ -405,7 +405,7 @@ async function runSize(label: string, bytes: number, base: string): Promise<Size
     const job = `bench-${label.toLowerCase()}-${mode}`;
     if (args.storage === undefined) return { storage: new LocalStorage({ root: localRoot }), root: localRoot, job };
     const s = createStorage(args.storage);
-    return { storage: s, root: s instanceof LocalStorage ? (args.storage.startsWith('file:') ? new URL(args.storage).pathname : args.storage) : null, job };
+    return { storage: s, root: s instanceof LocalStorage ? s.root : null, job };
   };
 
   log(`== ${label}: ${keys} keys × (${KEY_BYTES} B key, ${VALUE_BYTES} B value), ${updates} updates per round, ${rounds} rounds`);
@@ -509,6 +509,9 @@ async function runSize(label: string, bytes: number, base: string): Promise<Size
     });
     await sub.stop();
     await sub.backend.dispose();
+    // The retained checkpoints stay in --storage otherwise (the temp dir is removed anyway).
+    await st.storage.deletePrefix(`${st.job}/`);
+    await st.storage.close();
   }
   await rm(dir, { recursive: true, force: true });
 
