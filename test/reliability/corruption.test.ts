@@ -32,7 +32,7 @@ function flip(file: string, at?: number): void {
 async function setup(name: string, backend: string[], seed: number): Promise<{ dir: string; args: string[]; jobDir: string; checkpoints: string; expected: Map<string, number>; output: string }> {
   const dir = mkdtempSync(join(tmpdir(), `weir-corrupt-${name}-`));
   const input = join(dir, 'input.txt');
-  const expected = makeInput(input, 40_000, 3000, rng(seed));
+  const expected = makeInput(input, 100_000, 3000, rng(seed));
   const checkpoints = join(dir, 'checkpoints');
   const output = join(dir, 'out');
   const args = [
@@ -40,8 +40,8 @@ async function setup(name: string, backend: string[], seed: number): Promise<{ d
     '--retained', '3', '--parallelism', '2', '--no-progress', '--ui-port', '0', ...backend, '--resume', 'latest', '--', '--input', input, '--output', output,
   ];
   const jobDir = join(checkpoints, 'wordcount');
-  // Killed after 4 completed checkpoints: 3 are retained.
-  const r = await runWeir(args, {}, { afterCheckpoints: 4, fallbackMs: 60_000 }, jobDir);
+  // Killed right after the 3rd `_metadata` was written (a crash point, not a timer: the machine may be slow).
+  const r = await runWeir(args, {}, { crashAt: 'metadata-after:3' }, jobDir);
   assert.equal(r.signal, 'SIGKILL', `the first run was not killed: ${r.stderr}`);
   return { dir, args, jobDir, checkpoints, expected, output };
 }
