@@ -18,9 +18,9 @@ import type { Clock } from '../util/clock.ts';
 import { systemClock } from '../util/clock.ts';
 import { ConfigError, StateError } from '../util/errors.ts';
 import { assert } from '../util/assert.ts';
-import { checkMaxParallelism, keyGroupOf, rangeContains } from './key-groups.ts';
+import { checkMaxParallelism, keyGroupOf, murmur3, rangeContains } from './key-groups.ts';
 import { MAX_STATE_ID, bytesToBinaryString, lengthPrefixed, readVarint } from './key-layout.ts';
-import { msgpackSerializer, serializerId } from './serializers.ts';
+import { MSGPACK_FAST_MAX_BYTES, msgpackSerializer, serializerId, writeMsgpackFast } from './serializers.ts';
 import {
   AggregatingStateImpl, ListStateImpl, MapStateImpl, ReducingStateImpl, ValueStateImpl,
 } from './state-objects.ts';
@@ -75,6 +75,10 @@ export abstract class BaseKeyedBackend implements KeyedStateBackend, CellStore {
   private readonly stateObjects = new Map<string, unknown>();
   protected nextStateId = 1;
 
+  /** Keys use the default msgpack serializer: setCurrentKey may take writeMsgpackFast's path. */
+  private readonly fastKeys: boolean;
+  private readonly keyScratch = new Uint8Array(1 + MSGPACK_FAST_MAX_BYTES);
+
   protected readonly timers = new TimerQueues();
   protected disposed = false;
 
@@ -92,21 +96,36 @@ export abstract class BaseKeyedBackend implements KeyedStateBackend, CellStore {
     this.clock = opts.clock ?? systemClock;
     this.transferConcurrency = Math.max(1, opts.transferConcurrency ?? 4);
     this.keySerializer = opts.keySerializer ?? msgpackSerializer;
+    this.fastKeys = this.keySerializer === msgpackSerializer;
     this.namespaceSerializer = opts.namespaceSerializer ?? msgpackSerializer;
   }
 
   // ---- current key / namespace ------------------------------------------------------
 
   setCurrentKey(key: unknown): void {
-    const bytes = this.keySerializer.serialize(key);
-    const kg = keyGroupOf(bytes, this.maxParallelism);
+    let keyPart: Uint8Array;
+    let kg: number;
+    // Fast path (msgpack keys that are 32-bit integers or short ASCII strings): the key's
+    // msgpack bytes are written once, after a one-byte length, and hashed in place —
+    // the same bytes and key group as serialize + lengthPrefixed, without the copies.
+    const s = this.keyScratch;
+    const end = this.fastKeys ? writeMsgpackFast(key, s, 1) : -1;
+    if (end >= 0 && end <= 0x80) {
+      s[0] = end - 1;
+      kg = murmur3(s, 0, 1, end) % this.maxParallelism;
+      keyPart = s.slice(0, end);
+    } else {
+      const bytes = this.keySerializer.serialize(key);
+      kg = keyGroupOf(bytes, this.maxParallelism);
+      keyPart = lengthPrefixed(bytes);
+    }
     if (!rangeContains(this.keyGroupRange, kg)) {
       throw new StateError(
         `key group ${kg} of key ${JSON.stringify(key)} is outside this backend's range [${this.keyGroupRange.start}, ${this.keyGroupRange.end}]`,
       );
     }
     this.currentKey = key;
-    this.keyPart = lengthPrefixed(bytes);
+    this.keyPart = keyPart;
     this.keyGroup = kg;
     this.hasKey = true;
     this.cellVersion++;

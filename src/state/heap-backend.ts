@@ -60,6 +60,9 @@ function stateIdString(id: number): string {
   return String.fromCharCode((id >>> 8) & 0xff, id & 0xff);
 }
 
+/** Cells up to this many bytes (state id ‖ key ‖ namespace) are built in a scratch buffer. */
+const CELL_SCRATCH_BYTES = 512;
+
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Growable byte buffer for encoding chunks. */
@@ -109,10 +112,7 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
   private epoch = 0;
   private inFlight = 0;
   private bytes = 0;
-  private readonly stateIdStrings: string[] = [];
-  /** latin1(keyPart ‖ nsPart) for cellVersion === cellStringVersion. */
-  private cellString = '';
-  private cellStringVersion = -1;
+  private readonly cellScratch = new Uint8Array(CELL_SCRATCH_BYTES);
   private readonly cellCache: string[] = [];
   private readonly cellCacheVersion: number[] = [];
   /** Snapshots whose asynchronous part is running: id → aborted flag. */
@@ -128,17 +128,26 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
   /**
    * The cell string of (state, current key, current namespace), cached per state until the
    * key or namespace changes: a record's read and write then hash the same string object
-   * (V8 caches a string's hash), instead of building and hashing it twice.
+   * (V8 caches a string's hash), instead of building and hashing it twice. Built as one
+   * flat latin1 string from a scratch buffer (no cons strings to flatten on hashing).
    */
   private cellKey(stateId: number): string {
     this.requireKey();
     if (this.cellCacheVersion[stateId] === this.cellVersion) return this.cellCache[stateId]!;
-    if (this.cellStringVersion !== this.cellVersion) {
-      this.cellString = bytesToBinaryString(this.keyPart) + bytesToBinaryString(this.nsPart);
-      this.cellStringVersion = this.cellVersion;
+    const kp = this.keyPart;
+    const np = this.nsPart;
+    const n = 2 + kp.length + np.length;
+    let cell: string;
+    if (n <= CELL_SCRATCH_BYTES) {
+      const s = this.cellScratch;
+      s[0] = (stateId >>> 8) & 0xff;
+      s[1] = stateId & 0xff;
+      s.set(kp, 2);
+      s.set(np, 2 + kp.length);
+      cell = bytesToBinaryString(s.subarray(0, n));
+    } else {
+      cell = stateIdString(stateId) + bytesToBinaryString(kp) + bytesToBinaryString(np);
     }
-    const sid = (this.stateIdStrings[stateId] ??= stateIdString(stateId));
-    const cell = sid + this.cellString;
     this.cellCache[stateId] = cell;
     this.cellCacheVersion[stateId] = this.cellVersion;
     return cell;

@@ -16,15 +16,16 @@ export const MAX_MAX_PARALLELISM = 32768;
 
 /**
  * MurmurHash3, x86 32-bit variant (Austin Appleby's reference `MurmurHash3_x86_32`),
- * over bytes. Hand-written: it runs once per record. Returns an unsigned 32-bit int.
+ * over bytes (data[start, end): the whole array by default). Hand-written: it runs once
+ * per record. Returns an unsigned 32-bit int.
  */
-export function murmur3(data: Uint8Array, seed = 0): number {
+export function murmur3(data: Uint8Array, seed = 0, start = 0, end = data.length): number {
   const c1 = 0xcc9e2d51;
   const c2 = 0x1b873593;
-  const len = data.length;
+  const len = end - start;
   const nblocks = len >>> 2;
   let h = seed | 0;
-  let i = 0;
+  let i = start;
   for (let b = 0; b < nblocks; b++, i += 4) {
     let k = data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
     k = Math.imul(k, c1);

@@ -24,14 +24,142 @@ export interface NamedSerializer<T> extends Serializer<T> {
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
+/** Longest string the fast path encodes (ASCII only; longer or non-ASCII strings go to msgpackr). */
+const FAST_STRING_MAX = 0xff;
+
+/**
+ * The msgpack bytes msgpackr (with the options above) writes for 32-bit integers and
+ * short ASCII strings, written directly — byte-identical (property-tested against
+ * msgpackr in test/state/msgpack-fast-path.test.ts), because key bytes are persisted
+ * and hashed for routing. Writes into out at off; returns the end offset, or -1 when
+ * the value is not one of these (the caller falls back to msgpackr). out needs room for
+ * 5 bytes (numbers) or 2 + length (strings).
+ */
+export function writeMsgpackFast(value: unknown, out: Uint8Array, off: number): number {
+  if (typeof value === 'number') {
+    if (value >>> 0 === value) {
+      // Non-negative up to 2^32-1 (and -0, which msgpackr also writes as 0).
+      if (value < 0x80) {
+        out[off] = value;
+        return off + 1;
+      }
+      if (value < 0x100) {
+        out[off] = 0xcc;
+        out[off + 1] = value;
+        return off + 2;
+      }
+      if (value < 0x10000) {
+        out[off] = 0xcd;
+        out[off + 1] = value >>> 8;
+        out[off + 2] = value & 0xff;
+        return off + 3;
+      }
+      out[off] = 0xce;
+      out[off + 1] = value >>> 24;
+      out[off + 2] = (value >>> 16) & 0xff;
+      out[off + 3] = (value >>> 8) & 0xff;
+      out[off + 4] = value & 0xff;
+      return off + 5;
+    }
+    if (value >> 0 === value) {
+      if (value >= -0x20) {
+        out[off] = 0x100 + value;
+        return off + 1;
+      }
+      if (value >= -0x80) {
+        out[off] = 0xd0;
+        out[off + 1] = value + 0x100;
+        return off + 2;
+      }
+      if (value >= -0x8000) {
+        out[off] = 0xd1;
+        out[off + 1] = (value >> 8) & 0xff;
+        out[off + 2] = value & 0xff;
+        return off + 3;
+      }
+      out[off] = 0xd2;
+      out[off + 1] = (value >>> 24) & 0xff;
+      out[off + 2] = (value >>> 16) & 0xff;
+      out[off + 3] = (value >>> 8) & 0xff;
+      out[off + 4] = value & 0xff;
+      return off + 5;
+    }
+    return -1;
+  }
+  if (typeof value === 'string') {
+    const n = value.length;
+    if (n > FAST_STRING_MAX) return -1;
+    const start = n < 0x20 ? off + 1 : off + 2;
+    for (let i = 0; i < n; i++) {
+      const c = value.charCodeAt(i);
+      if (c >= 0x80) return -1;
+      out[start + i] = c;
+    }
+    if (n < 0x20) {
+      out[off] = 0xa0 | n;
+    } else {
+      out[off] = 0xd9;
+      out[off + 1] = n;
+    }
+    return start + n;
+  }
+  return -1;
+}
+
+/** The most bytes writeMsgpackFast writes. */
+export const MSGPACK_FAST_MAX_BYTES = 2 + FAST_STRING_MAX;
+
+/**
+ * Decodes the forms writeMsgpackFast writes (integers; fixstr/str8 of ASCII) when they
+ * span exactly `bytes`; undefined otherwise (the caller falls back to msgpackr). The
+ * result equals msgpackr's for these bytes.
+ */
+function readMsgpackFast(bytes: Uint8Array): unknown {
+  const n = bytes.length;
+  if (n === 0) return undefined;
+  const b = bytes[0]!;
+  if (n === 1) {
+    if (b < 0x80) return b;
+    if (b >= 0xe0) return b - 0x100;
+    return undefined;
+  }
+  switch (b) {
+    case 0xcc:
+      return n === 2 ? bytes[1]! : undefined;
+    case 0xcd:
+      return n === 3 ? (bytes[1]! << 8) | bytes[2]! : undefined;
+    case 0xce:
+      return n === 5 ? ((bytes[1]! << 24) | (bytes[2]! << 16) | (bytes[3]! << 8) | bytes[4]!) >>> 0 : undefined;
+    case 0xd0:
+      return n === 2 ? (bytes[1]! << 24) >> 24 : undefined;
+    case 0xd1:
+      return n === 3 ? (((bytes[1]! << 8) | bytes[2]!) << 16) >> 16 : undefined;
+    case 0xd2:
+      return n === 5 ? (bytes[1]! << 24) | (bytes[2]! << 16) | (bytes[3]! << 8) | bytes[4]! : undefined;
+    default:
+      break;
+  }
+  if ((b & 0xe0) === 0xa0 && n === 1 + (b & 0x1f) && n <= 16) {
+    for (let i = 1; i < n; i++) if (bytes[i]! >= 0x80) return undefined;
+    return String.fromCharCode.apply(null, bytes.subarray(1) as unknown as number[]);
+  }
+  return undefined;
+}
+
+/** Scratch for serialize's fast path (copied out: results must never change afterwards). */
+const scratch = new Uint8Array(MSGPACK_FAST_MAX_BYTES);
+
 export const msgpackSerializer: NamedSerializer<any> = {
   id: 'msgpack',
   serialize(value: unknown): Uint8Array {
+    const end = writeMsgpackFast(value, scratch, 0);
+    if (end >= 0) return scratch.slice(0, end);
     // msgpackr returns a view into a shared, append-only buffer: earlier results stay valid.
     return packr.pack(value);
   },
   deserialize(bytes: Uint8Array): unknown {
-    return packr.unpack(bytes);
+    const v = readMsgpackFast(bytes);
+    return v !== undefined ? v : packr.unpack(bytes);
   },
 };
 

@@ -1,0 +1,59 @@
+/**
+ * The per-record keyed-state path alone (no runtime): setCurrentKey + ValueState
+ * value() + update() of a count, over the same key sequence as run.ts, on a heap and an
+ * lsm backend. Shorter and steadier than the full job on a loaded machine; use it for
+ * A/B comparisons of src/state changes.
+ *
+ *   node --import tsx bench/throughput/state-path.ts --keys 100000,1000000 --records 2000000
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createKeyedStateBackend, type KeyedStateBackend } from '../../src/state/index.ts';
+import { MemoryStorage } from '../../src/storage/memory-storage.ts';
+
+const { values } = parseArgs({
+  options: {
+    keys: { type: 'string', default: '100000,1000000' },
+    records: { type: 'string', default: '2000000' },
+    backends: { type: 'string', default: 'heap,lsm' },
+  },
+});
+
+const keyOf = (i: number, keys: number): number => (Math.imul(i, 0x9e3779b1) >>> 0) % keys;
+
+async function run(kind: 'heap' | 'lsm', keys: number, records: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'weir-state-path-'));
+  let backend: KeyedStateBackend | undefined;
+  try {
+    backend = await createKeyedStateBackend(kind, {
+      operatorId: 'bench', subtaskIndex: 0, maxParallelism: 128, keyGroupRange: { start: 0, end: 127 },
+      storage: new MemoryStorage(), localDir: dir,
+    });
+    const count = backend.getValueState<number>('count');
+    let sum = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < records; i++) {
+      backend.setCurrentKey(keyOf(i, keys));
+      const c = (count.value() ?? 0) + 1;
+      count.update(c);
+      sum += c & 1;
+      if ((i & 1023) === 1023) await backend.writeBackpressure();
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    if (sum < 0) console.log(sum);
+    return records / seconds;
+  } finally {
+    await backend?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const records = Number(values.records);
+for (const keys of values.keys.split(',').map(Number)) {
+  for (const b of values.backends.split(',') as ('heap' | 'lsm')[]) {
+    const rps = await run(b, keys, records);
+    console.log(`${b}\t${keys}\t${Math.round(rps)} rec/s`);
+  }
+}
