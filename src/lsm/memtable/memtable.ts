@@ -160,6 +160,24 @@ export class Memtable {
    * the table), and not entries hidden by this memtable's own range tombstones.
    */
   encodeForFlush(): FlushPayload {
+    const enc = this.flushEncoder();
+    while (enc.step(Number.MAX_SAFE_INTEGER));
+    return enc.finish();
+  }
+
+  /**
+   * The same encoding in slices of `leavesPerSlice` B+tree leaves (64 entries each),
+   * awaiting `pause()` between slices, so that encoding a large sealed memtable on the
+   * main thread never blocks the event loop for long (records and barriers go on between
+   * slices). The memtable is sealed, so nothing changes under the encoder.
+   */
+  async encodeForFlushInSlices(pause: () => Promise<void>, leavesPerSlice = 64): Promise<FlushPayload> {
+    const enc = this.flushEncoder();
+    while (enc.step(leavesPerSlice)) await pause();
+    return enc.finish();
+  }
+
+  private flushEncoder(): { step(maxLeaves: number): boolean; finish(): FlushPayload } {
     assert(this._sealed, 'flush of an unsealed memtable');
     let size = 0;
     for (let leaf: Leaf | null = this.tree.first; leaf !== null; leaf = leaf.next) {
@@ -173,30 +191,36 @@ export class Memtable {
     let prev: Uint8Array | null = null;
     const tombs = this.frozen!;
     const hasTombs = tombs.count > 0;
-    for (let leaf: Leaf | null = this.tree.first; leaf !== null; leaf = leaf.next) {
-      for (let i = 0; i < leaf.keys.length; i++) {
-        const k = leaf.keys[i]!;
-        if (prev !== null && sameBytes(prev, k)) continue;
-        prev = k;
-        const seq = leaf.seqs[i]!;
-        if (hasTombs && tombs.maxCovering(k, MAX_SEQUENCE) > seq) continue;
-        const vlen = leaf.vlens[i]!;
-        dv.setUint32(off, k.length, true);
-        dv.setUint32(off + 4, vlen < 0 ? DELETE_VLEN : vlen, true);
-        dv.setUint32(off + 8, Math.floor(seq / 0x1_0000_0000), true);
-        dv.setUint32(off + 12, seq >>> 0, true);
-        off += FLUSH_ENTRY_HEADER;
-        // Key and value are contiguous in the arena: one copy.
-        off = put(bytes, vlen <= 0 ? k : new Uint8Array(k.buffer, k.byteOffset, k.length + vlen), off);
-        count++;
-      }
-    }
+    let leaf: Leaf | null = this.tree.first;
     return {
-      buffer: off === size ? buffer : buffer.slice(0, off),
-      count,
-      tombstones: this.tombs.all.map((t) => ({ start: t.start, end: t.end, seq: t.seq })),
-      minSeq: this.minSeq,
-      maxSeq: this.maxSeq,
+      step: (maxLeaves: number): boolean => {
+        for (let n = 0; leaf !== null && n < maxLeaves; leaf = leaf.next, n++) {
+          for (let i = 0; i < leaf.keys.length; i++) {
+            const k = leaf.keys[i]!;
+            if (prev !== null && sameBytes(prev, k)) continue;
+            prev = k;
+            const seq = leaf.seqs[i]!;
+            if (hasTombs && tombs.maxCovering(k, MAX_SEQUENCE) > seq) continue;
+            const vlen = leaf.vlens[i]!;
+            dv.setUint32(off, k.length, true);
+            dv.setUint32(off + 4, vlen < 0 ? DELETE_VLEN : vlen, true);
+            dv.setUint32(off + 8, Math.floor(seq / 0x1_0000_0000), true);
+            dv.setUint32(off + 12, seq >>> 0, true);
+            off += FLUSH_ENTRY_HEADER;
+            // Key and value are contiguous in the arena: one copy.
+            off = put(bytes, vlen <= 0 ? k : new Uint8Array(k.buffer, k.byteOffset, k.length + vlen), off);
+            count++;
+          }
+        }
+        return leaf !== null;
+      },
+      finish: (): FlushPayload => ({
+        buffer: off === size ? buffer : buffer.slice(0, off),
+        count,
+        tombstones: this.tombs.all.map((t) => ({ start: t.start, end: t.end, seq: t.seq })),
+        minSeq: this.minSeq,
+        maxSeq: this.maxSeq,
+      }),
     };
   }
 
