@@ -132,9 +132,9 @@ export function runWeir(args: readonly string[], env: NodeJS.ProcessEnv, plan: K
 }
 
 /** Runs `weir <args>` to completion (for `checkpoints verify|gc`). */
-export async function weirCli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function weirCli(args: readonly string[], env?: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -20,13 +20,14 @@ function errorLines(stderr: string): string[] {
   return stderr.split('\n').filter((l) => l.startsWith('weir:') || /^error:/.test(l));
 }
 
-async function fails(args: string[], pattern: RegExp): Promise<void> {
-  const r = await weirCli(args);
+async function fails(args: string[], pattern: RegExp, env?: NodeJS.ProcessEnv): Promise<string> {
+  const r = await weirCli(args, env);
   assert.notEqual(r.code, 0, `expected failure for ${args.join(' ')}`);
   const lines = errorLines(r.stderr);
   assert.equal(lines.length, 1, `expected one error line, got:\n${r.stderr}`);
   assert.match(lines[0]!, pattern);
   assert.ok(!/\n\s+at /.test(r.stderr), `a stack trace was printed:\n${r.stderr}`);
+  return r.stderr + r.stdout;
 }
 
 /** A directory with one completed wordcount checkpoint (job "wordcount"). */
@@ -45,6 +46,14 @@ test('unknown option and negative interval fail with one line', { timeout: 60_00
   await fails(['run', job, '--no-such-option'], /unknown option/);
   await fails(['run', job, '--checkpoint-interval', '-5s', '--', '--input', 'x', '--output', 'y'], /interval|option/);
   await fails(['run', job, '--parallelism', '0'], /parallelism/);
+});
+
+test('unreachable checkpoint storage fails at start with one line naming it (and no secret)', { timeout: 60_000 }, async () => {
+  const marker = 'SECRETMARKER-unreachable';
+  const out = await fails(['run', job, '--checkpoints', 's3://nobucket/p', '--no-progress', '--ui-port', '0', '--resume', 'latest', '--', '--input', 'x', '--output', 'y'],
+    /127\.0\.0\.1:9.*(ECONNREFUSED|failed)/,
+    { AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: marker, AWS_REGION: 'us-east-1' });
+  assert.ok(!out.includes(marker), 'the secret appears in the output');
 });
 
 test('--resume at another job\'s checkpoint, a newer format, or paths outside the job directory: refused with one line', { timeout: 90_000 }, async () => {
