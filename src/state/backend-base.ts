@@ -20,7 +20,7 @@ import { ConfigError, StateError } from '../util/errors.ts';
 import { assert } from '../util/assert.ts';
 import { checkMaxParallelism, keyGroupOf, murmur3, rangeContains } from './key-groups.ts';
 import { MAX_STATE_ID, bytesToBinaryString, lengthPrefixed, readVarint } from './key-layout.ts';
-import { MSGPACK_FAST_MAX_BYTES, msgpackSerializer, serializerId, writeMsgpackFast } from './serializers.ts';
+import { MSGPACK_FAST_MAX_BYTES, copyRange, msgpackSerializer, serializerId, writeMsgpackFast } from './serializers.ts';
 import {
   AggregatingStateImpl, ListStateImpl, MapStateImpl, ReducingStateImpl, ValueStateImpl,
 } from './state-objects.ts';
@@ -113,7 +113,7 @@ export abstract class BaseKeyedBackend implements KeyedStateBackend, CellStore {
     if (end >= 0 && end <= 0x80) {
       s[0] = end - 1;
       kg = murmur3(s, 0, 1, end) % this.maxParallelism;
-      keyPart = s.slice(0, end);
+      keyPart = copyRange(s, 0, end);
     } else {
       const bytes = this.keySerializer.serialize(key);
       kg = keyGroupOf(bytes, this.maxParallelism);
