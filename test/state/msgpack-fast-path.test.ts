@@ -63,3 +63,26 @@ test('bytes with trailing garbage or of other types still go through msgpackr', 
   assert.deepEqual(msgpackSerializer.deserialize(reference.pack({ a: 1 })), { a: 1 });
   assert.equal(msgpackSerializer.deserialize(reference.pack(1.5)), 1.5);
 });
+
+test('setCurrentKey puts a key in the key group msgpackr bytes + murmur3 give, with the same key bytes', async () => {
+  const { createHeapBackend } = await import('../../src/state/heap-backend.ts');
+  const { murmur3 } = await import('../../src/state/key-groups.ts');
+  const { MemoryStorage } = await import('../../src/storage/memory-storage.ts');
+  const maxP = 128;
+  const backend = await createHeapBackend({
+    operatorId: 'op', subtaskIndex: 0, maxParallelism: maxP, keyGroupRange: { start: 0, end: maxP - 1 },
+    storage: new MemoryStorage(), localDir: '/nonexistent',
+  });
+  try {
+    fc.assert(
+      fc.property(fc.oneof(fc.integer({ min: -0x8000_0000, max: 0xffff_ffff }), fc.string({ maxLength: 200 }), fc.double()), (key) => {
+        backend.setCurrentKey(key);
+        assert.equal(backend.currentKeyGroup(), murmur3(reference.pack(key)) % maxP);
+        assert.equal(backend.getCurrentKey(), key);
+      }),
+      { numRuns: 2000 },
+    );
+  } finally {
+    await backend.dispose();
+  }
+});
