@@ -25,7 +25,9 @@ for (const v of variants) {
     try {
       const random = rng(v.seed);
       const input = join(dir, 'input.txt');
-      const expected = makeInput(input, 100_000, random);
+      // Large enough that four kills (each after 1–2 more checkpoints + up to 120 ms) land
+      // before the end of input even as the runtime gets faster.
+      const expected = makeInput(input, 400_000, random);
       const output = join(dir, 'out');
       const args = [
         '--checkpoints', join(dir, 'checkpoints'), '--state-dir', join(dir, 'state'), '--checkpoint-interval', '50ms',

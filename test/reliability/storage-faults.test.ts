@@ -34,6 +34,7 @@ for (const backend of [['--state-backend', 'lsm', '--incremental', 'true'], ['--
       ];
       let injected = 0;
       let declined = 0;
+      let completed = 0;
       let finished = '';
       for (let run = 0; run < 8; run++) {
         const report = join(dir, `faults-${run}.json`);
@@ -41,6 +42,7 @@ for (const backend of [['--state-backend', 'lsm', '--incremental', 'true'], ['--
         const r = await runWeir(args, env, run < 2 ? { afterCheckpoints: 3, extraMs: 30, fallbackMs: 30_000 } : {}, jobDir);
         if (existsSync(report)) injected += (JSON.parse(readFileSync(report, 'utf8')) as { errors: number }).errors;
         declined += (r.stderr.match(/declined: .*injected failure/g) ?? []).length;
+        completed += (r.stderr.match(/"msg":"checkpoint \d+ completed"/g) ?? []).length;
         if (r.signal === 'SIGKILL') continue;
         assert.equal(r.code, 0, r.stderr);
         finished = r.stderr;
@@ -49,8 +51,9 @@ for (const backend of [['--state-backend', 'lsm', '--incremental', 'true'], ['--
       assert.ok(finished !== '', 'the job never finished');
       assert.ok(injected >= 1, `only ${injected} faults were injected in the runs that were not killed`);
       assert.ok(declined >= 1, 'no checkpoint was declined because of an injected fault');
-      const m = /job finished: .* (\d+) checkpoints/.exec(finished);
-      assert.ok(m && Number(m[1]) >= 2, `too few checkpoints completed: ${finished}`);
+      // Checkpoints complete despite the faults (counted over every run: when the kills land
+      // late, the last run may only take its final checkpoint).
+      assert.ok(completed >= 3, `only ${completed} checkpoints completed across the runs`);
       assert.deepEqual(checkCounts(output, expected), []);
       const v = await weirCli(['checkpoints', 'verify', checkpoints, '--job', 'wordcount', '--json']);
       assert.equal(v.code, 0, v.stderr);
