@@ -6,7 +6,8 @@ import type { Collector, KeyedProcessFunction, KeySelector, ProcessWindowFunctio
 import { OutputTag } from '../runtime/functions.ts';
 import type { Sink } from '../runtime/connector-types.ts';
 import type { AggregateFunction } from '../state/types.ts';
-import { FilterOperator, FlatMapOperator, IdentityOperator, MapOperator } from '../runtime/operators/simple.ts';
+import { FilterOperator, FlatMapOperator, IdentityOperator, MapOperator, ParseOperator } from '../runtime/operators/simple.ts';
+import type { BadRecord } from '../runtime/operators/simple.ts';
 import { KeyedProcessOperator, aggregateFunction, reduceFunction } from '../runtime/operators/keyed-process.ts';
 import { WindowOperator, type WindowFunctionSpec } from '../runtime/operators/window.ts';
 import { TimestampsAndWatermarksOperator } from '../runtime/operators/timestamps-watermarks.ts';
@@ -42,6 +43,18 @@ export class DataStream<T> {
 
   map<R>(fn: (value: T) => R): DataStream<R> {
     return this.oneInput('map', () => new MapOperator(fn));
+  }
+
+  /**
+   * Parses every record with `fn`; a record it throws on is malformed. The policy:
+   * `onMalformed: 'fail'` (default) fails the job with a MalformedRecordError naming the
+   * record's position (operator, subtask, index in that subtask's input, kept across
+   * restores); `onMalformed: tag` routes a `BadRecord` (record, error, position) to that
+   * side output (read it with getSideOutput(tag)) and counts it, and the job goes on.
+   */
+  parse<R>(fn: (value: T) => R, options: { onMalformed?: 'fail' | OutputTag<BadRecord<T>> } = {}): DataStream<R> {
+    const policy = options.onMalformed ?? 'fail';
+    return this.oneInput('parse', () => new ParseOperator(fn, policy === 'fail' ? undefined : policy.id));
   }
 
   filter(fn: (value: T) => boolean): DataStream<T> {

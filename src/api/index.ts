@@ -10,6 +10,8 @@ export type {
 export type { Source, SourceReader, SourceContext, SourceOutput, PollResult, Sink, SinkWriter, SinkContext, SinkSnapshot } from '../runtime/connector-types.ts';
 export type { RestartStrategy, JobResult, JobMetrics } from '../runtime/job-execution.ts';
 export { JobFailedError } from '../runtime/job-execution.ts';
+export { MalformedRecordError } from '../runtime/operators/simple.ts';
+export type { BadRecord, RecordPosition } from '../runtime/operators/simple.ts';
 export { WatermarkStrategy } from './watermark-strategy.ts';
 export { TumblingEventTimeWindows, SlidingEventTimeWindows, EventTimeSessionWindows } from './windows.ts';
 export { parseDuration } from './durations.ts';
