@@ -163,7 +163,14 @@ export class JobExecution implements CheckpointParticipant {
       const coordinator = o.createCoordinator
         ? await o.createCoordinator({ participant: this, expectedTasks, operators, maxParallelism: o.graph.maxParallelism })
         : undefined;
-      if (index > 0) restore = coordinator?.latestCompleted() ?? restore;
+      if (index > 0) {
+        // Restart from the newest checkpoint THIS execution completed, else from where it
+        // started. Not simply the store's latest: storage may hold newer checkpoints this run
+        // did not make or chose not to use (a corrupt one that --resume fell back past, or a
+        // previous run's when the job was started without --resume).
+        const latest = coordinator?.latestCompleted();
+        if (latest !== undefined && latest.checkpointId === this.metrics.lastCompletedCheckpointId) restore = latest;
+      }
       if (index > 0) this.log('warn', `restart ${index} from ${restore ? `checkpoint ${restore.checkpointId}` : 'the beginning'}`);
       this.coordinator = coordinator;
       notifyObserver(o.observer, 'attemptStarted', index, restore);
