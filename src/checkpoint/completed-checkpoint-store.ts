@@ -6,14 +6,16 @@
  * add(metadata) writes nothing (the coordinator already published `_metadata`); it
  * registers the checkpoint's shared files, then subsumes the oldest checkpoints beyond
  * `retained`, each in this order:
- *   1. unregister from the registry (in memory);
- *   2. delete its `_metadata` — FIRST, so a crash can never leave a `_metadata` whose
+ *   1. delete its `_metadata` — FIRST, so a crash can never leave a `_metadata` whose
  *      files are gone (a checkpoint without `_metadata` does not exist);
+ *   2. drop it from the retained list and unregister it from the registry (in memory);
  *   3. delete its private files;
  *   4. delete the shared files whose count reached 0;
  *   5. delete whatever else is left in its `chk-<N>/` directory.
- * If step 2 fails, steps 3–5 are skipped: the files stay referenced by a `_metadata`
- * that still exists, and the next recover() subsumes that checkpoint again.
+ * If step 1 fails, the checkpoint stays retained and registered (its `_metadata` still
+ * exists, so its files must stay referenced) and the next add() or recover() subsumes
+ * it again. A crash after step 1 leaves only unreferenced files: orphans that the next
+ * start deletes.
  *
  * Savepoints are kept apart: never counted for retention, never subsumed (FLINK-21351),
  * never registered (they are self-contained), never deleted by this store.
@@ -147,11 +149,17 @@ export class CompletedCheckpointStore {
       }
     };
     while (this.completed.length > this.retained) {
-      const old = this.completed.shift()!;
+      const old = this.completed[0]!;
+      // `_metadata` first. If that delete fails the checkpoint still exists in storage, so it
+      // stays retained AND registered (its files stay referenced: no orphan cleanup may take
+      // them) and the next enforceRetention() tries again. Unregistering it before this
+      // point let a later orphan sweep delete files that a surviving `_metadata` named
+      // (found by the 10% storage-fault test: `verify` reported them missing).
+      if (!(await del(metadataPath(this.job, old.checkpointId)))) break;
+      this.completed.shift();
       this.referenced = undefined;
       subsumed.push(old);
       const released = this.registry.unregisterCheckpoint(old);
-      if (!(await del(metadataPath(this.job, old.checkpointId)))) continue;
       for (const s of old.subtasks) for (const f of s.keyed?.privateFiles ?? []) await del(f.path);
       for (const e of released) await del(e.path);
       const dir = checkpointDir(this.job, old.checkpointId);

@@ -137,7 +137,18 @@ test('store: if deleting _metadata fails, the subsumed checkpoint keeps its file
   storage.failNext('delete', metadataPath(JOB, 1));
   const report = await store.add(m2);
   assert.equal(report.failed.length, 1);
+  assert.deepEqual(report.subsumed, []);
   assert.ok(await inner.stat(`${JOB}/shared/u1-b`), 'files kept while their _metadata exists');
+  // Still retained and registered, so no orphan cleanup may take its files in the meantime.
+  assert.deepEqual(store.checkpoints().map((m) => m.checkpointId), [1, 2]);
+  assert.ok(store.isReferenced(`${JOB}/shared/u1-b`));
+  // The next retention pass (here: the next completed checkpoint's add) subsumes it.
+  await store.enforceRetention();
+  assert.deepEqual(store.checkpoints().map((m) => m.checkpointId), [2]);
+  assert.equal(await inner.stat(`${JOB}/shared/u1-b`), undefined);
+  // Same situation found by a restarted process: recover() subsumes it again.
+  await inner.write(metadataPath(JOB, 1), serializeMetadata(m1));
+  await inner.write(`${JOB}/shared/u1-b`, new Uint8Array(1));
   const rec = await CompletedCheckpointStore.recover({ storage: inner, job: JOB, retained: 1 });
   assert.deepEqual(rec.store.checkpoints().map((m) => m.checkpointId), [1, 2]);
   await rec.store.enforceRetention();
