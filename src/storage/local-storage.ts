@@ -54,14 +54,7 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
     try {
       return await copyFileAtomically(localFile, full, this.label(path), undefined, true);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST') {
-        throw new PermanentStorageError(
-          `${this.label(path)}: conflicts with an existing object or prefix (a local directory cannot hold both "a/b" and "a/b/c")`,
-          { cause: err },
-        );
-      }
-      throw mapFsError(err, this.label(path));
+      throw mapWriteError(err, this.label(path));
     }
   }
 
@@ -70,15 +63,7 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
     try {
       return await writeFileAtomically(full, source, this.label(path));
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST') {
-        // S3 allows "a/b" and "a/b/c" side by side; a directory tree cannot.
-        throw new PermanentStorageError(
-          `${this.label(path)}: conflicts with an existing object or prefix (a local directory cannot hold both "a/b" and "a/b/c")`,
-          { cause: err },
-        );
-      }
-      throw mapFsError(err, this.label(path));
+      throw mapWriteError(err, this.label(path));
     }
   }
 
@@ -260,6 +245,18 @@ async function readdirOrEmpty(dir: string): Promise<Dirent[]> {
     if (code === 'ENOENT' || code === 'ENOTDIR') return [];
     throw err;
   }
+}
+
+/** A failed write: S3 allows "a/b" and "a/b/c" side by side; a directory tree cannot. */
+function mapWriteError(err: unknown, label: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST') {
+    return new PermanentStorageError(
+      `${label}: conflicts with an existing object or prefix (a local directory cannot hold both "a/b" and "a/b/c")`,
+      { cause: err },
+    );
+  }
+  return mapFsError(err, label);
 }
 
 export function mapFsError(err: unknown, label: string): unknown {
