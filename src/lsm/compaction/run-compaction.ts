@@ -22,7 +22,7 @@ import { TableCursor } from '../table-cursor.ts';
 import { FragmentedTombstones, type RangeTombstone } from '../range-tombstones.ts';
 import { MAX_SEQUENCE, TRAILER_BYTES, ValueKind, writeTrailer } from '../internal-key.ts';
 import { compareBytes, equalBytes } from '../../util/bytes.ts';
-import { touchesRange, type FileMeta } from '../version/file-meta.ts';
+import { fileIndexContaining, touchesRange, type FileMeta } from '../version/file-meta.ts';
 import type { CompactionJob, JobResult, OtherFile, OutputSlot } from './job-types.ts';
 
 const EMPTY = new Uint8Array(0);
@@ -45,19 +45,7 @@ export function runCompaction(job: CompactionJob): JobResult {
     for (const o of job.others) if (o.level > job.outputLevel) (deeper[o.level] ??= []).push(o);
     const deeperLevels = deeper.filter((l) => l !== undefined);
     for (const l of deeperLevels) l.sort((a, b) => compareBytes(a.smallest, b.smallest));
-    const mayExistBelow = (key: Uint8Array): boolean => {
-      for (const files of deeperLevels) {
-        let lo = 0;
-        let hi = files.length;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (compareBytes(files[mid]!.largest, key) < 0) lo = mid + 1;
-          else hi = mid;
-        }
-        if (lo < files.length && compareBytes(files[lo]!.smallest, key) <= 0) return true;
-      }
-      return false;
-    };
+    const mayExistBelow = (key: Uint8Array): boolean => deeperLevels.some((files) => fileIndexContaining(files, key) >= 0);
 
     const merged = new MergingCursor(readers.map((r) => new TableCursor(r.iterator())));
     merged.seekToFirst();

@@ -53,3 +53,18 @@ export function touchesRange(f: FileMeta, lo: Uint8Array, hiExclusive: Uint8Arra
   }
   return false;
 }
+
+/**
+ * In a level's files sorted by `smallest` with disjoint point ranges (L1 and below): the
+ * index of the only file whose [smallest, largest] may contain key, or -1.
+ */
+export function fileIndexContaining(files: readonly { readonly smallest: Uint8Array; readonly largest: Uint8Array }[], key: Uint8Array): number {
+  let lo = 0;
+  let hi = files.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareBytes(files[mid]!.largest, key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < files.length && compareBytes(files[lo]!.smallest, key) <= 0 ? lo : -1;
+}

@@ -15,7 +15,7 @@
  */
 import { assert } from '../../util/assert.ts';
 import { compareBytes } from '../../util/bytes.ts';
-import type { FileMeta } from './file-meta.ts';
+import { fileIndexContaining, type FileMeta } from './file-meta.ts';
 import { FragmentedTombstones } from '../range-tombstones.ts';
 
 export class Version {
@@ -76,16 +76,7 @@ export class Version {
 
   /** In level >= 1: index of the only file whose point range may contain key, or -1. */
   findFile(level: number, key: Uint8Array): number {
-    const files = this.levels[level]!;
-    let lo = 0;
-    let hi = files.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareBytes(files[mid]!.largest, key) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo < files.length && compareBytes(files[lo]!.smallest, key) <= 0) return lo;
-    return -1;
+    return fileIndexContaining(this.levels[level]!, key);
   }
 
   maxSequence(): number {
