@@ -29,16 +29,8 @@ export const VARIANTS: readonly Variant[] = [
   { name: 'heap', flags: ['--state-backend', 'heap'], lsm: false },
 ];
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded generator the fault injector uses (mulberry32), so test schedules are reproducible. */
+export { seededRandom as rng } from '../src/storage/fault-injecting-storage.ts';
 
 /** Writes `lines` lines of words from a vocabulary of `vocab` words (skewed); returns the expected count per word. */
 export function makeInput(file: string, lines: number, vocab: number, random: () => number): Map<string, number> {

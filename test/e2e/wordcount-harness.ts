@@ -5,23 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { newestCheckpoint } from '../../scripts/crash-lib.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 const bin = join(root, 'bin/weir.js');
 const job = join(root, 'examples/wordcount.ts');
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from '../../scripts/crash-lib.ts';
 
 export function makeInput(file: string, lines: number, random: () => number): Map<string, number> {
   const vocab = Array.from({ length: 300 }, (_, i) => (i % 7 === 0 ? `Wört${i}` : `w${i}`));
@@ -83,18 +75,6 @@ export function runOnce(args: string[], jobDir: string | null, kill: { checkpoin
   });
 }
 
-function newestCheckpoint(jobDir: string): number {
-  let max = 0;
-  try {
-    for (const name of readdirSync(jobDir)) {
-      const m = /^chk-(\d+)$/.exec(name);
-      if (m && existsSync(join(jobDir, name, '_metadata'))) max = Math.max(max, Number(m[1]));
-    }
-  } catch {
-    // not created yet
-  }
-  return max;
-}
 
 export function committedCounts(dir: string): Map<string, number[]> {
   const counts = new Map<string, number[]>();
