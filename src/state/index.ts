@@ -11,6 +11,8 @@ import type { LsmBackendOptions } from './lsm-backend.ts';
 
 export type * from './types.ts';
 export type * from './handles.ts';
+/** Engine statistics of an lsm backend's store (for metrics and the REST API; web must not import src/lsm). */
+export type { LsmStats } from '../lsm/types.ts';
 export type { BackendOptions, BackendExtraOptions } from './backend-base.ts';
 export { HeapKeyedBackend, createHeapBackend } from './heap-backend.ts';
 export { LsmKeyedBackend, createLsmBackend, openLsmBackendWith, defaultLsmEngine } from './lsm-backend.ts';

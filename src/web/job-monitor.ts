@@ -11,6 +11,7 @@
  * LsmStore.stats()/liveFiles()) and never change them. Remembered history is bounded
  * (`historySize` checkpoints), so a long-running job does not grow this object.
  */
+import type { LsmStats } from '../state/index.ts';
 import type { Clock } from '../util/clock.ts';
 import type { CheckpointCoordinator, CheckpointEvent, CheckpointStats } from '../checkpoint/coordinator.ts';
 import type { SharedStateEntry } from '../checkpoint/shared-state-registry.ts';
@@ -561,21 +562,6 @@ function safe<T, D>(f: () => T, dflt: D): T | D {
   }
 }
 
-/** The part of src/lsm's LsmStats the web layer reads (web must not import src/lsm). */
-export interface LsmStats {
-  levels: { level: number; files: number; bytes: number }[];
-  memtableBytes: number;
-  sealedMemtables: number;
-  bytesWrittenByFlush: number;
-  bytesWrittenByCompaction: number;
-  bytesIngested: number;
-  writeAmplification: number;
-  flushes: number;
-  compactions: number;
-  blockCacheHits: number;
-  blockCacheMisses: number;
-  stallMillis: number;
-}
 
 interface LsmLike {
   stats(): LsmStats;
