@@ -42,22 +42,26 @@ export interface WebServer {
 const STATIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'static');
 const require = createRequire(import.meta.url);
 
-/** Vendored browser modules: URL name → file in node_modules. */
-const VENDOR: Record<string, { resolve: () => string; type: string }> = {
+/**
+ * Vendored browser modules: URL name → file in node_modules. Maps, not object literals:
+ * a lookup by a request's path must never find Object.prototype's members
+ * (`/vendor/__proto__`, `/vendor/constructor` answered 500 when these were objects).
+ */
+const VENDOR = new Map<string, { resolve: () => string; type: string }>(Object.entries({
   'preact.mjs': { resolve: () => require.resolve('preact'), type: 'text/javascript' },
   'preact-hooks.mjs': { resolve: () => require.resolve('preact/hooks'), type: 'text/javascript' },
   'htm.mjs': { resolve: () => join(dirname(require.resolve('htm')), 'htm.mjs'), type: 'text/javascript' },
   'uplot.mjs': { resolve: () => join(dirname(require.resolve('uplot')), 'uPlot.esm.js'), type: 'text/javascript' },
   'uplot.css': { resolve: () => join(dirname(require.resolve('uplot')), 'uPlot.min.css'), type: 'text/css' },
-};
+}));
 
-const STATIC: Record<string, { file: string; type: string }> = {
+const STATIC = new Map<string, { file: string; type: string }>(Object.entries({
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript' },
   '/state-view.js': { file: 'state-view.js', type: 'text/javascript' },
   '/style.css': { file: 'style.css', type: 'text/css' },
-};
+}));
 
 class HttpError extends Error {
   constructor(
@@ -106,8 +110,7 @@ function closeServer(server: Server): Promise<void> {
 
 async function handle(opts: WebServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, `${req.method} not allowed (the API is read-only)`);
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const path = url.pathname;
+  const path = requestPath(req.url);
   const m = opts.monitor;
   if (path === '/metrics') {
     const text = await opts.metrics.metrics();
@@ -116,16 +119,16 @@ async function handle(opts: WebServerOptions, req: IncomingMessage, res: ServerR
     return;
   }
   if (path.startsWith('/api/')) {
-    sendJson(res, 200, route(m, path.slice('/api/'.length).split('/').filter((s) => s !== '').map(decodeURIComponent)));
+    sendJson(res, 200, route(m, path.slice('/api/'.length).split('/').filter((s) => s !== '').map(decodeSegment)));
     return;
   }
   if (path.startsWith('/vendor/')) {
-    const v = VENDOR[path.slice('/vendor/'.length)];
+    const v = VENDOR.get(path.slice('/vendor/'.length));
     if (!v) throw new HttpError(404, `no such file: ${path}`);
     await sendFile(res, v.resolve(), v.type);
     return;
   }
-  const s = STATIC[path];
+  const s = STATIC.get(path);
   if (!s) throw new HttpError(404, `no such page: ${path}`);
   await sendFile(res, join(STATIC_DIR, s.file), s.type);
 }
@@ -137,14 +140,33 @@ function route(m: JobMonitor, parts: string[]): unknown {
   if (parts.length === 2) return m.details();
   if (parts[2] === 'checkpoints' && parts.length === 3) return m.checkpoints();
   if (parts[2] === 'checkpoints' && parts.length === 4) {
-    const id = Number(parts[3]);
-    if (!Number.isInteger(id) || id < 0) throw new HttpError(400, `checkpoint id must be a non-negative integer, got "${parts[3]}"`);
+    // Digits only: Number() would also take " " (0), "0x10", "1e3" and "Infinity".
+    const id = /^[0-9]{1,15}$/.test(parts[3] ?? '') ? Number(parts[3]) : NaN;
+    if (!Number.isSafeInteger(id)) throw new HttpError(400, `checkpoint id must be a non-negative integer, got "${parts[3]}"`);
     const cp = m.checkpoint(id);
     if (!cp) throw new HttpError(404, `checkpoint ${id} is not known (history keeps the latest ${m.options.historySize ?? 50})`);
     return cp;
   }
   if (parts[2] === 'state' && parts.length === 3) return m.state();
   throw new HttpError(404, `no such endpoint: /api/${parts.join('/')}`);
+}
+
+/** The path of a request target; a target that is not a URL path (e.g. "//") is a 400, not a 500. */
+function requestPath(target: string | undefined): string {
+  try {
+    return new URL(target ?? '/', 'http://localhost').pathname;
+  } catch {
+    throw new HttpError(400, `malformed request target ${JSON.stringify((target ?? '').slice(0, 200))}`);
+  }
+}
+
+/** One percent-decoded path segment; a malformed escape ("%ZZ", "%E0%A4") is a 400, not a 500. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, `malformed percent-escape in path segment ${JSON.stringify(segment.slice(0, 200))}`);
+  }
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -7,6 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { JOB, getJson, startCounterJob, waitFor, waitForCheckpoints, type RunningJob } from './helpers.ts';
 import { parsePrometheusText, type PromSample } from './prometheus-text.ts';
@@ -118,6 +119,55 @@ test('/api/jobs/:job/checkpoints/:id: per operator and subtask; sizes add up; 40
   assert.equal((await fetch(`${api}/no-such-job`)).status, 404);
   assert.equal((await fetch(`${api}/${JOB}/nothing`)).status, 404);
   assert.equal((await fetch(`${api}`, { method: 'POST' })).status, 405);
+});
+
+/** Sends `path` verbatim (fetch() would normalise some of these targets) and returns the status and body. */
+function probe(base: string, path: string, method = 'GET'): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: hostname, port, path, method }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.setTimeout(10_000, () => req.destroy(new Error(`no answer to ${method} ${path}`)));
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+test('bad requests answer 400/404/405 as docs/rest-api.md promises, never 500', async () => {
+  const cases: Array<[string, number, string?]> = [
+    ['/api/jobs/%ZZ', 400],
+    [`/api/jobs/${JOB}/checkpoints/%ZZ`, 400],
+    [`/api/jobs/${JOB}/checkpoints/%E0%A4`, 400], // truncated UTF-8 sequence
+    [`/api/jobs/${JOB}/checkpoints/%20`, 400], // Number(" ") is 0
+    [`/api/jobs/${JOB}/checkpoints/0x10`, 400],
+    [`/api/jobs/${JOB}/checkpoints/1e3`, 400],
+    [`/api/jobs/${JOB}/checkpoints/Infinity`, 400],
+    [`/api/jobs/${JOB}/checkpoints/99999999999999999999`, 400],
+    ['/vendor/__proto__', 404],
+    ['/vendor/constructor', 404],
+    ['/vendor/hasOwnProperty', 404],
+    ['/vendor/toString', 404],
+    ['/__proto__', 404],
+    ['/constructor', 404],
+    ['/api/__proto__', 404],
+    [`/api/jobs/${JOB}/__proto__`, 404],
+    ['//', 400],
+    ['/api/jobs', 405, 'DELETE'],
+    ['/vendor/__proto__', 405, 'PUT'],
+  ];
+  const wrong: string[] = [];
+  for (const [path, expected, method] of cases) {
+    const r = await probe(job.url, path, method);
+    if (r.status !== expected) wrong.push(`${method ?? 'GET'} ${path}: ${r.status} ${r.body.slice(0, 160)} (expected ${expected})`);
+    else assert.ok(typeof JSON.parse(r.body).error === 'string', `${path}: error body is {"error": "…"}`);
+  }
+  assert.deepEqual(wrong, []);
+  // the server is still fine after all of that
+  assert.equal((await getJson(`${api}`)).jobs.length, 1);
 });
 
 test('/api/jobs/:job/state: local sstables by level, shared files per retained checkpoint, registry counts = references', async () => {
