@@ -3,20 +3,31 @@
  * CheckpointMetadata (src/checkpoint/types.ts), pretty-printed so `cat` is an
  * inspection tool.
  *
- * Format versions: METADATA_FORMAT_VERSION is what this build writes. A file with a
- * newer version is refused with a ConfigError (an older weir must not guess at fields it
- * does not know, and must never delete files a newer format references). Older versions
- * would be upgraded here when a version 2 exists.
+ * Format versions (the `formatVersion` member; METADATA_FORMAT_VERSION is what this
+ * build writes):
+ *
+ *   1  the only version. The document ends with a `"checksum"` member, the CRC-32C (hex)
+ *      of the file with that member removed (bytes up to the `,` before it, then
+ *      `\n}\n`). The member is REQUIRED: a version-1 file without it, with it renamed,
+ *      moved, malformed or not matching the bytes is a CorruptionError naming the file.
+ *      (Files from the development builds of 24 Nov 2026 that predate the member are
+ *      refused too: accepting "no checksum" is exactly what lets one altered byte — the
+ *      member's name — switch the check off.)
+ *   >1 refused with a ConfigError before anything else is checked (an older weir must
+ *      not guess at fields, or an integrity scheme, it does not know, and must never
+ *      delete files a newer format references).
+ *
+ * A future version 2 adds its row here with its own integrity rule; a version whose rule
+ * allows "no checksum" must never be introduced, since the version number itself is
+ * covered by the checksum and a reader trusts it only after the checksum held.
  *
  * Every path in a `_metadata` is checked to be inside `<job>/` (no '..', no other job's
  * files): a crafted or mis-copied `_metadata` can then never make restore read, or
  * subsumption delete, anything outside the job's own directory.
  *
- * Integrity: the document ends with a `"checksum"` member, the CRC-32C (hex) of the file
- * with that member removed (bytes up to the `,` before it, then `\n}\n`). A flipped
- * byte anywhere else (a key-group range, a size, a path) fails parsing with a
- * CorruptionError naming the file, so restore never proceeds from a silently altered
- * `_metadata`. A file without the member (written before it existed) is accepted as is.
+ * A flipped byte anywhere (a key-group range, a size, a path, the checksum member's own
+ * name) therefore fails parsing with a CorruptionError naming the file, so restore never
+ * proceeds from a silently altered `_metadata`.
  */
 import { assert } from '../util/assert.ts';
 import { crc32c, crc32cHex } from '../util/crc32c.ts';
@@ -27,8 +38,18 @@ import type { CheckpointMetadata, KeyedStateHandle, SubtaskState } from './types
 
 export function serializeMetadata(metadata: CheckpointMetadata): Uint8Array {
   validateMetadata(metadata);
-  const body = new TextEncoder().encode(`${JSON.stringify(metadata, null, 1)}\n`);
-  assert(body.length >= 3 && body[body.length - 2] === 0x7d, 'metadata JSON ends with }\\n');
+  return sealMetadataJson(`${JSON.stringify(metadata, null, 1)}\n`);
+}
+
+/**
+ * Appends the checksum member to a JSON object's text (which must end with "\n}\n", as
+ * JSON.stringify(x, null, 1) + "\n" does). No validation: serializeMetadata() is the way
+ * to write a `_metadata`; this exists on its own so tests can craft files that pass the
+ * integrity check and must then be refused for what they say.
+ */
+export function sealMetadataJson(json: string): Uint8Array {
+  const body = new TextEncoder().encode(json);
+  assert(body.length >= 3 && body[body.length - 3] === 0x0a && body[body.length - 2] === 0x7d && body[body.length - 1] === 0x0a, 'metadata JSON ends with \\n}\\n');
   const head = body.subarray(0, body.length - 3); // without "\n}\n"
   const trailer = new TextEncoder().encode(`,\n "checksum": "${crc32cHex(crc32c(body))}"\n}\n`);
   const out = new Uint8Array(head.length + trailer.length);
@@ -39,15 +60,18 @@ export function serializeMetadata(metadata: CheckpointMetadata): Uint8Array {
 
 const TRAILER = /,\n "checksum": "([0-9a-f]{8})"\n\}\n$/;
 
-/** Checks and strips the checksum member; returns the bytes the checksum covers. */
+/**
+ * Version 1's integrity rule (see the header): the checksum member must be there, last,
+ * in its exact form, and match. Returns the bytes the checksum covers.
+ */
 function checkIntegrity(bytes: Uint8Array, source: string): Uint8Array {
   // The trailer is ASCII and short: look only at the last bytes.
   const tailStart = Math.max(0, bytes.length - 40);
   const tail = new TextDecoder('latin1').decode(bytes.subarray(tailStart));
   const m = TRAILER.exec(tail);
   if (m === null) {
-    if (/\n "checksum"/.test(tail)) throw new CorruptionError(source, undefined, 'malformed checksum member');
-    return bytes; // written before the checksum existed
+    const why = /"checksum"/.test(tail) ? 'malformed checksum member' : 'no "checksum" member (required by format version 1)';
+    throw new CorruptionError(source, undefined, `${why}; the file was altered or truncated`);
   }
   const cut = tailStart + m.index;
   const body = new Uint8Array(cut + 3);
@@ -64,23 +88,16 @@ function checkIntegrity(bytes: Uint8Array, source: string): Uint8Array {
  * for a newer format version or paths outside the job directory.
  */
 export function parseMetadata(bytes: Uint8Array, source: string, expectedJob?: string): CheckpointMetadata {
-  const body = checkIntegrity(bytes, source);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
-  } catch (err) {
-    throw new CorruptionError(source, undefined, 'not valid UTF-8 JSON', { cause: err });
-  }
-  if (!isObject(doc)) throw new CorruptionError(source, undefined, 'not a JSON object');
-  const version = doc['formatVersion'];
-  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
-    throw new CorruptionError(source, undefined, 'missing or invalid formatVersion');
-  }
+  // The version decides the integrity rule, so it is read first (a newer version may
+  // protect itself differently); nothing else is trusted before that rule held.
+  const version = formatVersionOf(parseJson(bytes, source), source);
   if (version > METADATA_FORMAT_VERSION) {
     throw new ConfigError(
       `${source} has metadata format version ${version}, newer than the ${METADATA_FORMAT_VERSION} this weir understands; use a newer weir`,
     );
   }
+  assert(METADATA_FORMAT_VERSION === 1, 'a new metadata format version needs its integrity rule here');
+  const doc = parseJson(checkIntegrity(bytes, source), source);
   try {
     checkShape(doc);
   } catch (err) {
@@ -97,6 +114,25 @@ export function parseMetadata(bytes: Uint8Array, source: string, expectedJob?: s
     throw err;
   }
   return metadata;
+}
+
+function parseJson(bytes: Uint8Array, source: string): Record<string, unknown> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (err) {
+    throw new CorruptionError(source, undefined, 'not valid UTF-8 JSON', { cause: err });
+  }
+  if (!isObject(doc)) throw new CorruptionError(source, undefined, 'not a JSON object');
+  return doc;
+}
+
+function formatVersionOf(doc: Record<string, unknown>, source: string): number {
+  const version = doc['formatVersion'];
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+    throw new CorruptionError(source, undefined, 'missing or invalid formatVersion');
+  }
+  return version;
 }
 
 /** Every storage path a metadata references (shared and private), in order, without duplicates. */

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { CompletedCheckpointStore } from '../../src/checkpoint/completed-checkpoint-store.ts';
 import { CheckpointCoordinator } from '../../src/checkpoint/coordinator.ts';
 import { metadataPath } from '../../src/checkpoint/layout.ts';
-import { parseMetadata, referencedPaths, serializeMetadata } from '../../src/checkpoint/metadata.ts';
+import { parseMetadata, referencedPaths, sealMetadataJson, serializeMetadata } from '../../src/checkpoint/metadata.ts';
 import { SharedStateRegistry } from '../../src/checkpoint/shared-state-registry.ts';
 import { METADATA_FORMAT_VERSION } from '../../src/checkpoint/types.ts';
 import type { CheckpointMetadata, SharedFileRef } from '../../src/checkpoint/types.ts';
@@ -87,7 +87,8 @@ test('registry counts two uploads of the same local file (concurrent checkpoints
 test('metadata: round trip; newer format, paths outside the job and garbage are refused', () => {
   const m = meta(3, [ref('a', 3, false)]);
   assert.deepEqual(parseMetadata(serializeMetadata(m), 'x', JOB), m);
-  const enc = (o: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(o));
+  // Crafted but sealed: the checksum holds, so what is refused is what the file says.
+  const enc = (o: unknown): Uint8Array => sealMetadataJson(`${JSON.stringify(o, null, 1)}\n`);
   assert.throws(() => parseMetadata(enc({ ...m, formatVersion: METADATA_FORMAT_VERSION + 1 }), 'j/chk-3/_metadata'),
     (e: unknown) => e instanceof ConfigError && /newer than/.test(e.message) && /j\/chk-3\/_metadata/.test(e.message));
   for (const bad of [`${JOB}/shared/../../etc/passwd`, 'other/shared/a', `${JOB}`, `${JOB}//a`]) {

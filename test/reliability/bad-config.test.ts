@@ -12,6 +12,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeInput, rng, runWeir, weirCli } from '../../scripts/crash-lib.ts';
+import { sealMetadataJson } from '../../src/checkpoint/metadata.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 const job = join(root, 'examples/wordcount.ts');
@@ -68,10 +69,10 @@ test('--resume at another job\'s checkpoint, a newer format, or paths outside th
     mkdirSync(join(c.checkpoints, 'wordcount', 'chk-5'), { recursive: true });
     writeFileSync(join(c.checkpoints, 'wordcount', 'chk-5', '_metadata'), newer);
     await fails([...base, '--resume', 'latest', ...tail], /format version 99, newer/);
-    // Paths outside the job directory (a crafted _metadata without a checksum, as old files are).
+    // Paths outside the job directory (a crafted _metadata whose checksum is recomputed, so it is refused for what it says).
     const escaping = c.meta.replace(/"wordcount\/(shared|taskowned)\//, '"wordcount/../elsewhere/').replace(/,\n "checksum": "[0-9a-f]{8}"\n\}\n$/, '\n}\n');
     assert.notEqual(escaping, c.meta);
-    writeFileSync(join(c.checkpoints, 'wordcount', 'chk-5', '_metadata'), escaping);
+    writeFileSync(join(c.checkpoints, 'wordcount', 'chk-5', '_metadata'), sealMetadataJson(escaping));
     await fails([...base, '--resume', 'latest', ...tail], /outside|\.\./);
   } finally {
     rmSync(c.dir, { recursive: true, force: true });
