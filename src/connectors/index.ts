@@ -3,3 +3,4 @@ export { GeneratorSource, type GeneratorSourceOptions } from './generator-source
 export { FileSource } from './file-source.ts';
 export { CollectSink, PrintSink } from './collect-sink.ts';
 export { FileSink, type FileSinkOptions } from './file-sink.ts';
+export * from './nexmark/index.ts';
