@@ -9,11 +9,25 @@
  * no trace (FLINK-38909). A temp file orphaned by a crash is not listed; sweepTempFiles()
  * removes them.
  *
+ * Symlinks (issue 9, defect 8): nothing read, written, listed or deleted may resolve
+ * outside the root. Paths are validated as strings (paths.ts), and then every directory
+ * between the root and the object is lstat()ed: a symbolic link there is refused with a
+ * PermanentStorageError naming it (a `shared/` that links elsewhere would make restore
+ * read, and retention delete, files outside). The object itself is opened with
+ * O_NOFOLLOW (read), lstat()ed before a copy (readToFile, stat), created with O_EXCL and
+ * published by rename() (neither follows a link); unlink() of a link removes the link.
+ * list() refuses a symlink it meets instead of skipping it, so gc, verify and inspect
+ * fail loudly on a directory someone linked outside. The root itself may be a symlink
+ * (the user chose it). Not defended: a concurrent writer swapping a checked directory
+ * for a link between the check and the use (that needs openat2(RESOLVE_BENEATH), which
+ * Node does not expose); checkpoint storage is not shared with untrusted writers.
+ *
  * Errors: ENOENT → NotFoundError on reads; EMFILE/EAGAIN/EBUSY/EIO/… → TransientStorageError;
  * the rest (EACCES, ENOSPC, ENOTDIR, …) → PermanentStorageError. All with `cause`.
  */
+import { constants } from 'node:fs';
 import type { Dirent } from 'node:fs';
-import { lstat, open, readdir, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { lstat, open, readdir, rm, rmdir, unlink } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { assert } from '../util/assert.ts';
@@ -29,6 +43,9 @@ export interface LocalStorageOptions {
   /** Directory holding the objects; created on first write. Relative → resolved against cwd. */
   root: string;
 }
+
+/** O_NOFOLLOW where the platform has it (POSIX); 0 elsewhere (the lstat checks still apply). */
+const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
 
 const TRANSIENT_CODES = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY', 'EIO', 'ETIMEDOUT', 'EINTR', 'ESTALE']);
 
@@ -52,6 +69,7 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
     const full = this.resolvePath(path);
     await checkLocalSource(localFile);
     try {
+      await this.refuseLinkedParents(path);
       return await copyFileAtomically(localFile, full, this.label(path), undefined, true);
     } catch (err) {
       throw mapWriteError(err, this.label(path));
@@ -61,6 +79,7 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
   async writeStream(path: string, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<WriteResult> {
     const full = this.resolvePath(path);
     try {
+      await this.refuseLinkedParents(path);
       return await writeFileAtomically(full, source, this.label(path));
     } catch (err) {
       throw mapWriteError(err, this.label(path));
@@ -70,7 +89,10 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
   async read(path: string): Promise<Uint8Array> {
     const full = this.resolvePath(path);
     return this.guard(path, async () => {
-      const handle = await open(full, 'r');
+      await this.refuseLinkedParents(path);
+      const handle = await open(full, constants.O_RDONLY | NO_FOLLOW).catch((err: unknown) => {
+        throw (err as NodeJS.ErrnoException).code === 'ELOOP' ? this.linkError(path, path) : err;
+      });
       try {
         const info = await handle.stat();
         if (!info.isFile()) throw new NotFoundError(this.label(path));
@@ -85,7 +107,10 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
   async readToFile(path: string, localFile: string, expect?: Expectation): Promise<void> {
     const full = this.resolvePath(path);
     await this.guard(path, async () => {
-      if (!(await stat(full)).isFile()) throw new NotFoundError(this.label(path));
+      await this.refuseLinkedParents(path);
+      const info = await lstat(full);
+      if (info.isSymbolicLink()) throw this.linkError(path, path);
+      if (!info.isFile()) throw new NotFoundError(this.label(path));
       // Objects are immutable: a kernel copy, then the checksum of the copy (see copyFileAtomically).
       await copyFileAtomically(full, localFile, this.label(path), expect, false);
     });
@@ -95,7 +120,9 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
     const full = this.resolvePath(path);
     return this.guard(path, async () => {
       try {
-        const info = await stat(full);
+        await this.refuseLinkedParents(path);
+        const info = await lstat(full);
+        if (info.isSymbolicLink()) throw this.linkError(path, path);
         return info.isFile() ? { path, size: info.size } : undefined;
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
@@ -110,15 +137,25 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
     validatePrefix(prefix);
     const dirPart = prefix.slice(0, prefix.lastIndexOf('/') + 1); // "" or "a/b/"
     const out: ObjectInfo[] = [];
-    await this.guard(prefix, () => this.walk(dirPart, prefix, out));
+    await this.guard(prefix, async () => {
+      if (dirPart !== '') {
+        await this.refuseLinkedParents(`${dirPart}x`);
+        // the directory listed itself (refuseLinkedParents checked only its parents)
+        const last = dirPart.slice(0, -1);
+        const info = await lstat(join(this.root, ...last.split('/'))).catch(() => undefined);
+        if (info?.isSymbolicLink()) throw this.linkError(prefix, last);
+      }
+      await this.walk(dirPart, prefix, out);
+    });
     return out.sort((a, b) => comparePaths(a.path, b.path));
   }
 
   async delete(path: string): Promise<void> {
     const full = this.resolvePath(path);
     await this.guard(path, async () => {
+      await this.refuseLinkedParents(path);
       try {
-        await unlink(full);
+        await unlink(full); // a link itself is removed, never its target
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         // Absent (or a directory, i.e. not an object): nothing to delete.
@@ -141,9 +178,12 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
         return;
       }
       const dir = this.resolvePath(prefix.slice(0, -1));
+      await this.refuseLinkedParents(prefix.slice(0, -1));
       let isDir = false;
       try {
-        isDir = (await lstat(dir)).isDirectory();
+        const info = await lstat(dir);
+        if (info.isSymbolicLink()) throw this.linkError(prefix, prefix.slice(0, -1));
+        isDir = info.isDirectory();
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
@@ -189,9 +229,14 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
           if (prefix.startsWith(asDir) || asDir.startsWith(prefix)) await this.walk(asDir, prefix, out, depth + 1);
           return;
         }
+        if (entry.isSymbolicLink()) {
+          // Skipping it would hide it; following it could reach outside the root.
+          if (rel.startsWith(prefix) || prefix.startsWith(`${rel}/`)) throw this.linkError(prefix, rel);
+          return;
+        }
         if (!entry.isFile() || entry.name.includes(TEMP_MARKER) || !rel.startsWith(prefix)) return;
         try {
-          const info = await this.statLimit(() => stat(join(this.root, rel)));
+          const info = await this.statLimit(() => lstat(join(this.root, rel)));
           out.push({ path: rel, size: info.size });
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // deleted while listing
@@ -210,6 +255,35 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
         return; // not empty, already gone, or a concurrent write recreated it
       }
     }
+  }
+
+  /**
+   * Throws PermanentStorageError if a directory between the root and `path` (exclusive of
+   * both) is a symbolic link. A component that does not exist ends the check: nothing
+   * below it exists either (mkdir creates real directories).
+   */
+  private async refuseLinkedParents(path: string): Promise<void> {
+    const parts = path.split('/');
+    let dir = this.root;
+    for (let i = 0; i < parts.length - 1; i++) {
+      dir = join(dir, parts[i]!);
+      let info;
+      try {
+        info = await lstat(dir);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return;
+        throw err;
+      }
+      if (info.isSymbolicLink()) throw this.linkError(path, parts.slice(0, i + 1).join('/'));
+      if (!info.isDirectory()) return;
+    }
+  }
+
+  private linkError(path: string, link: string): PermanentStorageError {
+    return new PermanentStorageError(
+      `${this.label(path)}: ${this.label(link)} is a symbolic link; weir refuses symbolic links inside checkpoint storage (they can lead outside ${this.root})`,
+    );
   }
 
   private resolvePath(path: string): string {
