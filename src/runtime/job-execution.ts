@@ -26,13 +26,13 @@ import { msgpackSerializer } from '../state/serializers.ts';
 import type {
   CheckpointMetadata, CheckpointParticipant, OperatorStateEntry, SubtaskCheckpointMetrics, SubtaskState,
 } from '../checkpoint/types.ts';
-import { LocalChannel, type Channel } from './channel.ts';
+import { LocalChannel } from './channel.ts';
 import { Barrier } from './elements.ts';
 import { buildExecutionPlan, type ExecutionPlan } from './execution-plan.ts';
 import type { JobGraph, JobNode } from './job-graph.ts';
-import { RecordWriter } from './record-writer.ts';
+import { channelLayout, taskKey, wireSubtasks } from './slots/channel-layout.ts';
 import { planRestore, type SubtaskRestorePlan } from '../checkpoint/restore-plan.ts';
-import { Task, type TaskServices } from './task.ts';
+import { Task, type TaskServices } from './task/task.ts';
 import { TurnBudget } from './turn-budget.ts';
 import { notifyObserver, type JobObserver } from './job-observer.ts';
 
@@ -201,32 +201,8 @@ export class JobExecution implements CheckpointParticipant {
     const maxP = graph.maxParallelism;
     const capacity = o.channelCapacity ?? 2048;
     const keySerializer = o.keySerializer ?? msgpackSerializer;
-    // Channels: for every edge that leaves a chain, one per (producer, consumer) pair.
-    const inputs = new Map<string, Channel[]>(); // consumer task id → channels
-    const outputs = new Map<string, Map<number, { tag: string | undefined; writer: RecordWriter }[]>>();
-    for (const chain of this.plan.chains) {
-      for (const node of chain.nodes) {
-        if (node !== chain.nodes[0]) continue;
-        for (const edge of node.inputs) {
-          const producerChain = this.plan.chains[this.plan.chainOf[edge.from]!]!;
-          const producerNode = graph.nodes[edge.from]!;
-          for (let pi = 0; pi < producerNode.parallelism; pi++) {
-            const channels: Channel[] = [];
-            for (let ci = 0; ci < node.parallelism; ci++) {
-              if (edge.partitioning === 'forward' && ci !== pi) continue;
-              const ch = new LocalChannel(`${producerNode.operatorId}[${pi}]→${node.operatorId}[${ci}]`, capacity);
-              channels.push(ch);
-              pushTo(inputs, taskId(chain.index, ci), ch);
-            }
-            const writer = new RecordWriter(channels, edge.partitioning, maxP, edge.keySelector, keySerializer);
-            const tid = taskId(producerChain.index, pi);
-            let m = outputs.get(tid);
-            if (!m) outputs.set(tid, (m = new Map()));
-            pushTo(m, edge.from, { tag: edge.sideTag, writer });
-          }
-        }
-      }
-    }
+    // Channels: for every edge that leaves a chain, one per (producer, consumer) pair; all in-memory here.
+    const { inputs, outputs } = wireSubtasks(this.plan, channelLayout(this.plan), () => true, (spec) => new LocalChannel(spec.id, capacity), keySerializer);
     // Which part of the restored checkpoint each new subtask gets (src/checkpoint's planner).
     const restores = new Map<string, SubtaskRestorePlan>();
     if (restore) {
@@ -273,7 +249,7 @@ export class JobExecution implements CheckpointParticipant {
     };
     for (const chain of this.plan.chains) {
       for (let i = 0; i < chain.parallelism; i++) {
-        const tid = taskId(chain.index, i);
+        const tid = taskKey(chain.index, i);
         const task = new Task(chain, i, inputs.get(tid) ?? [], outputs.get(tid) ?? new Map(), {
           ...services,
           acknowledge: (id, states, metrics) => {
@@ -385,14 +361,4 @@ export class JobExecution implements CheckpointParticipant {
     if (a.finalCheckpointId === checkpointId) a.finalCheckpointId = undefined;
     if (a.awaitingFinal && a.finalCheckpointId === undefined) this.requestFinalCheckpoint(a, 50);
   }
-}
-
-function taskId(chainIndex: number, subtaskIndex: number): string {
-  return `${chainIndex}.${subtaskIndex}`;
-}
-
-function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
-  const list = m.get(k);
-  if (list) list.push(v);
-  else m.set(k, [v]);
 }

@@ -14,7 +14,7 @@ import type { CheckpointCoordinator, CheckpointEvent } from '../checkpoint/coord
 import type { CheckpointMetadata, SubtaskCheckpointMetrics, SubtaskState } from '../checkpoint/types.ts';
 import type { KeyedStateBackend } from '../state/types.ts';
 import type { ExecutionPlan } from './execution-plan.ts';
-import type { Task } from './task.ts';
+import type { Task } from './task/task.ts';
 
 /** What an observer may read of the running job (JobExecution implements it). */
 export interface ObservableExecution {

@@ -12,7 +12,7 @@ import { Barrier, END } from '../../src/runtime/elements.ts';
 import { buildExecutionPlan } from '../../src/runtime/execution-plan.ts';
 import type { JobGraph } from '../../src/runtime/job-graph.ts';
 import { RecordWriter } from '../../src/runtime/record-writer.ts';
-import { Task, type TaskServices } from '../../src/runtime/task.ts';
+import { Task, type TaskServices } from '../../src/runtime/task/task.ts';
 import { TurnBudget } from '../../src/runtime/turn-budget.ts';
 import { StatelessOperator, type OperatorSnapshot } from '../../src/runtime/operator.ts';
 import { msgpackSerializer } from '../../src/state/serializers.ts';
