@@ -4,3 +4,5 @@ export { FileSource } from './file-source.ts';
 export { CollectSink, PrintSink } from './collect-sink.ts';
 export { FileSink, type FileSinkOptions } from './file-sink.ts';
 export * from './nexmark/index.ts';
+export { KafkaSource, kafkaDeserializers, partitionOwner, type KafkaSourceOptions, type KafkaRecordView } from './kafka/kafka-source.ts';
+export type { KafkaConnectionOptions, KafkaSasl } from './kafka/client-options.ts';

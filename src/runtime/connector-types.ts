@@ -11,6 +11,13 @@ import type { Clock } from '../util/clock.ts';
 
 export interface SourceOutput<T> {
   collect(value: T, timestamp?: number): void;
+  /**
+   * A source that tracks event time itself (e.g. per Kafka partition) emits its
+   * watermark here; sources without one use assignTimestampsAndWatermarks downstream.
+   */
+  emitWatermark?(timestamp: number): void;
+  /** Marks this subtask's output idle (true) or active again (false): idle outputs do not hold back event time. */
+  markIdle?(idle: boolean): void;
 }
 
 export interface SourceContext {
@@ -39,6 +46,12 @@ export interface Source<T> {
   readonly name: string;
   /** The most subtasks this source can use (a single file: 1). */
   readonly maxParallelism?: number;
+  /**
+   * How the readers' state items are redistributed on restore: 'split' (default) deals
+   * them round-robin over the new subtasks; 'union' gives every subtask all items (a
+   * reader then keeps the items it owns by its own rule, e.g. Kafka partitions by hash).
+   */
+  readonly stateMode?: 'split' | 'union';
   createReader(ctx: SourceContext): SourceReader<T> | Promise<SourceReader<T>>;
 }
 

@@ -168,6 +168,8 @@ export class OperatorChain {
         counters.recordsIn++;
         out.collect(value, timestamp);
       },
+      emitWatermark: (ts: number) => out.emitWatermark(ts),
+      markIdle: (idle: boolean) => out.emitIdle(idle),
     };
   }
 
@@ -198,7 +200,7 @@ export class OperatorChain {
     for (const w of this.wirings) {
       if (w.node.source) {
         const items = this.reader!.snapshotState(id);
-        started.push({ node: w.node, snap: { operatorState: [{ name: SOURCE_STATE, mode: 'split', items }] } });
+        started.push({ node: w.node, snap: { operatorState: [{ name: SOURCE_STATE, mode: w.node.source.stateMode ?? 'split', items }] } });
       } else {
         const snap = w.op!.snapshotState(id, target);
         started.push({ node: w.node, snap: w.backend && !snap.keyed ? { ...snap, keyed: w.backend.snapshot(target) } : snap });

@@ -1,0 +1,35 @@
+/**
+ * Per-partition read progress that log sources (Kafka) publish for the dashboard and
+ * /metrics: the next offset, the end of the log (high watermark, or last stable offset
+ * for read_committed) and the lag between them. One process-wide table, keyed by
+ * source name and subtask; a reader replaces its rows after each fetch and deletes them
+ * when it closes.
+ */
+export interface PartitionProgress {
+  readonly source: string;
+  readonly subtask: number;
+  readonly topic: string;
+  readonly partition: number;
+  /** Next offset the source will read. */
+  readonly offset: number;
+  /** End of the log at the last fetch. */
+  readonly logEnd: number;
+  /** logEnd − offset, at least 0. */
+  readonly lag: number;
+}
+
+const table = new Map<string, readonly PartitionProgress[]>();
+
+export const partitionProgress = {
+  set(readerKey: string, rows: readonly PartitionProgress[]): void {
+    table.set(readerKey, rows);
+  },
+  delete(readerKey: string): void {
+    table.delete(readerKey);
+  },
+  /** Every row, sorted by source, topic, partition. */
+  rows(): PartitionProgress[] {
+    const all = [...table.values()].flat();
+    return all.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+  },
+};
