@@ -3,12 +3,12 @@
  * the two ways to get a store — open a directory, or open from a snapshot's files.
  * Docs: docs/lsm.md. sstable format: ./sstable/format.ts.
  */
-import { copyFile, link, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, NotFoundError } from '../util/errors.ts';
 import type { LsmOptions, LsmStore, OpenFromSnapshotOptions } from './types.ts';
 import { openStoreSync, type LsmDependencies } from './store.ts';
 import { decodeManifest, MANIFEST_NAME, writeManifestFile } from './version/manifest.ts';
+import { realFs } from './vfs/real-fs.ts';
 
 export type * from './types.ts';
 export type { LsmDependencies } from './store.ts';
@@ -30,29 +30,28 @@ export async function openLsm(options: LsmOptions & LsmDependencies): Promise<Ls
  */
 export async function openLsmFromSnapshot(options: OpenFromSnapshotOptions & LsmDependencies): Promise<LsmStore> {
   const { dir } = options;
+  const fs = options.fs ?? realFs;
   const where = `snapshot manifest for ${dir}`;
   const manifest = decodeManifest(options.manifest, where);
-  await mkdir(dir, { recursive: true });
-  const existing = await stat(join(dir, MANIFEST_NAME)).catch(() => undefined);
-  if (existing !== undefined) throw new ConfigError(`openLsmFromSnapshot: ${dir} already holds a store (MANIFEST exists)`);
+  fs.mkdirAll(dir);
+  if (fs.stat(join(dir, MANIFEST_NAME)) !== undefined) throw new ConfigError(`openLsmFromSnapshot: ${dir} already holds a store (MANIFEST exists)`);
   for (const files of manifest.levels) {
     for (const f of files) {
       const src = options.files.get(f.name);
       if (src === undefined) throw new NotFoundError(`${f.name} (listed in the snapshot manifest, not among the given files)`);
       const dst = join(dir, f.name);
-      const st = await stat(src).catch((err: unknown) => {
-        throw new NotFoundError(src, { cause: err });
-      });
+      const st = fs.stat(src);
+      if (st === undefined) throw new NotFoundError(src);
       if (st.size !== f.size) throw new ConfigError(`openLsmFromSnapshot: ${src} has ${st.size} bytes, manifest says ${f.size}`);
-      const have = await stat(dst).catch(() => undefined);
+      const have = fs.stat(dst);
       if (have !== undefined && have.size === f.size) continue;
       try {
-        await link(src, dst);
+        fs.link(src, dst);
       } catch {
-        await copyFile(src, dst);
+        await fs.copyFileAsync(src, dst);
       }
     }
   }
-  await writeManifestFile(dir, options.manifest);
+  await writeManifestFile(dir, options.manifest, fs);
   return openStoreSync(options);
 }

@@ -16,8 +16,6 @@
  *  - Files are deleted only when no live Version lists them (VersionSet), after the
  *    table cache has closed them.
  */
-import { mkdirSync, readdirSync, readFileSync, unlinkSync, existsSync } from 'node:fs';
-import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert } from '../util/assert.ts';
 import { crashPoint } from '../util/crash-points.ts';
@@ -42,6 +40,8 @@ import { InlineJobRunner, sharedWorkerRunner, type JobRunner } from './compactio
 import type { CompactionJob, OtherFile, TableBuildOptions } from './compaction/job-types.ts';
 import { pickCompaction, pickRange, type CompactionPick, type PickerOptions } from './compaction/picker.ts';
 import { DEFAULT_COMPRESSION } from './compression.ts';
+import { realFs } from './vfs/real-fs.ts';
+import { isNotFound, type Vfs } from './vfs/vfs.ts';
 
 /** Extra, optional dependencies (compatible additions to LsmOptions, see index.ts). */
 export interface LsmDependencies {
@@ -49,6 +49,12 @@ export interface LsmDependencies {
   clock?: Clock;
   /** Random source in [0, 1) for the per-open session id. Default Math.random. */
   random?: () => number;
+  /**
+   * The file system (src/lsm/vfs; tests pass ErrorFs or LoggingFs). Default the real
+   * one. A background worker thread always writes through the real file system, so a
+   * different fs requires useWorker: false.
+   */
+  fs?: Vfs;
 }
 
 type Resolved = Required<Omit<LsmOptions, 'dir'>> & { dir: string };
@@ -137,6 +143,7 @@ export class LsmStoreImpl implements LsmStore {
   readonly dir: string;
   private readonly o: Resolved;
   private readonly clock: Clock;
+  private readonly fs: Vfs;
   readonly sessionId: string;
   private mem: Memtable;
   private readonly sealed: SealedEntry[] = [];
@@ -177,9 +184,11 @@ export class LsmStoreImpl implements LsmStore {
     this.o = resolveOptions(options);
     this.dir = this.o.dir;
     this.clock = options.clock ?? systemClock;
+    this.fs = options.fs ?? realFs;
+    if (this.fs !== realFs && this.o.useWorker) throw new ConfigError('LSM option fs needs useWorker: false (the worker thread writes through the real file system)');
     const random = options.random ?? Math.random;
     this.sessionId = Math.floor(random() * 0x1_0000_0000).toString(16).padStart(8, '0').slice(-8);
-    this.tables = new TableSet(this.dir, this.o.blockCacheBytes, this.o.maxOpenFiles);
+    this.tables = new TableSet(this.dir, this.o.blockCacheBytes, this.o.maxOpenFiles, this.fs);
     this.versions = new VersionSet({
       levels: manifest?.levels ?? [],
       lastSequence: manifest?.lastSequence ?? 0,
@@ -189,7 +198,7 @@ export class LsmStoreImpl implements LsmStore {
     });
     for (const [, f] of this.versions.current.allFiles()) this.tables.register(f);
     this.mem = new Memtable(this.nextMemId++);
-    this.runner = this.o.useWorker ? sharedWorkerRunner() : new InlineJobRunner();
+    this.runner = this.o.useWorker ? sharedWorkerRunner() : new InlineJobRunner(this.fs);
     this.picker = {
       l0CompactionTrigger: this.o.l0CompactionTrigger,
       levelBaseBytes: this.o.levelBaseBytes,
@@ -559,7 +568,7 @@ export class LsmStoreImpl implements LsmStore {
   private async writeManifest(): Promise<void> {
     if (!this.manifestDirty) return;
     this.manifestDirty = false;
-    await writeManifestFile(this.dir, this.currentManifestBytes(this.versions.current, this.versions.lastSequence));
+    await writeManifestFile(this.dir, this.currentManifestBytes(this.versions.current, this.versions.lastSequence), this.fs);
   }
 
   private currentManifestBytes(v: Version, lastSequence: number): Uint8Array {
@@ -572,8 +581,8 @@ export class LsmStoreImpl implements LsmStore {
 
   private deleteFile(f: FileMeta): void {
     this.tables.evict(f);
-    const p = unlink(join(this.dir, f.name)).catch((err: unknown) => {
-      if ((err as { code?: string }).code !== 'ENOENT') this.fail(new PermanentStorageError(`could not delete obsolete table ${f.name}`, { cause: err }));
+    const p = this.fs.removeAsync(join(this.dir, f.name)).catch((err: unknown) => {
+      if (!isNotFound(err)) this.fail(new PermanentStorageError(`could not delete obsolete table ${f.name}`, { cause: err }));
     });
     this.pendingDeletes.add(p);
     void p.finally(() => this.pendingDeletes.delete(p));
@@ -740,17 +749,19 @@ export class LsmStoreImpl implements LsmStore {
 /** Opens (or creates) a store in options.dir from its MANIFEST. */
 export function openStoreSync(options: LsmOptions & LsmDependencies): LsmStoreImpl {
   if (typeof options.dir !== 'string' || options.dir === '') throw new ConfigError('LSM option dir is required');
-  mkdirSync(options.dir, { recursive: true });
+  const fs = options.fs ?? realFs;
+  fs.mkdirAll(options.dir);
   const manifestPath = join(options.dir, MANIFEST_NAME);
-  const manifest = existsSync(manifestPath) ? decodeManifest(readFileSync(manifestPath), manifestPath) : null;
+  const manifestBytes = fs.readFile(manifestPath);
+  const manifest = manifestBytes === undefined ? null : decodeManifest(manifestBytes, manifestPath);
   // Remove leftovers: temp files and tables no manifest lists (an interrupted flush or compaction).
   const live = new Set<string>();
   if (manifest !== null) for (const files of manifest.levels) for (const f of files) live.add(f.name);
-  for (const name of readdirSync(options.dir)) {
-    if (name.endsWith('.tmp') || (parseTableFileName(name) !== undefined && !live.has(name))) unlinkSync(join(options.dir, name));
+  for (const name of fs.list(options.dir)) {
+    if (name.endsWith('.tmp') || (parseTableFileName(name) !== undefined && !live.has(name))) fs.remove(join(options.dir, name));
   }
   for (const name of live) {
-    if (!existsSync(join(options.dir, name))) throw new PermanentStorageError(`LSM store ${options.dir}: table ${name} listed in MANIFEST is missing`);
+    if (fs.stat(join(options.dir, name)) === undefined) throw new PermanentStorageError(`LSM store ${options.dir}: table ${name} listed in MANIFEST is missing`);
   }
   return new LsmStoreImpl(options, manifest);
 }

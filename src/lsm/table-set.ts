@@ -11,6 +11,7 @@ import { seekKey, sequenceOf, TRAILER_BYTES, ValueKind } from './internal-key.ts
 import type { PointHit } from './memtable/memtable.ts';
 import { TableCursor } from './table-cursor.ts';
 import type { FileMeta } from './version/file-meta.ts';
+import type { Vfs } from './vfs/vfs.ts';
 
 export class TableSet {
   readonly blockCache: BlockCache;
@@ -25,7 +26,7 @@ export class TableSet {
   private readonly held = new Map<number, TableHandle>();
   private readonly maxHeld: number;
 
-  constructor(dir: string, blockCacheBytes: number, maxOpenFiles: number) {
+  constructor(dir: string, blockCacheBytes: number, maxOpenFiles: number, fs: Vfs) {
     this.dir = dir;
     this.maxHeld = Math.max(1, Math.floor(maxOpenFiles / 2));
     this.blockCache = new BlockCache(blockCacheBytes);
@@ -34,6 +35,7 @@ export class TableSet {
       blockCache: this.blockCache,
       pathOf: (n) => join(dir, this.names.get(n)!),
       nameOf: (n) => join(dir, this.names.get(n)!),
+      fs,
     });
   }
 

@@ -17,6 +17,8 @@
 import { assert } from '../../util/assert.ts';
 import { TableReader } from '../sstable/table-reader.ts';
 import type { BlockCache } from './block-cache.ts';
+import { realFs } from '../vfs/real-fs.ts';
+import type { Vfs } from '../vfs/vfs.ts';
 
 export interface TableCacheOptions {
   /** Upper bound on readers held open while unreferenced (>= 1). */
@@ -26,6 +28,8 @@ export interface TableCacheOptions {
   pathOf: (fileNumber: number) => string;
   /** Name used in CorruptionError (default: the path). */
   nameOf?: (fileNumber: number) => string;
+  /** Opens table files (default: the real file system). */
+  fs?: Vfs;
 }
 
 export interface TableHandle {
@@ -54,6 +58,7 @@ export class TableCache {
   private readonly blockCache: BlockCache;
   private readonly pathOf: (fileNumber: number) => string;
   private readonly nameOf: (fileNumber: number) => string;
+  private readonly fs: Vfs;
   /** Open readers in LRU order (oldest first). */
   private readonly open = new Map<number, OpenTable>();
   private readonly cacheIds = new Map<number, number>();
@@ -68,6 +73,7 @@ export class TableCache {
     this.blockCache = options.blockCache;
     this.pathOf = options.pathOf;
     this.nameOf = options.nameOf ?? options.pathOf;
+    this.fs = options.fs ?? realFs;
   }
 
   /**
@@ -90,7 +96,7 @@ export class TableCache {
         cacheId = this.blockCache.newId();
         this.cacheIds.set(fileNumber, cacheId);
       }
-      const reader = TableReader.open(this.pathOf(fileNumber), this.nameOf(fileNumber), fileSize, this.blockCache, cacheId);
+      const reader = TableReader.openSource(this.fs.openRead(this.pathOf(fileNumber)), this.nameOf(fileNumber), fileSize, this.blockCache, cacheId);
       t = { reader, refs: 0, doomed: false };
       this.open.set(fileNumber, t);
     }

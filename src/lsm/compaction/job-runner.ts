@@ -12,6 +12,8 @@ import { CorruptionError, PermanentStorageError } from '../../util/errors.ts';
 import { runFlush } from './run-flush.ts';
 import { runCompaction } from './run-compaction.ts';
 import type { Job, JobResult } from './job-types.ts';
+import { realFs } from '../vfs/real-fs.ts';
+import type { Vfs } from '../vfs/vfs.ts';
 
 export interface JobRunner {
   run(job: Job): Promise<JobResult>;
@@ -44,9 +46,14 @@ function deserializeError(e: SerializedError): Error {
 }
 
 export class InlineJobRunner implements JobRunner {
+  private readonly fs: Vfs;
+  /** `fs`: the store's file system (the worker thread always uses the real one). */
+  constructor(fs: Vfs = realFs) {
+    this.fs = fs;
+  }
   async run(job: Job): Promise<JobResult> {
     await Promise.resolve();
-    return job.kind === 'flush' ? runFlush(job) : runCompaction(job);
+    return job.kind === 'flush' ? runFlush(job, this.fs) : runCompaction(job, this.fs);
   }
   async close(): Promise<void> {}
 }

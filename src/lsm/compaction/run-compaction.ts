@@ -24,6 +24,8 @@ import { MAX_SEQUENCE, TRAILER_BYTES, ValueKind, writeTrailer } from '../interna
 import { compareBytes, equalBytes } from '../../util/bytes.ts';
 import { fileIndexContaining, touchesRange, type FileMeta } from '../version/file-meta.ts';
 import type { CompactionJob, JobResult, OtherFile, OutputSlot } from './job-types.ts';
+import { realFs } from '../vfs/real-fs.ts';
+import type { Vfs } from '../vfs/vfs.ts';
 
 const EMPTY = new Uint8Array(0);
 
@@ -31,11 +33,11 @@ function touchesOther(o: OtherFile, lo: Uint8Array, hi: Uint8Array): boolean {
   return touchesRange({ smallest: o.smallest, largest: o.largest, tombstones: o.tombstones as RangeTombstone[] } as unknown as FileMeta, lo, hi);
 }
 
-export function runCompaction(job: CompactionJob): JobResult {
+export function runCompaction(job: CompactionJob, fs: Vfs = realFs): JobResult {
   const cache = new BlockCache(8 * 1024 * 1024);
   const readers: TableReader[] = [];
   try {
-    for (const inp of job.inputs) readers.push(TableReader.open(inp.path, inp.name, undefined, cache));
+    for (const inp of job.inputs) readers.push(TableReader.openSource(fs.openRead(inp.path), inp.name, undefined, cache));
     const tombs: RangeTombstone[] = [];
     for (const r of readers) for (const t of r.rangeTombstones()) tombs.push({ start: t.start, end: t.end, seq: t.seq });
     const tombIndex = new FragmentedTombstones(tombs);
@@ -71,7 +73,7 @@ export function runCompaction(job: CompactionJob): JobResult {
         if (t.seq < minSeq) minSeq = t.seq;
         if (t.seq > maxSeq) maxSeq = t.seq;
       }
-      const r = writer.finishToFile(slot.path);
+      const r = writer.finishToFile(slot.path, fs);
       bytesWritten += r.bytes.length;
       outputs.push({
         number: slot.number,

@@ -9,10 +9,12 @@ import { DELETE_VLEN, FLUSH_ENTRY_HEADER } from '../memtable/memtable.ts';
 import { compareBytes } from '../../util/bytes.ts';
 import type { FileMeta } from '../version/file-meta.ts';
 import type { FlushJob, JobResult } from './job-types.ts';
+import { realFs } from '../vfs/real-fs.ts';
+import type { Vfs } from '../vfs/vfs.ts';
 
 const EMPTY = new Uint8Array(0);
 
-export function runFlush(job: FlushJob): JobResult {
+export function runFlush(job: FlushJob, fs: Vfs = realFs): JobResult {
   const { payload, output, table } = job;
   const w = new TableWriter({ ...table, creator: 'flush' });
   const bytes = new Uint8Array(payload.buffer);
@@ -40,7 +42,7 @@ export function runFlush(job: FlushJob): JobResult {
     w.add(ikey.subarray(0, klen + TRAILER_BYTES), value);
   }
   for (const t of payload.tombstones) w.addRangeTombstone(t.start, t.end, t.seq);
-  const r = w.finishToFile(output.path);
+  const r = w.finishToFile(output.path, fs);
   let smallest: Uint8Array;
   let largest: Uint8Array;
   if (first !== undefined) {

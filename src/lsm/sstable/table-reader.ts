@@ -194,7 +194,11 @@ export class TableReader {
    * are NOT unique across stores that share a cache).
    */
   static open(file: string | number, fileName: string, fileSize: number | undefined, cache: BlockCache, cacheId?: number): TableReader {
-    const source = new FileReadSource(file);
+    return TableReader.openSource(new FileReadSource(file), fileName, fileSize, cache, cacheId);
+  }
+
+  /** Like open(), over a source the reader takes ownership of (closed by close(), or here on failure). */
+  static openSource(source: ReadSource, fileName: string, fileSize: number | undefined, cache: BlockCache, cacheId?: number): TableReader {
     try {
       return new TableReader(source, fileName, fileSize ?? source.size(), cache, cacheId ?? cache.newId());
     } catch (err) {

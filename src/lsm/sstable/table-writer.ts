@@ -10,7 +10,6 @@
  * value buffers right after add() returns. Buffers are reused across blocks, so
  * steady-state add() allocates nothing.
  */
-import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { assert } from '../../util/assert.ts';
 import { compareBytes } from '../../util/bytes.ts';
@@ -24,6 +23,8 @@ import {
   writeBlockTrailer, type BlockHandle,
 } from './format.ts';
 import { GrowableBuffer } from './growable-buffer.ts';
+import { realFs } from '../vfs/real-fs.ts';
+import type { Vfs } from '../vfs/vfs.ts';
 import { encodeProperties, type TableProperties } from './properties.ts';
 
 export interface TableWriterOptions {
@@ -265,27 +266,21 @@ export class TableWriter {
    * finish() and write the file durably: `<path>.tmp`, fsync, rename to path, fsync the
    * directory. Synchronous (call it on a worker thread). The temp file is removed on failure.
    */
-  finishToFile(path: string): TableWriteResult {
+  finishToFile(path: string, fs: Vfs = realFs): TableWriteResult {
     const result = this.finish();
     const tmp = `${path}.tmp`;
-    const fd = openSync(tmp, 'w');
+    const f = fs.create(tmp);
     try {
-      let off = 0;
-      while (off < result.bytes.length) off += writeSync(fd, result.bytes, off, result.bytes.length - off);
-      fsyncSync(fd);
+      f.write(result.bytes);
+      f.sync();
     } catch (err) {
-      closeSync(fd);
-      try { unlinkSync(tmp); } catch { /* already gone */ }
+      try { f.close(); } catch { /* reporting the first error */ }
+      try { fs.remove(tmp); } catch { /* already gone */ }
       throw err;
     }
-    closeSync(fd);
-    renameSync(tmp, path);
-    const dfd = openSync(dirname(path), 'r');
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
+    f.close();
+    fs.rename(tmp, path);
+    fs.syncDir(dirname(path));
     return result;
   }
 

@@ -13,14 +13,15 @@
  *   line 3: "crc32c <8 hex>" over line 1 + "\n" + line 2 exactly
  * Any mismatch raises CorruptionError naming the manifest.
  */
-import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CorruptionError } from '../../util/errors.ts';
 import { crc32c, crc32cHex } from '../../util/crc32c.ts';
 import { toHex } from '../../util/bytes.ts';
 import type { FileMeta } from './file-meta.ts';
+import type { Vfs } from '../vfs/vfs.ts';
 
 export const MANIFEST_NAME = 'MANIFEST';
+export const MANIFEST_TMP_NAME = `${MANIFEST_NAME}.tmp`;
 const HEADER = 'weir-lsm-manifest 1';
 
 export interface ManifestData {
@@ -106,21 +107,22 @@ export function decodeManifest(bytes: Uint8Array, where: string): ManifestData {
   };
 }
 
-/** Writes dir/MANIFEST atomically: temp file, fsync, rename, fsync of the directory. */
-export async function writeManifestFile(dir: string, bytes: Uint8Array): Promise<void> {
-  const tmp = join(dir, `${MANIFEST_NAME}.tmp`);
-  const fh = await open(tmp, 'w');
+/**
+ * Writes dir/MANIFEST atomically and durably: MANIFEST.tmp, write, fsync, close, rename
+ * over MANIFEST, fsync of the directory. When this resolves the new MANIFEST survives
+ * a crash; if it rejects, the previous MANIFEST may still be the one on disk (or the new
+ * one, if only the directory fsync failed): the caller must treat the store as failed
+ * and must not act on the new version (docs/lsm.md "Durability order").
+ */
+export async function writeManifestFile(dir: string, bytes: Uint8Array, fs: Vfs): Promise<void> {
+  const tmp = join(dir, MANIFEST_TMP_NAME);
+  const f = await fs.createAsync(tmp);
   try {
-    await fh.writeFile(bytes);
-    await fh.sync();
+    await f.write(bytes);
+    await f.sync();
   } finally {
-    await fh.close();
+    await f.close();
   }
-  await rename(tmp, join(dir, MANIFEST_NAME));
-  const dh = await open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
+  await fs.renameAsync(tmp, join(dir, MANIFEST_NAME));
+  await fs.syncDirAsync(dir);
 }
