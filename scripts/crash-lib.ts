@@ -15,7 +15,9 @@ const root = new URL('../', import.meta.url).pathname;
 const bin = join(root, 'bin/weir.js');
 const job = join(root, 'examples/wordcount.ts');
 
-export const POINTS = ['snapshot-sync', 'snapshot-async', 'upload', 'metadata-before', 'metadata-after', 'subsume-delete', 'compaction', 'restore'] as const;
+export const POINTS = ['snapshot-sync', 'snapshot-async', 'upload', 'metadata-before', 'metadata-after', 'subsume-delete', 'compaction', 'manifest-synced', 'restore'] as const;
+/** Points only the lsm backend reaches. */
+const LSM_POINTS: readonly string[] = ['compaction', 'manifest-synced'];
 
 export interface Variant {
   readonly name: string;
@@ -217,7 +219,7 @@ export async function crashRound(o: RoundOptions): Promise<RoundResult> {
       '--parallelism', String(o.parallelism ?? 2), '--no-progress', '--ui-port', '0', ...o.variant.flags, '--resume', 'latest',
       '--', '--input', input, '--output', output,
     ];
-    const points = POINTS.filter((p) => o.variant.lsm || p !== 'compaction');
+    const points = POINTS.filter((p) => o.variant.lsm || !LSM_POINTS.includes(p));
     const maxRuns = o.kills * 2 + 10;
     let finished = false;
     for (; runs < maxRuns && !finished; runs++) {

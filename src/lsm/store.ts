@@ -13,21 +13,23 @@
  *  - One background job at a time (`runLoop`), so a compaction's inputs cannot change
  *    under it; a flush installs only an L0 addition, which commutes with nothing else
  *    running. Nothing is awaited between reading the current version and installing.
- *  - Files are deleted only when no live Version lists them (VersionSet), after the
- *    table cache has closed them.
+ *  - Every version change goes through logAndApply: its MANIFEST is durable before the
+ *    version is installed, and files are deleted only when no live Version lists them
+ *    (VersionSet), after the table cache has closed them — so never while the durable
+ *    MANIFEST names them (docs/lsm.md "Durability order").
  */
 import { join } from 'node:path';
 import { assert } from '../util/assert.ts';
 import { crashPoint } from '../util/crash-points.ts';
 import { systemClock, type Clock } from '../util/clock.ts';
 import { compareBytes, prefixSuccessor } from '../util/bytes.ts';
-import { ConfigError, PermanentStorageError, StateError } from '../util/errors.ts';
+import { ConfigError, CorruptionError, PermanentStorageError, StateError } from '../util/errors.ts';
 import type {
   LiveFile, LsmIterator, LsmOptions, LsmSnapshot, LsmStats, LsmStore, ScanOptions, SnapshotFiles, WriteBatch,
 } from './types.ts';
 import { Memtable, type PointHit } from './memtable/memtable.ts';
 import { VersionSet } from './version/version-set.ts';
-import type { Version, VersionEdit } from './version/version.ts';
+import { applyEdit, type Version, type VersionEdit } from './version/version.ts';
 import { tableFileName, parseTableFileName, type FileMeta } from './version/file-meta.ts';
 import { decodeManifest, encodeManifest, MANIFEST_NAME, writeManifestFile } from './version/manifest.ts';
 import { TableSet } from './table-set.ts';
@@ -162,7 +164,8 @@ export class LsmStoreImpl implements LsmStore {
   private idleWaiters: (() => void)[] = [];
   private capacityWaiters: { resolve: () => void; reject: (e: unknown) => void; since: number }[] = [];
   private bgError: Error | null = null;
-  private manifestDirty = false;
+  /** Tail of the chain of MANIFEST writes (logAndApply); never rejects. */
+  private manifestTail: Promise<void> = Promise.resolve();
   private readonly pendingDeletes = new Set<Promise<void>>();
   private closed = false;
 
@@ -479,11 +482,13 @@ export class LsmStoreImpl implements LsmStore {
       const payload = await entry.mem.encodeForFlushInSlices(yieldToEventLoop);
       const output = this.newSlot();
       const result = await this.runner.run({ kind: 'flush', payload, output, table: this.tableOptions() });
-      assert(this.sealed[0] === entry, 'flushes must install in seal order');
       const added = result.outputs.map((file) => ({ level: 0, file }));
       for (const a of added) this.tables.register(a.file);
-      this.sealed.shift();
-      const v = this.versions.install({ added, deleted: [] });
+      // The memtable leaves `sealed` in the same synchronous step that installs its table.
+      const v = await this.logAndApply({ added, deleted: [] }, () => {
+        assert(this.sealed[0] === entry, 'flushes must install in seal order');
+        this.sealed.shift();
+      });
       this.flushes++;
       this.bytesWrittenByFlush += result.bytesWritten;
       for (const s of entry.snapshots) {
@@ -491,10 +496,8 @@ export class LsmStoreImpl implements LsmStore {
         s.done.resolve();
       }
       entry.flushed.resolve();
-      this.manifestDirty = true;
       this.notifyCapacity();
       this.scheduleAutoCompaction();
-      await this.writeManifest();
     } catch (err) {
       const e = this.fail(err);
       entry.flushed.reject(e);
@@ -558,17 +561,44 @@ export class LsmStoreImpl implements LsmStore {
         added: result.outputs.map((file) => ({ level: pick.outputLevel, file })),
       };
     }
-    this.versions.install(edit);
+    await this.logAndApply(edit);
     this.compactions++;
-    this.manifestDirty = true;
     this.notifyCapacity();
-    await this.writeManifest();
   }
 
-  private async writeManifest(): Promise<void> {
-    if (!this.manifestDirty) return;
-    this.manifestDirty = false;
-    await writeManifestFile(this.dir, this.currentManifestBytes(this.versions.current, this.versions.lastSequence), this.fs);
+  /**
+   * Makes `edit` (applied to the current version) durable, then current — Pebble's
+   * logAndApply, in this order (docs/lsm.md "Durability order"):
+   *   1. write and sync the MANIFEST of current+edit (temp file, fsync, rename, dir fsync);
+   *   2. `beforeInstall`, then install the version (synchronously, in one step);
+   *   3. obsolete files are released by the install (VersionSet deletes a table when no
+   *      live version lists it), so no table is ever deleted while a durable MANIFEST
+   *      still names it, and a new table is never visible before a MANIFEST names it.
+   * Version changes are serialized here (`manifestTail`), so the current version cannot
+   * change while its successor's MANIFEST is being written.
+   *
+   * If the write fails the version is not installed and the store fails (bgError). The
+   * new tables are NOT deleted: if only the directory fsync failed, the MANIFEST on disk
+   * may already name them; the next open deletes whatever its MANIFEST does not name.
+   */
+  private logAndApply(edit: VersionEdit, beforeInstall?: () => void): Promise<Version> {
+    const run = async (): Promise<Version> => {
+      this.throwIfFailed();
+      const base = this.versions.current;
+      const bytes = encodeManifest({
+        lastSequence: this.versions.lastSequence,
+        nextFileNumber: this.versions.nextFileNumber,
+        levels: applyEdit(base.levels, edit),
+      });
+      await writeManifestFile(this.dir, bytes, this.fs);
+      crashPoint('manifest-synced'); // durable, not installed, inputs not deleted (test-only hook)
+      assert(this.versions.current === base, 'the version changed while its successor\'s MANIFEST was written');
+      beforeInstall?.();
+      return this.versions.install(edit);
+    };
+    const p = this.manifestTail.then(run);
+    this.manifestTail = p.then(() => {}, () => {});
+    return p;
   }
 
   private currentManifestBytes(v: Version, lastSequence: number): Uint8Array {
@@ -712,8 +742,7 @@ export class LsmStoreImpl implements LsmStore {
     try {
       await this.flush();
       await this.waitForIdle();
-      this.manifestDirty = true;
-      await this.writeManifest();
+      await this.logAndApply({ added: [], deleted: [] }); // records the last sequence
     } catch (err) {
       error = err;
     }
@@ -761,7 +790,8 @@ export function openStoreSync(options: LsmOptions & LsmDependencies): LsmStoreIm
     if (name.endsWith('.tmp') || (parseTableFileName(name) !== undefined && !live.has(name))) fs.remove(join(options.dir, name));
   }
   for (const name of live) {
-    if (fs.stat(join(options.dir, name)) === undefined) throw new PermanentStorageError(`LSM store ${options.dir}: table ${name} listed in MANIFEST is missing`);
+    const path = join(options.dir, name);
+    if (fs.stat(path) === undefined) throw new CorruptionError(path, undefined, `missing: the table is listed in ${manifestPath}`);
   }
   return new LsmStoreImpl(options, manifest);
 }

@@ -23,6 +23,7 @@ export const CRASH_POINTS = [
   'metadata-after',
   'subsume-delete',
   'compaction',
+  'manifest-synced',
   'restore',
 ] as const;
 export type CrashPointName = (typeof CRASH_POINTS)[number];

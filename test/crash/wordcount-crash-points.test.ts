@@ -3,7 +3,8 @@
  * heap, wordcount through bin/weir.js is SIGKILLed once at every crash point of
  * src/util/crash-points.ts (synchronous and asynchronous snapshot phase, after an upload,
  * before and after `_metadata`, while subsumed files are deleted, between a compaction's
- * outputs and their install, during restore) and twice at random moments, resuming with
+ * outputs and their install, between an LSM MANIFEST write and the deletion of the files
+ * it drops, during restore) and twice at random moments, resuming with
  * --resume latest each time. Then it runs to the end: the committed output must be
  * exactly 1..n per word, `weir checkpoints verify` clean, and `gc --dry-run` must find no
  * orphan. Each kill must really have happened at its point (the process says where).
@@ -16,7 +17,7 @@ for (const [i, variant] of VARIANTS.entries()) {
   test(`crash at every point and resume exactly once (${variant.name})`, { timeout: 170_000 }, async () => {
     // Random kills early (a timed kill can come too late once the input is nearly done); crash points fire on their first hits.
     const points = ['random', 'snapshot-sync', 'random', 'upload', 'metadata-before', 'restore', 'metadata-after', 'snapshot-async', 'subsume-delete'];
-    if (variant.lsm) points.splice(4, 0, 'compaction');
+    if (variant.lsm) points.splice(4, 0, 'compaction', 'manifest-synced');
     const r = await crashRound({ variant, kills: points.length, sequence: points, lines: 120_000, vocab: 4000, random: rng(100 + i) });
     assert.equal(r.error, undefined, r.error);
     assert.ok(r.kills >= points.length - 1, `kills: ${JSON.stringify(r.killsByPoint)}`);
