@@ -1,0 +1,248 @@
+/**
+ * weir and Apache Flink 2.3.0 side by side, alternating, same parameters, one table.
+ *
+ *   npm run bench:flink                                  # human table
+ *   npm run bench:flink -- --json                        # one JSON object on stdout
+ *   npm run bench:flink -- --workloads count --keys 1000000 --records 4000000 --repeat 3
+ *   npm run bench:flink -- --workloads rounds --state-keys 2000000 --rounds 5
+ *
+ * Workloads
+ * - count: the keyed count of bench:throughput (same key sequence, ValueState count per
+ *   key, checkpoints every 10 s): weir lsm vs Flink RocksDB (incremental), weir heap vs
+ *   Flink HashMap. Throughput excludes the JVM's and the MiniCluster's start (Flink's
+ *   net job runtime; the start is reported apart); weir's figure is its job time.
+ * - rounds: the large-state rounds of bench:checkpoint (load N keys with 100-byte values,
+ *   checkpoint, then R rounds of "update 1% of the keys, checkpoint"), incremental and
+ *   full: checkpointed size, duration, sync and async parts (Flink's own checkpoint
+ *   statistics), restore time, load rate. weir's side is bench/checkpoint/run.ts.
+ *
+ * Each run is its own process (wrapped in /usr/bin/time for the peak RSS of both), the
+ * order alternates between repetitions, and the table shows medians and weir/Flink ratios.
+ * Flink's side is the Maven project in bench/peers/flink, built on first use (Maven
+ * Central); a missing `java`/`mvn` fails with the reason.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir, cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    workloads: { type: 'string', default: 'count,rounds' },
+    keys: { type: 'string', default: '1000000' },
+    records: { type: 'string', default: '4000000' },
+    parallelism: { type: 'string', default: '1' },
+    'state-keys': { type: 'string', default: '2000000' },
+    rounds: { type: 'string', default: '5' },
+    repeat: { type: 'string', default: '3' },
+  },
+});
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const flinkDir = join(here, 'flink');
+const repeat = Math.max(1, Math.min(10, Number(args.repeat)));
+
+function need(cmd: string, why: string): void {
+  const r = spawnSync(cmd, ['-version'], { stdio: 'ignore' });
+  if (r.error) throw new Error(`${cmd} is not installed: ${why}`);
+}
+
+function buildFlinkPeer(): string {
+  const jar = join(flinkDir, 'target', 'weir-flink-peer-1.0.jar');
+  if (!existsSync(jar) || !existsSync(join(flinkDir, 'target', 'lib'))) {
+    need('mvn', 'the Flink peer is a Maven project (apt-get install maven)');
+    log('building the Flink peer (mvn package, dependencies from Maven Central)…');
+    execFileSync('mvn', ['-q', '-B', 'package', '-DskipTests'], { cwd: flinkDir, stdio: ['ignore', 'inherit', 'inherit'] });
+  }
+  return `${jar}:${join(flinkDir, 'target', 'lib', '*')}`;
+}
+
+function log(s: string): void {
+  if (!args.json) process.stderr.write(`${s}\n`);
+}
+
+interface Measured<T> {
+  out: T;
+  peakRssBytes: number;
+}
+
+/** Runs a command under /usr/bin/time, parses its last stdout line as JSON and the peak RSS. */
+function measured<T>(cmd: string, argv: string[], cwd: string): Measured<T> {
+  const r = spawnSync('/usr/bin/time', ['-f', 'WEIR_PEAK_RSS_KB=%M', cmd, ...argv], { cwd, encoding: 'utf8', maxBuffer: 256 << 20 });
+  if (r.error) throw new Error(`cannot run ${cmd}: ${r.error.message} (is /usr/bin/time installed? apt-get install time)`);
+  const rss = /WEIR_PEAK_RSS_KB=(\d+)/.exec(r.stderr);
+  if (r.status !== 0 || !rss) throw new Error(`${cmd} ${argv.join(' ')} failed (exit ${r.status}):\n${r.stderr.slice(-3000)}`);
+  const line = r.stdout.trim().split('\n').at(-1) ?? '';
+  return { out: JSON.parse(line) as T, peakRssBytes: Number(rss[1]) * 1024 };
+}
+
+const median = (xs: number[]): number => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+// ---- count -----------------------------------------------------------------------------
+
+interface FlinkCount { records_per_second: number; run_ms: number; startup_ms: number; checkpoints: FlinkStats | null }
+interface WeirThroughput { rows: { backend: string; recordsPerSecond: number; seconds: number; checkpoints: number }[] }
+
+interface Row {
+  workload: string;
+  pair: string;
+  metric: string;
+  weir: number;
+  flink: number;
+  /** weir / flink: > 1 means weir's number is larger (better for rates, worse for times and bytes). */
+  ratio: number;
+  better: 'higher' | 'lower';
+  weirEach: number[];
+  flinkEach: number[];
+}
+
+function row(workload: string, pair: string, metric: string, better: 'higher' | 'lower', weirEach: number[], flinkEach: number[]): Row {
+  const weir = median(weirEach);
+  const flink = median(flinkEach);
+  return { workload, pair, metric, weir, flink, ratio: weir / flink, better, weirEach, flinkEach };
+}
+
+/** The JVM's and MiniCluster's start before each Flink count job (not in its records/s). */
+const flinkStartMs: number[] = [];
+
+function runCount(cp: string, rows: Row[]): void {
+  const keys = args.keys;
+  const records = args.records;
+  for (const parallelism of args.parallelism.split(',')) {
+    for (const [weirBackend, flinkBackend, flinkIncremental] of [['lsm', 'rocksdb', 'true'], ['heap', 'hashmap', 'false']] as const) {
+      const w: Measured<WeirThroughput>[] = [];
+      const f: Measured<FlinkCount>[] = [];
+      for (let i = 0; i < repeat; i++) {
+        const runWeir = () => {
+          log(`count p${parallelism}: weir ${weirBackend} (${i + 1}/${repeat})`);
+          w.push(measured<WeirThroughput>(process.execPath, ['--import', 'tsx', 'bench/throughput/run.ts', '--json', '--backends', weirBackend, '--keys', keys, '--records', records, '--parallelism', parallelism], root));
+        };
+        const runFlink = () => {
+          log(`count p${parallelism}: flink ${flinkBackend} (${i + 1}/${repeat})`);
+          const dir = mkdtempSync(join(tmpdir(), 'weir-flink-'));
+          try {
+            f.push(measured<FlinkCount>('java', ['-cp', cp, 'dev.weir.peer.Main', 'count', '--keys', keys, '--records', records, '--backend', flinkBackend, '--incremental', flinkIncremental, '--parallelism', parallelism, '--dir', dir], root));
+          } finally {
+            rmSync(dir, { recursive: true, force: true });
+          }
+        };
+        if (i % 2 === 0) { runWeir(); runFlink(); } else { runFlink(); runWeir(); }
+      }
+      const pair = `weir ${weirBackend} vs Flink ${flinkBackend === 'rocksdb' ? 'RocksDB incremental' : 'HashMap'}, p${parallelism}`;
+      rows.push(row('count', pair, 'records/s', 'higher', w.map((x) => x.out.rows[0]!.recordsPerSecond), f.map((x) => x.out.records_per_second)));
+      rows.push(row('count', pair, 'records/s per core used', 'higher',
+        w.map((x) => x.out.rows[0]!.recordsPerSecond / 1), // weir runs one event loop today
+        f.map((x) => x.out.records_per_second / Math.min(Number(parallelism), cpus().length))));
+      rows.push(row('count', pair, 'peak RSS MiB', 'lower', w.map((x) => x.peakRssBytes / 2 ** 20), f.map((x) => x.peakRssBytes / 2 ** 20)));
+      flinkStartMs.push(...f.map((x) => x.out.startup_ms));
+    }
+  }
+}
+
+// ---- rounds ----------------------------------------------------------------------------
+
+interface FlinkHistoryEntry { id: number; status: string; checkpointed_size: number; state_size: number; end_to_end_duration: number }
+interface FlinkSubtaskDetails { summary?: { checkpoint_duration?: { sync?: { max: number }; async?: { max: number } } } }
+interface FlinkStats { history: FlinkHistoryEntry[]; details: Record<string, Record<string, FlinkSubtaskDetails>> }
+interface FlinkRounds { keys: number; run_ms: number; restore_ms: number | null; round_checkpoints: number[]; checkpoints: FlinkStats | null }
+
+interface WeirRound { uploadedBytes: number; fullSize?: number; durationMillis: number; syncMillis?: number }
+interface WeirMode { mode: 'incremental' | 'full'; rounds: WeirRound[]; median: { uploadedBytes: number; durationMillis: number }; syncMillisP50: number; restoreMillis: number }
+interface WeirCheckpointBench { results: { keys: number; loadKeysPerSecond: number; modes: WeirMode[] }[] }
+
+/** The Flink figures of the round checkpoints (not the load's): sizes, durations, sync and async. */
+function flinkRoundFigures(r: FlinkRounds): { bytes: number; millis: number; sync: number; async: number } {
+  const stats = r.checkpoints;
+  if (!stats) throw new Error('Flink reported no checkpoint statistics');
+  const ids = r.round_checkpoints.slice(1);
+  if (ids.length === 0) throw new Error('Flink completed no round checkpoints');
+  const entries = ids.map((id) => {
+    const h = stats.history.find((x) => x.id === id);
+    if (!h) throw new Error(`checkpoint ${id} is not in Flink's statistics history`);
+    return h;
+  });
+  const sub = (id: number, part: 'sync' | 'async') =>
+    Math.max(...Object.values(stats.details[String(id)] ?? {}).map((v) => v.summary?.checkpoint_duration?.[part]?.max ?? NaN));
+  return {
+    bytes: median(entries.map((e) => e.checkpointed_size)),
+    millis: median(entries.map((e) => e.end_to_end_duration)),
+    sync: median(ids.map((id) => sub(id, 'sync'))),
+    async: median(ids.map((id) => sub(id, 'async'))),
+  };
+}
+
+function runRounds(cp: string, rows: Row[]): void {
+  const keys = Number(args['state-keys']);
+  // weir's bench:checkpoint sizes its state in bytes: 16-byte key + 100-byte value per key.
+  const sizeBytes = keys * 116;
+  const w: Measured<WeirCheckpointBench>[] = [];
+  const f: { mode: string; m: Measured<FlinkRounds> }[] = [];
+  for (let i = 0; i < repeat; i++) {
+    const runWeir = () => {
+      log(`rounds: weir lsm, ${keys} keys (${i + 1}/${repeat})`);
+      w.push(measured<WeirCheckpointBench>(process.execPath, ['--import', 'tsx', 'bench/checkpoint/run.ts', '--json', '--sizes', String(sizeBytes), '--rounds', args.rounds], root));
+    };
+    const runFlink = () => {
+      for (const incremental of ['true', 'false']) {
+        log(`rounds: flink rocksdb incremental=${incremental}, ${keys} keys (${i + 1}/${repeat})`);
+        const dir = mkdtempSync(join(tmpdir(), 'weir-flink-'));
+        try {
+          f.push({ mode: incremental === 'true' ? 'incremental' : 'full', m: measured<FlinkRounds>('java', ['-cp', cp, 'dev.weir.peer.Main', 'rounds', '--keys', String(keys), '--rounds', args.rounds, '--backend', 'rocksdb', '--incremental', incremental, '--dir', dir], root) });
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
+    };
+    if (i % 2 === 0) { runWeir(); runFlink(); } else { runFlink(); runWeir(); }
+  }
+  for (const mode of ['incremental', 'full'] as const) {
+    const pair = `weir lsm vs Flink RocksDB, ${mode}, ${keys.toLocaleString('en-US')} keys`;
+    const wm = w.map((x) => x.out.results[0]!.modes.find((m) => m.mode === mode)!);
+    const fm = f.filter((x) => x.mode === mode).map((x) => ({ fig: flinkRoundFigures(x.m.out), m: x.m }));
+    rows.push(row('rounds', pair, 'checkpointed bytes per round', 'lower', wm.map((m) => m.median.uploadedBytes), fm.map((x) => x.fig.bytes)));
+    rows.push(row('rounds', pair, 'checkpoint duration ms', 'lower', wm.map((m) => m.median.durationMillis), fm.map((x) => x.fig.millis)));
+    rows.push(row('rounds', pair, 'sync part ms (p50)', 'lower', wm.map((m) => m.syncMillisP50), fm.map((x) => x.fig.sync)));
+    rows.push(row('rounds', pair, 'restore ms', 'lower', wm.map((m) => m.restoreMillis), fm.map((x) => x.m.out.restore_ms ?? NaN)));
+  }
+  const load = f.filter((x) => x.mode === 'incremental');
+  rows.push(row('rounds', `weir lsm vs Flink RocksDB, ${keys.toLocaleString('en-US')} keys`, 'peak RSS MiB', 'lower', w.map((x) => x.peakRssBytes / 2 ** 20), load.map((x) => x.m.peakRssBytes / 2 ** 20)));
+  rows.push(row('rounds', `weir lsm vs Flink RocksDB, ${keys.toLocaleString('en-US')} keys`, 'load keys/s', 'higher', w.map((x) => x.out.results[0]!.loadKeysPerSecond),
+    // Flink's load: the keys over the time until the checkpoint that ended the load completed.
+    load.map((x) => {
+      const s = x.m.out.checkpoints;
+      const first = x.m.out.round_checkpoints[0];
+      const h = s?.history.find((e) => e.id === first);
+      const startMs = s?.history.reduce((m, e) => Math.min(m, (e as { trigger_timestamp?: number }).trigger_timestamp ?? Infinity), Infinity);
+      return h?.latest_ack_timestamp && Number.isFinite(startMs) ? keys / ((h.latest_ack_timestamp - (startMs as number)) / 1000) : NaN;
+    })));
+}
+
+// ---- main ------------------------------------------------------------------------------
+
+need('java', 'Flink runs on the JVM (Java 17: apt-get install openjdk-17-jdk-headless)');
+const cp = buildFlinkPeer();
+const rows: Row[] = [];
+const workloads = args.workloads.split(',');
+if (workloads.includes('count')) runCount(cp, rows);
+if (workloads.includes('rounds')) runRounds(cp, rows);
+
+if (args.json) {
+  process.stdout.write(`${JSON.stringify({ benchmark: 'weir-vs-flink', flink: '2.3.0', node: process.version, cpus: cpus().length, loadavg: loadavg(), repeat, flinkStartMsMedian: median(flinkStartMs), rows })}\n`);
+} else {
+  const fmt = (n: number) => (Number.isFinite(n) ? (Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1)) : '–');
+  const lines = [['workload', 'pair', 'metric', 'weir', 'Flink', 'weir/Flink', 'weir ahead?'].join('\t')];
+  for (const r of rows) {
+    const ahead = Number.isFinite(r.ratio) ? (r.better === 'higher' ? r.ratio >= 1 : r.ratio <= 1) ? 'yes' : 'no' : '–';
+    lines.push([r.workload, r.pair, r.metric, fmt(r.weir), fmt(r.flink), Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : '–', ahead].join('\t'));
+  }
+  process.stdout.write(`${lines.join('\n')}\nmedians of ${repeat} alternating runs; Flink's JVM + MiniCluster start (not in its records/s): ${fmt(median(flinkStartMs))} ms; loadavg ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
+}
