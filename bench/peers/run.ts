@@ -150,10 +150,10 @@ function runCount(cp: string, rows: Row[]): void {
 
 // ---- rounds ----------------------------------------------------------------------------
 
-interface FlinkHistoryEntry { id: number; status: string; checkpointed_size: number; state_size: number; end_to_end_duration: number }
+interface FlinkHistoryEntry { id: number; status: string; checkpointed_size: number; state_size: number; end_to_end_duration: number; trigger_timestamp?: number; latest_ack_timestamp?: number }
 interface FlinkSubtaskDetails { summary?: { checkpoint_duration?: { sync?: { max: number }; async?: { max: number } } } }
 interface FlinkStats { history: FlinkHistoryEntry[]; details: Record<string, Record<string, FlinkSubtaskDetails>> }
-interface FlinkRounds { keys: number; run_ms: number; restore_ms: number | null; round_checkpoints: number[]; checkpoints: FlinkStats | null }
+interface FlinkRounds { keys: number; run_ms: number; load_ms: number; restore_ms: number | null; round_checkpoints: number[]; checkpoints: FlinkStats | null }
 
 interface WeirRound { uploadedBytes: number; fullSize?: number; durationMillis: number; syncMillis?: number }
 interface WeirMode { mode: 'incremental' | 'full'; rounds: WeirRound[]; median: { uploadedBytes: number; durationMillis: number }; syncMillisP50: number; restoreMillis: number }
@@ -216,14 +216,8 @@ function runRounds(cp: string, rows: Row[]): void {
   const load = f.filter((x) => x.mode === 'incremental');
   rows.push(row('rounds', `weir lsm vs Flink RocksDB, ${keys.toLocaleString('en-US')} keys`, 'peak RSS MiB', 'lower', w.map((x) => x.peakRssBytes / 2 ** 20), load.map((x) => x.m.peakRssBytes / 2 ** 20)));
   rows.push(row('rounds', `weir lsm vs Flink RocksDB, ${keys.toLocaleString('en-US')} keys`, 'load keys/s', 'higher', w.map((x) => x.out.results[0]!.loadKeysPerSecond),
-    // Flink's load: the keys over the time until the checkpoint that ended the load completed.
-    load.map((x) => {
-      const s = x.m.out.checkpoints;
-      const first = x.m.out.round_checkpoints[0];
-      const h = s?.history.find((e) => e.id === first);
-      const startMs = s?.history.reduce((m, e) => Math.min(m, (e as { trigger_timestamp?: number }).trigger_timestamp ?? Infinity), Infinity);
-      return h?.latest_ack_timestamp && Number.isFinite(startMs) ? keys / ((h.latest_ack_timestamp - (startMs as number)) / 1000) : NaN;
-    })));
+    // Flink's load: from its first record to the source having emitted every key once.
+    load.map((x) => keys / (x.m.out.load_ms / 1000))));
 }
 
 // ---- main ------------------------------------------------------------------------------

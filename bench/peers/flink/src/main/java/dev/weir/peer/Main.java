@@ -244,6 +244,7 @@ public final class Main {
         String restore = String.valueOf(Math.max(0, restoredMs - freshMs));
         return "{\"workload\":\"rounds\",\"backend\":\"" + backendLabel(a) + "\",\"keys\":" + n + ",\"rounds\":" + rounds
                 + ",\"updates_per_round\":" + perRound + ",\"run_ms\":" + runMs
+                + ",\"load_ms\":" + (RoundsRateLimiterStrategy.loadEndNanos - RoundsRateLimiterStrategy.loadStartNanos) / 1_000_000
                 + ",\"round_checkpoints\":" + RoundsRateLimiterStrategy.ROUND_CHECKPOINTS
                 + ",\"wall_ms\":" + wallMs + ",\"restore_ms\":" + restore
                 + ",\"checkpoint_dir_bytes\":" + dirSize(dir.resolve("checkpoints"))

@@ -21,6 +21,8 @@ final class RoundsRateLimiterStrategy implements RateLimiterStrategy<org.apache.
     private final int rounds;
     static final java.util.concurrent.atomic.AtomicBoolean DONE = new java.util.concurrent.atomic.AtomicBoolean();
     /** Ids of the checkpoints that ended the load (first) and each round (then). */
+    /** When the first record was released and when the load's allotment ran out (nanoTime). */
+    static volatile long loadStartNanos, loadEndNanos;
     static final java.util.List<Long> ROUND_CHECKPOINTS = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     RoundsRateLimiterStrategy(long load, long perRound, int rounds) {
@@ -40,10 +42,12 @@ final class RoundsRateLimiterStrategy implements RateLimiterStrategy<org.apache.
 
             @Override
             public CompletionStage<Void> acquire(int permits) {
+                if (loadStartNanos == 0) loadStartNanos = System.nanoTime();
                 if (allowance >= permits) {
                     allowance -= permits;
                     return CompletableFuture.completedFuture(null);
                 }
+                if (loadEndNanos == 0) loadEndNanos = System.nanoTime();
                 exhaustedSinceCheckpoint = true;
                 gate = new CompletableFuture<>();
                 return gate.thenCompose(v -> acquire(permits));
