@@ -16,6 +16,9 @@ import type { WatermarkStrategy } from './watermark-strategy.ts';
 import type { GraphBuilder, Transformation } from './transformation.ts';
 import type { StreamOperator } from '../runtime/operator.ts';
 import { ConfigError } from '../util/errors.ts';
+import { ConnectedStreams, KeyedConnectedStreams } from './connected-streams.ts';
+import { JoinedStreams } from './window-join.ts';
+import { IntervalJoin } from './interval-join.ts';
 
 export class DataStream<T> {
   constructor(
@@ -75,6 +78,21 @@ export class DataStream<T> {
     return new DataStream<T>(this.env, t);
   }
 
+  /** Two inputs for one operator (see connected-streams.ts): keyBy(k1, k2).process(coProcessFunction), map(f1, f2), flatMap(f1, f2). */
+  connect<T2>(other: DataStream<T2>): ConnectedStreams<T, T2> {
+    return new ConnectedStreams<T, T2>(this.env, this, other, (t) => new DataStream(this.env, t));
+  }
+
+  /** Window join (see window-join.ts): join(other).where(k1).equalTo(k2).window(assigner).apply((l, r) => …). */
+  join<T2>(other: DataStream<T2>): JoinedStreams<T, T2> {
+    return new JoinedStreams<T, T2>({ env: this.env, first: this, second: other, newStream: (t) => new DataStream(this.env, t), kind: 'join' });
+  }
+
+  /** Window co-group: coGroup(other).where(k1).equalTo(k2).window(assigner).applyGroups((key, window, lefts, rights, out) => …). */
+  coGroup<T2>(other: DataStream<T2>): JoinedStreams<T, T2> {
+    return new JoinedStreams<T, T2>({ env: this.env, first: this, second: other, newStream: (t) => new DataStream(this.env, t), kind: 'coGroup' });
+  }
+
   /** Partitions by key: records with equal keys (equal serialized bytes) go to the same subtask and share keyed state. */
   keyBy<K>(keySelector: KeySelector<T, K>): KeyedStream<K, T> {
     return new KeyedStream<K, T>(this.env, this.transformation, keySelector);
@@ -114,9 +132,19 @@ export class DataStream<T> {
 export class KeyedStream<K, T> {
   constructor(
     private readonly env: GraphBuilder,
-    private readonly input: Transformation,
-    private readonly keySelector: KeySelector<T, K>,
+    /** @internal */ readonly input: Transformation,
+    /** @internal */ readonly keySelector: KeySelector<T, K>,
   ) {}
+
+  /** Connects two keyed streams (same key type): .process(keyedCoProcessFunction). */
+  connect<T2>(other: KeyedStream<K, T2>): KeyedConnectedStreams<K, T, T2> {
+    return new KeyedConnectedStreams<K, T, T2>(this.env, this.input, other.input, this.keySelector, other.keySelector, (t) => new DataStream(this.env, t));
+  }
+
+  /** Interval join (see interval-join.ts): intervalJoin(other).between(lower, upper).process((l, r, out) => …). */
+  intervalJoin<T2>(other: KeyedStream<K, T2>): IntervalJoin<K, T, T2> {
+    return new IntervalJoin<K, T, T2>(this.connect(other));
+  }
 
   private keyedOp<R>(name: string, createOperator: () => StreamOperator): DataStream<R> {
     const t = this.env.addTransformation({

@@ -2,6 +2,10 @@
 export { StreamEnvironment, findCheckpoint } from './environment.ts';
 export type { StreamEnvironmentOptions, StateBackendKind, JobHandle, JobProgress, CheckpointSummary } from './environment.ts';
 export { DataStream, KeyedStream, WindowedStream } from './data-stream.ts';
+export { ConnectedStreams, KeyedConnectedStreams } from './connected-streams.ts';
+export type { KeyedCoProcessFunction, TaggedRecord } from './connected-streams.ts';
+export { JoinedStreams, JoinWhereEqual, WindowedJoin } from './window-join.ts';
+export { IntervalJoin, IntervalJoined } from './interval-join.ts';
 export { OutputTag } from '../runtime/functions.ts';
 export type {
   Collector, KeyedProcessFunction, KeyedProcessContext, KeyedOpenContext, OnTimerContext, TimerService, KeyedStateStore,
