@@ -28,6 +28,7 @@ import { assert } from '../util/assert.ts';
 import { crashPoint } from '../util/crash-points.ts';
 import { ConfigError } from '../util/errors.ts';
 import { findOrphans, scanJob } from './job-scan.ts';
+import type { JobOwnership } from './job-scan.ts';
 import type { UnreadableMetadata } from './job-scan.ts';
 import { checkpointDir, metadataPath, validateJobName } from './layout.ts';
 import { referencedPaths } from './metadata.ts';
@@ -60,6 +61,8 @@ export interface RecoveredStore {
   readonly orphans: readonly ObjectInfo[];
   /** `_metadata` files that could not be used; while any exist, orphans must not be deleted. */
   readonly unreadable: readonly UnreadableMetadata[];
+  /** Whether weir created the job directory (job-scan.ts): nothing may be deleted in a 'foreign' one. */
+  readonly ownership: JobOwnership;
 }
 
 export class CompletedCheckpointStore {
@@ -110,7 +113,7 @@ export class CompletedCheckpointStore {
       store.completed.push(m);
       store.referenced = undefined;
     }
-    return { store, maxCheckpointId: scan.maxCheckpointId, orphans: findOrphans(scan), unreadable };
+    return { store, maxCheckpointId: scan.maxCheckpointId, orphans: findOrphans(scan), unreadable, ownership: scan.ownership };
   }
 
   /** Adds a completed checkpoint or savepoint whose `_metadata` is already published. */

@@ -40,6 +40,7 @@ import { crashPoint } from '../util/crash-points.ts';
 import type { Clock, TimerHandle } from '../util/clock.ts';
 import { CheckpointDeclinedError, ConfigError, errorMessage } from '../util/errors.ts';
 import { CompletedCheckpointStore } from './completed-checkpoint-store.ts';
+import { foreignJobDirectoryError, writeJobMarker } from './job-scan.ts';
 import type { DeletionReport } from './completed-checkpoint-store.ts';
 import { isInsideJob, metadataPath, validateJobName } from './layout.ts';
 import { serializeMetadata, validateMetadata } from './metadata.ts';
@@ -224,6 +225,9 @@ export class CheckpointCoordinator {
   static async create(options: CheckpointCoordinatorOptions): Promise<CheckpointCoordinator> {
     validateOptions(options);
     const recovered = await CompletedCheckpointStore.recover({ storage: options.storage, job: options.job, retained: options.retained });
+    // Never write into, or delete from, a directory weir did not create; mark the ones it did.
+    if (recovered.ownership === 'foreign') throw foreignJobDirectoryError(options.storage.uri, options.job, 'use');
+    if (recovered.ownership !== 'marked') await writeJobMarker(options.storage, options.job);
     const retention = await recovered.store.enforceRetention();
     const orphansDeleted: string[] = [];
     const warnings: string[] = [];

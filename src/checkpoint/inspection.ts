@@ -9,6 +9,8 @@ import type { CheckpointStorage, ObjectInfo } from '../storage/checkpoint-storag
 import { crc32c, crc32cHex } from '../util/crc32c.ts';
 import { ConfigError, errorMessage } from '../util/errors.ts';
 import { CompletedCheckpointStore } from './completed-checkpoint-store.ts';
+import { foreignJobDirectoryError } from './job-scan.ts';
+import type { JobOwnership } from './job-scan.ts';
 import { metadataPath } from './layout.ts';
 import type { SharedStateEntry } from './shared-state-registry.ts';
 import type { CheckpointMetadata, KeyGroupRange } from './types.ts';
@@ -66,10 +68,14 @@ export interface JobInspection {
   readonly orphans: readonly ObjectInfo[];
   readonly unreadable: readonly { readonly path: string; readonly error: string }[];
   readonly maxCheckpointId: number;
+  /** Whether weir created the directory (job-scan.ts); gc refuses a 'foreign' one. */
+  readonly ownership: JobOwnership;
   readonly totals: {
-    /** Bytes of every object under `<job>/`. */
+    /** Bytes of every object under `<job>/`, plus the temp files of unfinished writes. */
     readonly storedBytes: number;
     readonly objects: number;
+    /** Temp files of unfinished writes (also listed as orphans). */
+    readonly tempFiles: number;
     readonly orphanBytes: number;
   };
 }
@@ -106,6 +112,7 @@ export function viewCheckpoint(m: CheckpointMetadata): CheckpointView {
 export async function inspectJob(storage: CheckpointStorage, job: string): Promise<JobInspection> {
   const rec = await CompletedCheckpointStore.recover({ storage, job, retained: Number.MAX_SAFE_INTEGER });
   const objects = await storage.list(`${job}/`);
+  const temps = (await storage.listTempFiles?.(`${job}/`)) ?? [];
   return {
     job,
     root: storage.uri,
@@ -114,9 +121,11 @@ export async function inspectJob(storage: CheckpointStorage, job: string): Promi
     orphans: rec.orphans,
     unreadable: rec.unreadable.map((u) => ({ path: u.path, error: u.error.message })),
     maxCheckpointId: rec.maxCheckpointId,
+    ownership: rec.ownership,
     totals: {
-      storedBytes: objects.reduce((a, o) => a + o.size, 0),
+      storedBytes: [...objects, ...temps].reduce((a, o) => a + o.size, 0),
       objects: objects.length,
+      tempFiles: temps.length,
       orphanBytes: rec.orphans.reduce((a, o) => a + o.size, 0),
     },
   };
@@ -233,12 +242,14 @@ export interface GcResult {
 }
 
 /**
- * Deletes the job's orphans (objects no `_metadata` references). Refuses (ConfigError)
+ * Deletes the job's orphans (objects no `_metadata` references, and temp files of
+ * unfinished writes). Refuses (ConfigError) on a directory weir did not create, and
  * while any `_metadata` is unreadable: what it references is unknown. Never deletes a
  * referenced file: the orphan list is recomputed from storage right here.
  */
 export async function gcJob(storage: CheckpointStorage, job: string, options: { dryRun?: boolean } = {}): Promise<GcResult> {
   const rec = await CompletedCheckpointStore.recover({ storage, job, retained: Number.MAX_SAFE_INTEGER });
+  if (rec.ownership === 'foreign') throw foreignJobDirectoryError(storage.uri, job, 'collect garbage in');
   if (rec.unreadable.length > 0) {
     throw new ConfigError(`refusing to collect garbage in ${job}/: unreadable ${rec.unreadable.map((u) => `${u.path} (${u.error.message})`).join(', ')}`);
   }

@@ -8,11 +8,16 @@
  * died half-way through deleting. Only objects in the job's own `shared/`, `taskowned/`,
  * `chk-<N>/` and `savepoint-<N>/` are ever orphan candidates; anything else under
  * `<job>/` is left alone. If any `_metadata` cannot be read, nothing may be deleted
- * (we cannot know what it references): `safeToDelete` is false.
+ * (we cannot know what it references): `safeToDelete` is false. Temp files of writes
+ * that never finished (storage.listTempFiles, local storage only) are orphans too.
+ *
+ * Ownership: a job directory weir did not create (no `_weir_job` marker, no `_metadata`,
+ * yet not empty — e.g. someone's folder that happens to have a `shared/`) is 'foreign';
+ * callers must then delete nothing in it (see jobOwnership).
  */
 import type { CheckpointStorage, ObjectInfo } from '../storage/checkpoint-storage.ts';
 import { ConfigError, errorMessage } from '../util/errors.ts';
-import { classifyJobPath, jobPrefix, validateJobName } from './layout.ts';
+import { classifyJobPath, jobMarkerPath, jobPrefix, validateJobName } from './layout.ts';
 import { parseMetadata, referencedPaths } from './metadata.ts';
 import type { CheckpointMetadata } from './types.ts';
 
@@ -30,7 +35,17 @@ export interface JobScan {
   readonly unreadable: readonly UnreadableMetadata[];
   /** Highest id of any `chk-<N>`/`savepoint-<N>` directory, with or without `_metadata` (0 if none). */
   readonly maxCheckpointId: number;
+  /** Temp files of unfinished writes under `<job>/` (see CheckpointStorage.listTempFiles). */
+  readonly temporaries: readonly ObjectInfo[];
+  readonly ownership: JobOwnership;
 }
+
+/**
+ * 'marked': weir's marker is there. 'legacy': no marker but a `_metadata` (a directory
+ * from before the marker). 'empty': nothing there. 'foreign': files, but neither — weir
+ * did not create this directory and must not delete anything in it.
+ */
+export type JobOwnership = 'marked' | 'legacy' | 'empty' | 'foreign';
 
 export async function scanJob(storage: CheckpointStorage, job: string): Promise<JobScan> {
   validateJobName(job);
@@ -54,7 +69,28 @@ export async function scanJob(storage: CheckpointStorage, job: string): Promise<
     }
   }
   metadata.sort((a, b) => a.checkpointId - b.checkpointId);
-  return { job, objects, metadata, unreadable, maxCheckpointId };
+  const temporaries = (await storage.listTempFiles?.(jobPrefix(job))) ?? [];
+  const marker = jobMarkerPath(job);
+  const ownership: JobOwnership = objects.some((o) => o.path === marker)
+    ? 'marked'
+    : metadata.length > 0 || unreadable.length > 0
+      ? 'legacy'
+      : objects.length === 0 && temporaries.length === 0 ? 'empty' : 'foreign';
+  return { job, objects, metadata, unreadable, maxCheckpointId, temporaries, ownership };
+}
+
+/** Writes weir's marker into a job directory weir created (or one from before the marker). */
+export async function writeJobMarker(storage: CheckpointStorage, job: string): Promise<void> {
+  const body = `${JSON.stringify({ weir: 'job directory', job })}\n`;
+  await storage.write(jobMarkerPath(job), new TextEncoder().encode(body));
+}
+
+/** The one-line refusal for a 'foreign' job directory. */
+export function foreignJobDirectoryError(uri: string, job: string, action: string): ConfigError {
+  return new ConfigError(
+    `refusing to ${action} ${uri}/${job}/: weir did not create it (no ${jobMarkerPath(job).slice(job.length + 1)} marker, no _metadata); ` +
+      'choose another checkpoint directory or job name, or move its files away',
+  );
 }
 
 /** Objects that no readable `_metadata` references (see the file comment for what is a candidate). */
@@ -70,6 +106,8 @@ export function findOrphans(scan: JobScan): ObjectInfo[] {
     if (kind.area === 'checkpoint-dir' && kind.isMetadata) continue;
     out.push(o);
   }
+  // Leftovers of unfinished writes: never referenced (no _metadata names a temp path).
+  out.push(...scan.temporaries);
   return out;
 }
 

@@ -7,6 +7,11 @@
  *   <job>/shared/<unique>          files shared between checkpoints (sstables), counted
  *                                  by the SharedStateRegistry
  *   <job>/taskowned/<unique>       files private to one checkpoint's handle (manifest, meta)
+ *   <job>/_weir_job                weir's marker: written when weir creates the job
+ *                                  directory, before anything else in it. A directory
+ *                                  without it (and without any `_metadata`, which
+ *                                  directories from before the marker have) was not made
+ *                                  by weir: no run and no gc deletes anything in it.
  *
  * Savepoint data files may live in `<job>/shared/`, `<job>/taskowned/` or inside
  * `<job>/savepoint-<N>/`; a savepoint is self-contained (never re-references a checkpoint's
@@ -19,6 +24,7 @@ import { ConfigError } from '../util/errors.ts';
 export type CheckpointKind = 'checkpoint' | 'savepoint';
 
 export const METADATA_FILE = '_metadata';
+export const JOB_MARKER_FILE = '_weir_job';
 
 const JOB_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
@@ -40,6 +46,10 @@ export function sharedDir(job: string): string {
 
 export function taskOwnedDir(job: string): string {
   return `${job}/taskowned/`;
+}
+
+export function jobMarkerPath(job: string): string {
+  return `${job}/${JOB_MARKER_FILE}`;
 }
 
 /** `<job>/chk-<N>/` or `<job>/savepoint-<N>/` (with trailing slash). */

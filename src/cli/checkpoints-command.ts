@@ -158,7 +158,9 @@ async function inspectAction(storage: CheckpointStorage, opts: JobOptions & { ch
   io.out(`\norphans (referenced by no checkpoint): ${ins.orphans.length === 0 ? 'none' : ''}\n`);
   if (ins.orphans.length > 0) io.out(`${indent(table(['path', 'size'], ins.orphans.map((o) => [o.path, formatBytes(o.size)])))}\n`);
   for (const u of ins.unreadable) io.out(`unreadable ${u.path}: ${u.error}\n`);
-  io.out(`\nstorage: ${ins.totals.objects} objects, ${formatBytes(ins.totals.storedBytes)}; orphans ${formatBytes(ins.totals.orphanBytes)}\n`);
+  const temps = ins.totals.tempFiles > 0 ? ` + ${ins.totals.tempFiles} temp file(s) of unfinished uploads` : '';
+  io.out(`\nstorage: ${ins.totals.objects} objects${temps}, ${formatBytes(ins.totals.storedBytes)}; orphans ${formatBytes(ins.totals.orphanBytes)}\n`);
+  if (ins.ownership === 'foreign') io.out('note: weir did not create this directory (no _weir_job marker, no _metadata); gc will not touch it\n');
 }
 
 function describeCheckpoint(c: CheckpointView): string {

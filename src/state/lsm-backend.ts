@@ -255,10 +255,16 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
       const metaPath = privatePath(jobPath, this.operatorId, this.subtaskIndex, checkpointId, 'meta');
       uploaded.push(metaPath);
       const meta: SnapshotMeta = { ...this.buildMeta(timers), states };
-      const privateFiles: PrivateFileRef[] = await Promise.all([
+      // allSettled, not all: on a failure the catch below deletes both paths, and a write
+      // still running then would publish its object after that delete (a leak no
+      // _metadata references — issue 9, defect 9).
+      const writes = await Promise.allSettled([
         writePrivate(this.storage, manifestPath, 'MANIFEST', files.manifest),
         writePrivate(this.storage, metaPath, 'meta', encodeMeta(meta)),
       ]);
+      const failedWrite = writes.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failedWrite) throw failedWrite.reason;
+      const privateFiles = writes.map((r) => (r as PromiseFulfilledResult<PrivateFileRef>).value);
       const privateBytes = privateFiles.reduce((n, f) => n + f.size, 0);
       const handle: KeyedStateHandle = {
         format: 'lsm',

@@ -57,7 +57,17 @@ export interface CheckpointStorage {
    * "job/chk-1" matches "job/chk-1/…" and "job/chk-10/…". "" lists everything.
    */
   list(prefix: string): Promise<ObjectInfo[]>;
-  /** Deletes one object; deleting an absent object is not an error. */
+  /**
+   * Leftovers of writes that never finished (a process killed mid-upload), under a prefix:
+   * their paths — not object paths: the last segment carries the temp marker, see
+   * paths.ts — and sizes, sorted. list() never shows them; delete() accepts these paths.
+   * Optional: only a storage that stages writes under a visible temp name has them
+   * (local); S3's unfinished multipart uploads are invisible and left to the bucket's
+   * lifecycle rule (AbortIncompleteMultipartUpload). The job scan (src/checkpoint) counts
+   * them as orphans, so the start of a job and `weir checkpoints gc` remove them.
+   */
+  listTempFiles?(prefix: string): Promise<ObjectInfo[]>;
+  /** Deletes one object (or a path listTempFiles returned); deleting an absent one is not an error. */
   delete(path: string): Promise<void>;
   /**
    * Deletes every object under a prefix, recursively (FLINK-38909: never leave data behind).

@@ -27,7 +27,7 @@ import { TransientStorageError } from '../util/errors.ts';
 import type { CheckpointStorage, ObjectInfo, WriteResult } from './checkpoint-storage.ts';
 import { fileChunks, writeFileAtomically } from './local-files.ts';
 import type { Expectation } from './local-files.ts';
-import { validateDeletePrefix, validatePath, validatePrefix } from './paths.ts';
+import { isTempPath, validateDeletePrefix, validatePath, validatePrefix, validateTempPath } from './paths.ts';
 import { supportsStreamingWrite } from './streaming-write.ts';
 import type { StreamingWrite } from './streaming-write.ts';
 
@@ -247,8 +247,15 @@ export class FaultInjectingStorage implements CheckpointStorage, StreamingWrite 
   }
 
   async delete(path: string): Promise<void> {
-    validatePath(path);
+    if (isTempPath(path)) validateTempPath(path);
+    else validatePath(path);
     return this.run('delete', path, () => this.inner.delete(path));
+  }
+
+  /** Forwards the inner storage's temp listing (no faults: it is a listing of leftovers). */
+  async listTempFiles(prefix: string): Promise<ObjectInfo[]> {
+    validatePrefix(prefix);
+    return (await this.inner.listTempFiles?.(prefix)) ?? [];
   }
 
   async deletePrefix(prefix: string): Promise<void> {

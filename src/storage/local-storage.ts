@@ -6,8 +6,10 @@
  * fsync, rename over the final name, fsync the directory. list() never shows temp files
  * (paths.ts forbids the marker in object paths, so nothing real is hidden).
  * delete()/deletePrefix() remove directories left empty, so a deleted checkpoint leaves
- * no trace (FLINK-38909). A temp file orphaned by a crash is not listed; sweepTempFiles()
- * removes them.
+ * no trace (FLINK-38909). A temp file orphaned by a crash (a SIGKILLed upload) is not an
+ * object and list() does not show it; listTempFiles() does, and delete() takes its path:
+ * the job scan counts such files as orphans, so a job's start and `weir checkpoints gc`
+ * remove them (issue 9, defect 9: before, nothing called the sweep and gc saw nothing).
  *
  * Symlinks (issue 9, defect 8): nothing read, written, listed or deleted may resolve
  * outside the root. Paths are validated as strings (paths.ts), and then every directory
@@ -36,7 +38,7 @@ import type { CheckpointStorage, ObjectInfo, WriteResult } from './checkpoint-st
 import { limitConcurrency } from './concurrency.ts';
 import { checkLocalSource, copyFileAtomically, writeFileAtomically } from './local-files.ts';
 import type { Expectation } from './local-files.ts';
-import { TEMP_MARKER, comparePaths, validateDeletePrefix, validatePath, validatePrefix } from './paths.ts';
+import { TEMP_MARKER, comparePaths, isTempPath, validateDeletePrefix, validatePath, validatePrefix, validateTempPath } from './paths.ts';
 import type { StreamingWrite } from './streaming-write.ts';
 
 export interface LocalStorageOptions {
@@ -135,23 +137,21 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
   async list(prefix: string): Promise<ObjectInfo[]> {
     this.checkOpen();
     validatePrefix(prefix);
-    const dirPart = prefix.slice(0, prefix.lastIndexOf('/') + 1); // "" or "a/b/"
     const out: ObjectInfo[] = [];
-    await this.guard(prefix, async () => {
-      if (dirPart !== '') {
-        await this.refuseLinkedParents(`${dirPart}x`);
-        // the directory listed itself (refuseLinkedParents checked only its parents)
-        const last = dirPart.slice(0, -1);
-        const info = await lstat(join(this.root, ...last.split('/'))).catch(() => undefined);
-        if (info?.isSymbolicLink()) throw this.linkError(prefix, last);
-      }
-      await this.walk(dirPart, prefix, out);
-    });
+    await this.guard(prefix, () => this.walkPrefix(prefix, out, false));
+    return out.sort((a, b) => comparePaths(a.path, b.path));
+  }
+
+  async listTempFiles(prefix: string): Promise<ObjectInfo[]> {
+    this.checkOpen();
+    validatePrefix(prefix);
+    const out: ObjectInfo[] = [];
+    await this.guard(prefix, () => this.walkPrefix(prefix, out, true));
     return out.sort((a, b) => comparePaths(a.path, b.path));
   }
 
   async delete(path: string): Promise<void> {
-    const full = this.resolvePath(path);
+    const full = this.resolvePath(path, isTempPath(path));
     await this.guard(path, async () => {
       await this.refuseLinkedParents(path);
       try {
@@ -193,22 +193,15 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
     });
   }
 
-  /** Removes temp files orphaned by a crash mid-write (never touches published objects). Returns how many. */
-  async sweepTempFiles(): Promise<number> {
-    let removed = 0;
-    const visit = async (dir: string, depth: number): Promise<void> => {
-      assert(depth < 256, 'directory nesting deeper than 256 under storage root');
-      for (const entry of await readdirOrEmpty(dir)) {
-        const full = join(dir, entry.name);
-        if (entry.isDirectory()) await visit(full, depth + 1);
-        else if (entry.name.includes(TEMP_MARKER)) {
-          await rm(full, { force: true });
-          removed++;
-        }
-      }
-    };
-    await visit(this.root, 0);
-    return removed;
+  /**
+   * Removes the temp files of unfinished writes under `prefix` (never a published object).
+   * Only for a directory no process writes to: a live write's temp file would go too.
+   * Returns how many.
+   */
+  async sweepTempFiles(prefix = ''): Promise<number> {
+    const temps = await this.listTempFiles(prefix);
+    for (const t of temps) await this.delete(t.path);
+    return temps.length;
   }
 
   async close(): Promise<void> {
@@ -217,7 +210,20 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
 
   // ---------------------------------------------------------------------------------
 
-  private async walk(relDir: string, prefix: string, out: ObjectInfo[], depth = 0): Promise<void> {
+  /** Lists objects (or, with `temps`, temp files) matching `prefix`, refusing symlinks on the way. */
+  private async walkPrefix(prefix: string, out: ObjectInfo[], temps: boolean): Promise<void> {
+    const dirPart = prefix.slice(0, prefix.lastIndexOf('/') + 1); // "" or "a/b/"
+    if (dirPart !== '') {
+      await this.refuseLinkedParents(`${dirPart}x`);
+      // the directory listed itself (refuseLinkedParents checked only its parents)
+      const last = dirPart.slice(0, -1);
+      const info = await lstat(join(this.root, ...last.split('/'))).catch(() => undefined);
+      if (info?.isSymbolicLink()) throw this.linkError(prefix, last);
+    }
+    await this.walk(dirPart, prefix, out, temps);
+  }
+
+  private async walk(relDir: string, prefix: string, out: ObjectInfo[], temps: boolean, depth = 0): Promise<void> {
     assert(depth < 256, 'directory nesting deeper than 256 under storage root');
     const entries = await readdirOrEmpty(relDir === '' ? this.root : join(this.root, relDir));
     await Promise.all(
@@ -226,7 +232,7 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
         if (entry.isDirectory()) {
           const asDir = `${rel}/`;
           // Descend only where objects can match: the prefix is inside this dir, or the dir inside the prefix.
-          if (prefix.startsWith(asDir) || asDir.startsWith(prefix)) await this.walk(asDir, prefix, out, depth + 1);
+          if (prefix.startsWith(asDir) || asDir.startsWith(prefix)) await this.walk(asDir, prefix, out, temps, depth + 1);
           return;
         }
         if (entry.isSymbolicLink()) {
@@ -234,7 +240,8 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
           if (rel.startsWith(prefix) || prefix.startsWith(`${rel}/`)) throw this.linkError(prefix, rel);
           return;
         }
-        if (!entry.isFile() || entry.name.includes(TEMP_MARKER) || !rel.startsWith(prefix)) return;
+        if (!entry.isFile() || !rel.startsWith(prefix)) return;
+        if (temps ? !isTempPath(rel) : entry.name.includes(TEMP_MARKER)) return;
         try {
           const info = await this.statLimit(() => lstat(join(this.root, rel)));
           out.push({ path: rel, size: info.size });
@@ -286,9 +293,10 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
     );
   }
 
-  private resolvePath(path: string): string {
+  private resolvePath(path: string, temp = false): string {
     this.checkOpen();
-    validatePath(path);
+    if (temp) validateTempPath(path);
+    else validatePath(path);
     const full = join(this.root, ...path.split('/'));
     assert(full.startsWith(this.root + sep), () => `resolved path escapes the storage root: ${path}`);
     return full;

@@ -47,6 +47,23 @@ export function validatePath(path: string): string {
   return path;
 }
 
+const TEMP_SUFFIX = new RegExp(`${TEMP_MARKER.replace(/[.]/g, '\\.')}[0-9a-f]{12}$`);
+
+/** True if `path` names a temp file of an unfinished local write ("<object path>.weir-tmp-<12 hex>"). */
+export function isTempPath(path: string): boolean {
+  return typeof path === 'string' && TEMP_SUFFIX.test(path) && path.lastIndexOf('/') < path.lastIndexOf(TEMP_MARKER);
+}
+
+/**
+ * Throws ConfigError unless `path` is a temp path whose object path (the path without the
+ * suffix) is valid: the only paths with the marker that delete() accepts.
+ */
+export function validateTempPath(path: string): string {
+  if (!isTempPath(path)) throw new ConfigError(`invalid temp path ${describe(path)}`);
+  validatePath(path.slice(0, path.lastIndexOf(TEMP_MARKER)));
+  return path;
+}
+
 /** Throws ConfigError unless `prefix` is "" or a valid path with an optional trailing '/'. */
 export function validatePrefix(prefix: string): string {
   if (typeof prefix !== 'string') throw new ConfigError('invalid storage prefix: not a string');

@@ -95,6 +95,11 @@ export class MeteredStorage implements CheckpointStorage {
     return out;
   }
 
+  /** The inner storage's leftovers of unfinished writes (none if it has no such listing). */
+  async listTempFiles(prefix: string): Promise<ObjectInfo[]> {
+    return (await this.count(this.inner.listTempFiles?.(prefix) ?? Promise.resolve([])));
+  }
+
   async delete(path: string): Promise<void> {
     await this.count(this.inner.delete(path));
     this.deleted(path);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CheckpointCoordinator } from '../../src/checkpoint/coordinator.ts';
 import type { CheckpointCoordinatorOptions, CheckpointEvent } from '../../src/checkpoint/coordinator.ts';
-import { metadataPath } from '../../src/checkpoint/layout.ts';
+import { JOB_MARKER_FILE, metadataPath } from '../../src/checkpoint/layout.ts';
 import type { CheckpointParticipant, SubtaskState } from '../../src/checkpoint/types.ts';
 import type { CheckpointStorage } from '../../src/storage/checkpoint-storage.ts';
 import { FaultInjectingStorage } from '../../src/storage/fault-injecting-storage.ts';
@@ -93,8 +93,9 @@ async function harness(
   return h;
 }
 
+/** The objects under `prefix`, without weir's job directory marker (written once at create()). */
 async function paths(storage: CheckpointStorage, prefix = `${JOB}/`): Promise<string[]> {
-  return (await storage.list(prefix)).map((o) => o.path);
+  return (await storage.list(prefix)).map((o) => o.path).filter((p) => !p.endsWith(`/${JOB_MARKER_FILE}`));
 }
 
 /** Lets promise callbacks run (the coordinator's async steps) without moving the clock. */

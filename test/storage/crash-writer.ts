@@ -6,7 +6,8 @@
  *  - pause: write version A, then stream version B, print "mid" after half of B has been
  *    handed to the storage, and wait there forever (the kill lands mid-write, always).
  * Env: WEIR_CRASH_KIND (local | s3), WEIR_CRASH_ROOT, WEIR_CRASH_FILES (two paths joined
- * by ':'), and for s3 WEIR_CRASH_ENDPOINT / WEIR_CRASH_BUCKET.
+ * by ':'), WEIR_CRASH_PATH (the object, default job/obj), and for s3
+ * WEIR_CRASH_ENDPOINT / WEIR_CRASH_BUCKET.
  */
 import { readFile } from 'node:fs/promises';
 import { LocalStorage } from '../../src/storage/local-storage.ts';
@@ -14,6 +15,7 @@ import { S3Storage } from '../../src/storage/s3-storage.ts';
 
 const env = process.env;
 const files = (env.WEIR_CRASH_FILES ?? '').split(':');
+const path = env.WEIR_CRASH_PATH ?? 'job/obj';
 const storage =
   env.WEIR_CRASH_KIND === 's3'
     ? new S3Storage({
@@ -26,7 +28,7 @@ const storage =
     : new LocalStorage({ root: env.WEIR_CRASH_ROOT ?? '' });
 
 if (env.WEIR_CRASH_MODE === 'pause') {
-  await storage.writeFile('job/obj', files[0]!);
+  await storage.writeFile(path, files[0]!);
   const b = await readFile(files[1]!);
   const half = Math.floor(b.length / 2);
   async function* halfThenWait(): AsyncGenerator<Uint8Array> {
@@ -37,11 +39,11 @@ if (env.WEIR_CRASH_MODE === 'pause') {
     await new Promise(() => undefined);
   }
   setInterval(() => undefined, 60_000); // stay alive until killed
-  await storage.writeStream('job/obj', halfThenWait());
+  await storage.writeStream(path, halfThenWait());
 } else {
   for (let n = 0; n < 10_000; n++) {
     process.stdout.write(`start ${n}\n`);
-    await storage.writeFile('job/obj', files[n % 2]!);
+    await storage.writeFile(path, files[n % 2]!);
     process.stdout.write(`done ${n}\n`);
   }
 }

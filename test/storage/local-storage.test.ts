@@ -72,7 +72,18 @@ test('temp files orphaned by a crash are invisible to list() and removed by swee
   await writeFile(join(root, 'job', 'chk-9', '_metadata.weir-tmp-aaaaaaaaaaaa'), 'partial');
   assert.deepEqual(await storage.list(''), [{ path: 'job/shared/a.sst', size: 1 }]);
   assert.equal(await storage.stat('job/shared/b.sst'), undefined);
-  assert.equal(await storage.sweepTempFiles(), 2);
+  // listTempFiles() shows them (what the job scan counts as orphans), delete() takes their paths
+  assert.deepEqual(await storage.listTempFiles('job/'), [
+    { path: 'job/chk-9/_metadata.weir-tmp-aaaaaaaaaaaa', size: 7 },
+    { path: 'job/shared/b.sst.weir-tmp-0123456789ab', size: 7 },
+  ]);
+  assert.deepEqual(await storage.listTempFiles('job/shared/'), [{ path: 'job/shared/b.sst.weir-tmp-0123456789ab', size: 7 }]);
+  for (const bad of ['job/shared/b.sst.weir-tmp-', 'job/shared/b.sst.weir-tmp-XYZ', 'job/x.weir-tmp-0123456789ab/y', '../b.sst.weir-tmp-0123456789ab']) {
+    await assert.rejects(storage.delete(bad), ConfigError, bad);
+  }
+  await assert.rejects(storage.write('job/shared/c.weir-tmp-0123456789ab', enc('c')), ConfigError, 'an object may not carry the marker');
+  await storage.delete('job/shared/b.sst.weir-tmp-0123456789ab');
+  assert.equal(await storage.sweepTempFiles(), 1);
   assert.deepEqual((await tree(root)).filter((f) => !f.endsWith('/')), ['job/shared/a.sst']);
 });
 
