@@ -55,6 +55,7 @@ public final class Main {
         switch (cmd) {
             case "count": json = count(a); break;
             case "rounds": json = rounds(a); break;
+            case "nexmark-dump": dumpNexmark(a); System.exit(0); return;
             default:
                 System.err.println("usage: count|rounds --option value ...");
                 System.exit(2);
@@ -249,6 +250,52 @@ public final class Main {
                 + ",\"wall_ms\":" + wallMs + ",\"restore_ms\":" + restore
                 + ",\"checkpoint_dir_bytes\":" + dirSize(dir.resolve("checkpoints"))
                 + ",\"checkpoints\":" + poller.lastJson() + "}";
+    }
+
+    // ---- Nexmark ---------------------------------------------------------------------------
+
+    /** Prints events [0, --events) as JSON lines shaped like weir's NexmarkEvent, for the cross-check. */
+    static void dumpNexmark(Map<String, String> a) {
+        long count = Long.parseLong(a.getOrDefault("events", "10000"));
+        NexmarkGenerator g = new NexmarkGenerator();
+        NexmarkGenerator.Event e = new NexmarkGenerator.Event();
+        StringBuilder out = new StringBuilder();
+        for (long n = 0; n < count; n++) {
+            g.eventAt(n, e);
+            switch (e.kind) {
+                case 0 -> out.append("{\"type\":\"person\",\"person\":{\"id\":").append(e.personId)
+                        .append(",\"name\":").append(q(e.name)).append(",\"emailAddress\":").append(q(e.emailAddress))
+                        .append(",\"creditCard\":").append(q(e.creditCard)).append(",\"city\":").append(q(e.city))
+                        .append(",\"state\":").append(q(e.state)).append(",\"dateTime\":").append(e.timestamp)
+                        .append(",\"extra\":").append(q(e.extra)).append("}}");
+                case 1 -> out.append("{\"type\":\"auction\",\"auction\":{\"id\":").append(e.auctionId)
+                        .append(",\"itemName\":").append(q(e.itemName)).append(",\"description\":").append(q(e.description))
+                        .append(",\"initialBid\":").append(e.initialBid).append(",\"reserve\":").append(e.reserve)
+                        .append(",\"dateTime\":").append(e.timestamp).append(",\"expires\":").append(e.expires)
+                        .append(",\"seller\":").append(e.seller).append(",\"category\":").append(e.category)
+                        .append(",\"extra\":").append(q(e.extra)).append("}}");
+                default -> out.append("{\"type\":\"bid\",\"bid\":{\"auction\":").append(e.auction)
+                        .append(",\"bidder\":").append(e.bidder).append(",\"price\":").append(e.price)
+                        .append(",\"channel\":").append(q(e.channel)).append(",\"url\":").append(q(e.url))
+                        .append(",\"dateTime\":").append(e.timestamp).append(",\"extra\":").append(q(e.extra)).append("}}");
+            }
+            out.append('\n');
+            if (out.length() > 1 << 20) { System.out.print(out); out.setLength(0); }
+        }
+        System.out.print(out);
+        System.out.flush();
+    }
+
+    /** A JSON string literal (the generator's strings are ASCII; chars below 'a' from nextExactString included). */
+    static String q(String s) {
+        StringBuilder b = new StringBuilder(s.length() + 2).append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '"' || c == '\\') b.append('\\').append(c);
+            else if (c < 0x20) b.append(String.format("\\u%04x", (int) c));
+            else b.append(c);
+        }
+        return b.append('"').toString();
     }
 
     // ---- configuration and helpers ----------------------------------------------------
