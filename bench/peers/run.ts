@@ -16,6 +16,11 @@
  *   full: checkpointed size, duration, sync and async parts (Flink's own checkpoint
  *   statistics), restore time, load rate. weir's side is bench/checkpoint/run.ts.
  *
+ * - nexmark: the Nexmark queries (`--queries q0,q5,…`, `--events N`): weir's bench:nexmark
+ *   against Flink SQL on the same events (bench/peers/flink's NexmarkGenerator is weir's
+ *   generator in Java; the first 10,000 events of both are compared before anything is
+ *   timed), RocksDB incremental vs weir lsm; events/s excluding Flink's start.
+ *
  * Each run is its own process (wrapped in /usr/bin/time for the peak RSS of both), the
  * order alternates between repetitions, and the table shows medians and weir/Flink ratios.
  * Flink's side is the Maven project in bench/peers/flink, built on first use (Maven
@@ -38,6 +43,8 @@ const { values: args } = parseArgs({
     'state-keys': { type: 'string', default: '2000000' },
     rounds: { type: 'string', default: '5' },
     repeat: { type: 'string', default: '3' },
+    queries: { type: 'string', default: 'q0,q1,q2,q3,q4,q5,q7,q8,q9,q11,q12,q14,q15,q16,q17,q18,q19,q20' },
+    events: { type: 'string', default: '2000000' },
   },
 });
 
@@ -220,6 +227,65 @@ function runRounds(cp: string, rows: Row[]): void {
     load.map((x) => keys / (x.m.out.load_ms / 1000))));
 }
 
+// ---- nexmark ---------------------------------------------------------------------------
+
+/** Fails unless Flink's Java generator yields exactly weir's first 10,000 events. */
+async function checkSameEvents(cp: string): Promise<void> {
+  const { NexmarkGenerator } = await import('../../src/connectors/nexmark/index.ts');
+  const { isDeepStrictEqual } = await import('node:util');
+  const r = spawnSync('java', ['-cp', cp, 'dev.weir.peer.Main', 'nexmark-dump', '--events', '10000'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`nexmark-dump failed: ${r.stderr.slice(-2000)}`);
+  const lines = r.stdout.trim().split('\n');
+  if (lines.length !== 10_000) throw new Error(`nexmark-dump printed ${lines.length} events, expected 10000`);
+  const g = new NexmarkGenerator();
+  for (let n = 0; n < lines.length; n++) {
+    const java: unknown = JSON.parse(lines[n]!);
+    const weir: unknown = JSON.parse(JSON.stringify(g.event(n)));
+    if (!isDeepStrictEqual(java, weir)) throw new Error(`event ${n} differs between Flink's and weir's generator:\n${lines[n]}\n${JSON.stringify(weir)}`);
+  }
+  log('nexmark: Flink and weir generate the same first 10,000 events');
+}
+
+interface FlinkNexmark { events_per_second: number; startup_ms: number; checkpoints: FlinkStats | null }
+
+/** weir's bench:nexmark JSON: the row of the query, whatever the surrounding shape. */
+function weirNexmarkRate(out: unknown, query: string): number {
+  const rows = (out as { rows?: unknown[]; results?: unknown[] }).rows ?? (out as { results?: unknown[] }).results ?? [out];
+  for (const r of rows as Record<string, unknown>[]) {
+    if (r.query === query && typeof r.eventsPerSecond === 'number') return r.eventsPerSecond;
+  }
+  throw new Error(`bench:nexmark printed no eventsPerSecond for ${query}`);
+}
+
+async function runNexmark(cp: string, rows: Row[]): Promise<void> {
+  if (!existsSync(join(root, 'bench', 'nexmark', 'run.ts'))) throw new Error('bench/nexmark/run.ts (weir\'s bench:nexmark) is missing');
+  await checkSameEvents(cp);
+  for (const query of args.queries.split(',')) {
+    const w: Measured<unknown>[] = [];
+    const f: Measured<FlinkNexmark>[] = [];
+    for (let i = 0; i < repeat; i++) {
+      const runWeir = () => {
+        log(`nexmark ${query}: weir lsm (${i + 1}/${repeat})`);
+        w.push(measured<unknown>(process.execPath, ['--import', 'tsx', 'bench/nexmark/run.ts', '--json', '--query', query, '--events', args.events, '--state-backend', 'lsm'], root));
+      };
+      const runFlink = () => {
+        log(`nexmark ${query}: flink rocksdb (${i + 1}/${repeat})`);
+        const dir = mkdtempSync(join(tmpdir(), 'weir-flink-'));
+        try {
+          f.push(measured<FlinkNexmark>('java', ['-cp', cp, 'dev.weir.peer.Main', 'nexmark', '--query', query, '--events', args.events, '--backend', 'rocksdb', '--incremental', 'true', '--dir', dir], root));
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      };
+      if (i % 2 === 0) { runWeir(); runFlink(); } else { runFlink(); runWeir(); }
+    }
+    const pair = `${query}: weir lsm vs Flink SQL RocksDB incremental, p1`;
+    rows.push(row('nexmark', pair, 'events/s', 'higher', w.map((x) => weirNexmarkRate(x.out, query)), f.map((x) => x.out.events_per_second)));
+    rows.push(row('nexmark', pair, 'peak RSS MiB', 'lower', w.map((x) => x.peakRssBytes / 2 ** 20), f.map((x) => x.peakRssBytes / 2 ** 20)));
+    flinkStartMs.push(...f.map((x) => x.out.startup_ms));
+  }
+}
+
 // ---- main ------------------------------------------------------------------------------
 
 need('java', 'Flink runs on the JVM (Java 17: apt-get install openjdk-17-jdk-headless)');
@@ -228,6 +294,7 @@ const rows: Row[] = [];
 const workloads = args.workloads.split(',');
 if (workloads.includes('count')) runCount(cp, rows);
 if (workloads.includes('rounds')) runRounds(cp, rows);
+if (workloads.includes('nexmark')) await runNexmark(cp, rows);
 
 if (args.json) {
   process.stdout.write(`${JSON.stringify({ benchmark: 'weir-vs-flink', flink: '2.3.0', node: process.version, cpus: cpus().length, loadavg: loadavg(), repeat, flinkStartMsMedian: median(flinkStartMs), rows })}\n`);

@@ -55,6 +55,7 @@ public final class Main {
         switch (cmd) {
             case "count": json = count(a); break;
             case "rounds": json = rounds(a); break;
+            case "nexmark": json = nexmark(a); break;
             case "nexmark-dump": dumpNexmark(a); System.exit(0); return;
             default:
                 System.err.println("usage: count|rounds --option value ...");
@@ -253,6 +254,33 @@ public final class Main {
     }
 
     // ---- Nexmark ---------------------------------------------------------------------------
+
+    /** Runs one Nexmark query on --events events into a blackhole sink. */
+    static String nexmark(Map<String, String> a) throws Exception {
+        String query = a.getOrDefault("query", "q5");
+        String sql = NexmarkQueries.sql(query);
+        if (sql == null) throw new IllegalArgumentException("unknown query " + query + "; known: " + new java.util.TreeSet<>(NexmarkQueries.SQL.keySet()));
+        long events = Long.parseLong(a.getOrDefault("events", "10000000"));
+        int parallelism = Integer.parseInt(a.getOrDefault("parallelism", "1"));
+        Path dir = Path.of(a.getOrDefault("dir", "/tmp/weir-flink-peer"));
+        int restPort = freePort();
+        Configuration conf = baseConf(a, dir, restPort);
+        long t0 = System.nanoTime();
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.setParallelism(parallelism);
+        var tables = NexmarkQueries.tables(env, events);
+        var result = tables.sqlQuery(sql).executeInsert(org.apache.flink.table.api.TableDescriptor.forConnector("blackhole").build());
+        JobClient client = result.getJobClient().orElseThrow();
+        CheckpointPoller poller = new CheckpointPoller(restPort, client.getJobID().toString());
+        poller.start();
+        JobExecutionResult r = client.getJobExecutionResult().get();
+        long wallMs = (System.nanoTime() - t0) / 1_000_000;
+        poller.stopPolling();
+        long net = r.getNetRuntime();
+        return "{\"workload\":\"nexmark\",\"query\":\"" + query + "\",\"backend\":\"" + backendLabel(a) + "\",\"parallelism\":" + parallelism
+                + ",\"events\":" + events + ",\"run_ms\":" + net + ",\"events_per_second\":" + (events * 1000.0 / net)
+                + ",\"startup_ms\":" + (wallMs - net) + ",\"checkpoints\":" + poller.lastJson() + "}";
+    }
 
     /** Prints events [0, --events) as JSON lines shaped like weir's NexmarkEvent, for the cross-check. */
     static void dumpNexmark(Map<String, String> a) {
