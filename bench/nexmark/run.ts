@@ -1,0 +1,164 @@
+/**
+ * Nexmark on weir: one query over a generated stream of Nexmark events (Beam's generator,
+ * src/connectors/nexmark), checkpoints every --interval to a local directory.
+ *
+ *   npm run bench:nexmark -- --query q5 --events 10000000 [--workers N] [--json]
+ *   npm run bench:nexmark -- --all --events 2000000          # every query, one child process each
+ *
+ * Reports events/s (wall clock, start to end of the job), events per CPU-second of the
+ * process (events/s per core: the work done by one core, threads included), the
+ * checkpoints taken during the run (count, duration median/max, bytes uploaded, size of
+ * the last one) and the peak RSS of the process. Event time advances 1 µs per event by
+ * default (--rate events/s of event time, Beam's rate arithmetic), so a 10 s window holds
+ * 10M events, as with Flink Nexmark's 10M events/s. --workers N > 1 needs subtasks on
+ * worker threads, which weir does not have yet: it fails with that message.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { NexmarkSource, StreamEnvironment, WatermarkStrategy, type NexmarkEvent, type Sink } from '../../src/index.ts';
+import type { CheckpointEvent } from '../../src/checkpoint/index.ts';
+import { queries } from './queries/index.ts';
+
+const { values } = parseArgs({
+  options: {
+    query: { type: 'string', default: 'q5' },
+    all: { type: 'boolean', default: false },
+    events: { type: 'string', default: '10000000' },
+    workers: { type: 'string', default: '1' },
+    backend: { type: 'string', default: 'lsm' },
+    interval: { type: 'string', default: '10s' },
+    rate: { type: 'string', default: '1000000' },
+    json: { type: 'boolean', default: false },
+  },
+});
+
+interface CheckpointRow {
+  id: number;
+  durationMillis: number;
+  syncMaxMillis: number;
+  asyncMaxMillis: number;
+  uploadedBytes: number;
+  fullBytes: number;
+}
+
+interface Result {
+  query: string;
+  events: number;
+  workers: number;
+  backend: string;
+  seconds: number;
+  eventsPerSecond: number;
+  cpuSeconds: number;
+  eventsPerCpuSecond: number;
+  outputRecords: number;
+  checkpoints: CheckpointRow[];
+  peakRssBytes: number;
+}
+
+class CountingSink implements Sink<unknown> {
+  readonly name = 'discard';
+  n = 0;
+  createWriter() {
+    return { write: () => void this.n++ };
+  }
+}
+
+function fail(message: string): never {
+  console.error(`bench:nexmark: ${message}`);
+  process.exit(2);
+}
+
+const workers = Number(values.workers);
+if (!Number.isInteger(workers) || workers < 1) fail(`--workers must be a positive integer, got ${values.workers}`);
+if (workers > 1) {
+  fail(`--workers ${workers}: weir runs every subtask on the main thread (subtasks on worker threads are not built yet), so only --workers 1 is measured; no numbers are made up for ${workers}`);
+}
+const events = Number(values.events);
+if (!Number.isSafeInteger(events) || events < 1) fail(`--events must be a positive integer, got ${values.events}`);
+const rate = Number(values.rate);
+if (!Number.isInteger(rate) || rate < 1 || rate > 1_000_000) fail(`--rate must be an integer in [1, 1000000] (Beam's integer µs arithmetic), got ${values.rate}`);
+if (values.backend !== 'heap' && values.backend !== 'lsm') fail(`--backend must be heap or lsm, got ${values.backend}`);
+
+async function runQuery(name: string): Promise<Result> {
+  const query = queries[name];
+  if (!query) fail(`unknown query ${name}; queries: ${Object.keys(queries).join(' ')}`);
+  const dir = mkdtempSync(join(tmpdir(), 'weir-nexmark-'));
+  try {
+    const checkpoints: CheckpointRow[] = [];
+    const env = new StreamEnvironment({
+      parallelism: workers, stateBackend: values.backend as 'heap' | 'lsm', checkpoints: join(dir, 'cp'), stateDir: join(dir, 'state'), checkpointInterval: values.interval,
+      observer: {
+        checkpointEvent(e: CheckpointEvent) {
+          if (e.type !== 'completed') return;
+          checkpoints.push({
+            id: e.info.checkpointId, durationMillis: e.info.durationMillis, syncMaxMillis: e.stats.syncMaxMillis, asyncMaxMillis: e.stats.asyncMaxMillis,
+            uploadedBytes: e.info.checkpointedSize, fullBytes: e.info.fullSize,
+          });
+        },
+      },
+    });
+    const sink = new CountingSink();
+    const stream = env
+      .fromSource(new NexmarkSource({ maxEvents: events, numEventGenerators: 1, firstEventRate: rate, nextEventRate: rate }))
+      .assignTimestampsAndWatermarks(WatermarkStrategy.forBoundedOutOfOrderness<NexmarkEvent>(0));
+    query(stream).sinkTo(sink);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await env.execute(`nexmark-${name}`);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    return {
+      query: name, events, workers, backend: values.backend, seconds, eventsPerSecond: events / seconds, cpuSeconds, eventsPerCpuSecond: events / cpuSeconds,
+      outputRecords: sink.n, checkpoints, peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Each query in its own process, so peak RSS is that query's. */
+function runChild(name: string): Result {
+  const args = ['--import', 'tsx', new URL(import.meta.url).pathname, '--query', name, '--events', String(events), '--workers', String(workers), '--backend', values.backend, '--interval', values.interval, '--rate', String(rate), '--json'];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`${name} failed (exit ${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as Result;
+}
+
+const median = (xs: number[]): number => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+const results: Result[] = [];
+if (values.all) {
+  for (const name of Object.keys(queries)) {
+    if (!values.json) console.error(`running ${name} …`);
+    results.push(runChild(name));
+  }
+} else {
+  results.push(await runQuery(values.query));
+}
+
+if (values.json) {
+  console.log(JSON.stringify(values.all ? { benchmark: 'nexmark', events, workers, backend: values.backend, eventTimeRatePerSecond: rate, results } : results[0]));
+} else {
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
+  const rows = [['query', 'events', 'seconds', 'events/s', 'events/cpu-s', 'output', 'checkpoints', 'cp median ms', 'cp max ms', 'cp uploaded MB', 'last cp MB', 'peak RSS MB']];
+  for (const r of results) {
+    const d = r.checkpoints.map((c) => c.durationMillis);
+    rows.push([
+      r.query, fmt(r.events), r.seconds.toFixed(1), fmt(r.eventsPerSecond), fmt(r.eventsPerCpuSecond), fmt(r.outputRecords), String(r.checkpoints.length),
+      d.length ? fmt(median(d)) : '-', d.length ? fmt(Math.max(...d)) : '-', mb(r.checkpoints.reduce((a, c) => a + c.uploadedBytes, 0)),
+      r.checkpoints.length ? mb(r.checkpoints.at(-1)!.fullBytes) : '-', mb(r.peakRssBytes),
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+  console.log(`backend ${values.backend}, workers ${workers}, checkpoint interval ${values.interval}, event time ${fmt(rate)} events/s; events/cpu-s = events per CPU-second of the process (per core)`);
+}
