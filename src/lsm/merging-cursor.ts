@@ -6,7 +6,7 @@
  */
 import { assert } from '../util/assert.ts';
 import type { InternalCursor } from './internal-cursor.ts';
-import { compareEntry } from './memtable/entry-tree.ts';
+import { compareEntry } from './memtable/compare.ts';
 
 export class MergingCursor implements InternalCursor {
   private readonly children: InternalCursor[];

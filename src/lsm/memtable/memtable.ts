@@ -1,31 +1,61 @@
 /**
- * A memtable: the sorted in-memory buffer every write goes to first.
+ * A memtable: the in-memory buffer every write goes to first.
  *
- * Key and value are copied contiguously into an arena of 256 KiB slabs (no per-entry
- * ArrayBuffer; the tree keeps one view per entry, the key's, and derives the value), the entries are indexed by an EntryTree (B+tree), range tombstones are
- * kept apart in a TombstoneList. Byte accounting counts key + value + a fixed per-entry
- * overhead for the tree's arrays and views, so the budget bounds real memory.
+ * Layout (what the fastest engines do for point-heavy workloads: an append-only arena
+ * with a hash index, ordered only when order is needed):
+ *  - an arena of 256 KiB slabs holding key and value bytes (no per-entry ArrayBuffer or
+ *    view object);
+ *  - distinct keys, id k = 0, 1, … in first-write order, in typed arrays: where the
+ *    key's bytes are, its hash, two numeric prefixes (bytes 0-5 and 6-11, compare.ts) and
+ *    `head` = its newest entry;
+ *  - entries (versions), id e, in typed arrays: sequence, where the value's bytes are,
+ *    the value length (-1 = point deletion) and `older` = the previous entry of the same
+ *    key, so a key's versions form a chain in sequence-descending order;
+ *  - an open-addressing hash table (linear probing, load <= 1/2) from key bytes to key
+ *    id.
+ * get() and add() are one hash probe each; neither touches an ordered structure.
+ *
+ * Order is built only when needed: a cursor (scans, iterators) first brings the
+ * KeyIndex (a B+tree of key ids, key-index.ts) up to date with the keys added since
+ * the last cursor — one insert each, or a sort and an O(n) rebuild when many are
+ * pending — and the flush sorts the ids in slices (sort-ids.ts) between event-loop
+ * turns. So seal() stays O(1) and a workload that never scans never sorts on its
+ * task path. Range tombstones are kept apart in a TombstoneList.
+ *
+ * Byte accounting counts key and value bytes plus fixed per-key and per-entry overheads
+ * for the typed arrays and the hash table (calibrated with bench/lsm/memtable-overhead.ts),
+ * so the budget bounds real memory.
  *
  * Lifecycle: active (writable, owned by the store) → sealed (immutable, queued for
  * flush, readable by gets and by iterators that pinned it) → dropped after its flush is
- * installed and no iterator holds it (plain GC: nothing to free explicitly).
- * Invariant: after seal() no method mutates it (asserted in add()).
+ * installed and no iterator holds it (plain GC). Invariant: after seal() no method
+ * changes its contents (asserted in add()); building its index changes no content.
+ * Sequences of one key arrive increasing (the store assigns them); add() asserts it.
  */
 import { assert } from '../../util/assert.ts';
-import type { Leaf } from './entry-tree.ts';
-import { EntryTree, valueOf } from './entry-tree.ts';
 import type { FragmentedTombstones, RangeTombstone } from '../range-tombstones.ts';
 import { TombstoneList } from '../range-tombstones.ts';
 import { MAX_SEQUENCE } from '../internal-key.ts';
+import { PREFIX_BYTES, keyPrefixAt } from './compare.ts';
+import { KeyIndex, type KeyOrder } from './key-index.ts';
+import { mergeIds, sortIds, sortIdsNow } from './sort-ids.ts';
+import { MemtableCursor, type MemtableEntries } from './memtable-cursor.ts';
+
+export { MemtableCursor } from './memtable-cursor.ts';
 
 const SLAB_BYTES = 256 * 1024;
+const INITIAL_CAPACITY = 1024;
 /**
- * Bytes per entry beyond key and value: one view (the key; the value follows it in the
- * arena), four array slots, tree nodes. Calibrated with bench/lsm/memtable-overhead.ts
- * (16-byte keys, 100-byte values: 146 bytes measured per entry = 116 + 30; it was 242
- * with a second view for the value), rounded up.
+ * Bytes per entry (version) beyond its value: sequence (8), value slab/offset/length
+ * (12), older link (4), and growth slack of the doubling arrays.
  */
-export const ENTRY_OVERHEAD = 48;
+export const ENTRY_OVERHEAD = 40;
+/**
+ * Bytes per distinct key beyond its bytes: slab/offset/length/hash/head (20), two
+ * prefixes (16), hash table slots at load <= 1/2 (8 to 16), growth slack, and the
+ * ordered index when a cursor built it.
+ */
+export const KEY_OVERHEAD = 64;
 
 export interface PointHit {
   seq: number;
@@ -46,13 +76,65 @@ export interface FlushPayload {
   maxSeq: number;
 }
 
-export class Memtable {
+function growI32(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
+}
+
+function growF64(a: Float64Array, n: number): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(n);
+  b.set(a);
+  return b;
+}
+
+/** FNV-1a over the bytes, then murmur3's finalizer (linear probing wants well-mixed low bits). */
+function hashBytes(k: Uint8Array): number {
+  let h = 0x811c9dc5 ^ k.length;
+  for (let i = 0; i < k.length; i++) h = Math.imul(h ^ k[i]!, 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 0;
+}
+
+export class Memtable implements KeyOrder, MemtableEntries {
   readonly id: number;
-  private readonly tree = new EntryTree();
   private readonly tombs = new TombstoneList();
   private frozen: FragmentedTombstones | null = null;
-  private slab: Uint8Array = new Uint8Array(SLAB_BYTES);
+
+  // Arena.
+  private readonly slabs: Uint8Array[] = [new Uint8Array(SLAB_BYTES)];
+  private slabIndex = 0;
   private slabOff = 0;
+
+  // Distinct keys.
+  private kSlab = new Int32Array(INITIAL_CAPACITY);
+  private kOff = new Int32Array(INITIAL_CAPACITY);
+  private kLen = new Int32Array(INITIAL_CAPACITY);
+  private kHash = new Int32Array(INITIAL_CAPACITY);
+  private kHead = new Int32Array(INITIAL_CAPACITY);
+  private kP1 = new Float64Array(INITIAL_CAPACITY);
+  private kP2 = new Float64Array(INITIAL_CAPACITY);
+  private nKeys = 0;
+
+  // Entries (versions).
+  private eSeq = new Float64Array(INITIAL_CAPACITY);
+  private eSlab = new Int32Array(INITIAL_CAPACITY);
+  private eOff = new Int32Array(INITIAL_CAPACITY);
+  private eLen = new Int32Array(INITIAL_CAPACITY);
+  private eOlder = new Int32Array(INITIAL_CAPACITY);
+  private nEntries = 0;
+
+  /** Hash table: key id + 1 per slot (0 = empty). */
+  private slots = new Int32Array(2 * INITIAL_CAPACITY);
+  private mask = 2 * INITIAL_CAPACITY - 1;
+
+  /** The ordered index and how many key ids (0..indexed-1) it holds. */
+  private readonly index = new KeyIndex(this);
+  private indexed = 0;
+
   private _bytes = 0;
   private _sealed = false;
   minSeq = Number.MAX_SAFE_INTEGER;
@@ -71,45 +153,199 @@ export class Memtable {
   }
 
   get isEmpty(): boolean {
-    return this.tree.size === 0 && this.tombs.length === 0;
+    return this.nEntries === 0 && this.tombs.length === 0;
   }
 
   get entryCount(): number {
-    return this.tree.size;
+    return this.nEntries;
+  }
+
+  get keyCount(): number {
+    return this.nKeys;
   }
 
   get tombstones(): readonly RangeTombstone[] {
     return this.tombs.all;
   }
 
-  /** Copies key ‖ value contiguously (the tree derives the value from the key view, see valueOf). */
-  private copy(key: Uint8Array, value: Uint8Array | null): Uint8Array {
-    const kn = key.length;
-    const n = kn + (value === null ? 0 : value.length);
-    let buf: Uint8Array;
-    let off: number;
+  // ---- arena ----------------------------------------------------------------------------
+
+  /** Copies bytes into the arena; sets this.at (slab index) and returns the offset. */
+  private at = 0;
+  private copy(src: Uint8Array): number {
+    const n = src.length;
     if (n > SLAB_BYTES >>> 2) {
-      buf = new Uint8Array(n);
-      off = 0;
-    } else {
-      if (this.slabOff + n > SLAB_BYTES) {
-        this.slab = new Uint8Array(SLAB_BYTES);
-        this.slabOff = 0;
-      }
-      buf = this.slab;
-      off = this.slabOff;
-      this.slabOff = off + n;
+      this.slabs.push(src.slice());
+      this.at = this.slabs.length - 1;
+      // The current slab stays the last small one: append a fresh one after the big one.
+      this.slabs.push(new Uint8Array(SLAB_BYTES));
+      this.slabIndex = this.slabs.length - 1;
+      this.slabOff = 0;
+      return 0;
     }
-    put(buf, key, off);
-    if (value !== null) put(buf, value, off + kn);
-    return buf.subarray(off, off + kn);
+    if (this.slabOff + n > SLAB_BYTES) {
+      this.slabs.push(new Uint8Array(SLAB_BYTES));
+      this.slabIndex = this.slabs.length - 1;
+      this.slabOff = 0;
+    }
+    const s = this.slabs[this.slabIndex]!;
+    const off = this.slabOff;
+    if (n <= 32) {
+      for (let i = 0; i < n; i++) s[off + i] = src[i]!;
+    } else s.set(src, off);
+    this.slabOff = off + n;
+    this.at = this.slabIndex;
+    return off;
   }
+
+  // ---- keys -----------------------------------------------------------------------------
+
+  private keyEquals(id: number, key: Uint8Array): boolean {
+    const n = key.length;
+    if (this.kLen[id] !== n) return false;
+    const s = this.slabs[this.kSlab[id]!]!;
+    const o = this.kOff[id]!;
+    for (let i = 0; i < n; i++) if (s[o + i] !== key[i]) return false;
+    return true;
+  }
+
+  /** Key id of key (hash h), or -1. */
+  private find(key: Uint8Array, h: number): number {
+    const slots = this.slots;
+    const mask = this.mask;
+    const kHash = this.kHash;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const id = slots[i]! - 1;
+      if (id < 0) return -1;
+      if (kHash[id] === h && this.keyEquals(id, key)) return id;
+    }
+  }
+
+  private newKey(key: Uint8Array, h: number): number {
+    const id = this.nKeys;
+    if (id === this.kSlab.length) {
+      const n = id * 2;
+      this.kSlab = growI32(this.kSlab, n);
+      this.kOff = growI32(this.kOff, n);
+      this.kLen = growI32(this.kLen, n);
+      this.kHash = growI32(this.kHash, n);
+      this.kHead = growI32(this.kHead, n);
+      this.kP1 = growF64(this.kP1, n);
+      this.kP2 = growF64(this.kP2, n);
+    }
+    this.kOff[id] = this.copy(key);
+    this.kSlab[id] = this.at;
+    this.kLen[id] = key.length;
+    this.kHash[id] = h;
+    this.kHead[id] = -1;
+    this.kP1[id] = keyPrefixAt(key, 0);
+    this.kP2[id] = keyPrefixAt(key, PREFIX_BYTES);
+    this.nKeys = id + 1;
+    if (this.nKeys * 2 > this.slots.length) this.rehash(this.slots.length * 2);
+    else this.place(id, h);
+    return id;
+  }
+
+  private place(id: number, h: number): void {
+    const slots = this.slots;
+    const mask = this.mask;
+    let i = h & mask;
+    while (slots[i] !== 0) i = (i + 1) & mask;
+    slots[i] = id + 1;
+  }
+
+  private rehash(size: number): void {
+    this.slots = new Int32Array(size);
+    this.mask = size - 1;
+    for (let id = 0; id < this.nKeys; id++) this.place(id, this.kHash[id]!);
+  }
+
+  /** A view of key id's bytes. */
+  keyView(id: number): Uint8Array {
+    const o = this.kOff[id]!;
+    return this.slabs[this.kSlab[id]!]!.subarray(o, o + this.kLen[id]!);
+  }
+
+  compareIds(a: number, b: number): number {
+    const pa = this.kP1[a]!;
+    const pb = this.kP1[b]!;
+    if (pa !== pb) return pa < pb ? -1 : 1;
+    const qa = this.kP2[a]!;
+    const qb = this.kP2[b]!;
+    if (qa !== qb) return qa < qb ? -1 : 1;
+    const al = this.kLen[a]!;
+    const bl = this.kLen[b]!;
+    const n = al < bl ? al : bl;
+    if (n > 2 * PREFIX_BYTES) {
+      const sa = this.slabs[this.kSlab[a]!]!;
+      const sb = this.slabs[this.kSlab[b]!]!;
+      const oa = this.kOff[a]!;
+      const ob = this.kOff[b]!;
+      for (let i = 2 * PREFIX_BYTES; i < n; i++) {
+        const d = sa[oa + i]! - sb[ob + i]!;
+        if (d !== 0) return d;
+      }
+    }
+    return al - bl;
+  }
+
+  compareIdToKey(id: number, key: Uint8Array, p1: number, p2: number): number {
+    const pa = this.kP1[id]!;
+    if (pa !== p1) return pa < p1 ? -1 : 1;
+    const qa = this.kP2[id]!;
+    if (qa !== p2) return qa < p2 ? -1 : 1;
+    const al = this.kLen[id]!;
+    const bl = key.length;
+    const n = al < bl ? al : bl;
+    if (n > 2 * PREFIX_BYTES) {
+      const sa = this.slabs[this.kSlab[id]!]!;
+      const oa = this.kOff[id]!;
+      for (let i = 2 * PREFIX_BYTES; i < n; i++) {
+        const d = sa[oa + i]! - key[i]!;
+        if (d !== 0) return d;
+      }
+    }
+    return al - bl;
+  }
+
+  private readonly compare = (a: number, b: number): number => this.compareIds(a, b);
+
+  // ---- writes ---------------------------------------------------------------------------
 
   /** value === null writes a point deletion. */
   add(key: Uint8Array, seq: number, value: Uint8Array | null): void {
     assert(!this._sealed, 'write to a sealed memtable');
-    this.tree.insert(this.copy(key, value), seq, value === null ? -1 : value.length);
-    this._bytes += key.length + (value === null ? 0 : value.length) + ENTRY_OVERHEAD;
+    const h = hashBytes(key);
+    let id = this.find(key, h);
+    let added = 0;
+    if (id < 0) {
+      id = this.newKey(key, h);
+      added = key.length + KEY_OVERHEAD;
+    } else {
+      assert(seq > this.eSeq[this.kHead[id]!]!, 'memtable sequences of a key must increase');
+    }
+    const e = this.nEntries;
+    if (e === this.eSeq.length) {
+      const n = e * 2;
+      this.eSeq = growF64(this.eSeq, n);
+      this.eSlab = growI32(this.eSlab, n);
+      this.eOff = growI32(this.eOff, n);
+      this.eLen = growI32(this.eLen, n);
+      this.eOlder = growI32(this.eOlder, n);
+    }
+    this.eSeq[e] = seq;
+    if (value === null) {
+      this.eLen[e] = -1;
+    } else {
+      this.eOff[e] = this.copy(value);
+      this.eSlab[e] = this.at;
+      this.eLen[e] = value.length;
+      added += value.length;
+    }
+    this.eOlder[e] = this.kHead[id]!;
+    this.kHead[id] = e;
+    this.nEntries = e + 1;
+    this._bytes += added + ENTRY_OVERHEAD;
     if (seq < this.minSeq) this.minSeq = seq;
     if (seq > this.maxSeq) this.maxSeq = seq;
   }
@@ -122,21 +358,24 @@ export class Memtable {
     if (seq > this.maxSeq) this.maxSeq = seq;
   }
 
+  /** O(1): no sorting here (see the file comment). */
   seal(): void {
     this._sealed = true;
     this.frozen = this.tombs.freeze();
   }
 
-  private readonly pos: { leaf: Leaf; index: number } = { leaf: null as unknown as Leaf, index: 0 };
+  // ---- reads ----------------------------------------------------------------------------
 
   /** Newest point entry of key with seq <= readSeq, written into hit. */
   get(key: Uint8Array, readSeq: number, hit: PointHit): boolean {
-    if (this.tree.size === 0) return false;
-    if (!this.tree.findVisible(key, readSeq, this.pos)) return false;
-    const leaf = this.pos.leaf;
-    const i = this.pos.index;
-    hit.seq = leaf.seqs[i]!;
-    hit.value = valueOf(leaf.keys[i]!, leaf.vlens[i]!);
+    if (this.nKeys === 0) return false;
+    const id = this.find(key, hashBytes(key));
+    if (id < 0) return false;
+    let e = this.kHead[id]!;
+    while (e >= 0 && this.eSeq[e]! > readSeq) e = this.eOlder[e]!;
+    if (e < 0) return false;
+    hit.seq = this.eSeq[e]!;
+    hit.value = this.entryValue(e);
     return true;
   }
 
@@ -150,9 +389,69 @@ export class Memtable {
     return this.tombs.length > 0;
   }
 
-  cursor(): MemtableCursor {
-    return new MemtableCursor(this.tree);
+  // ---- entries (for the cursor) -----------------------------------------------------------
+
+  /** Newest entry of key id. */
+  headOf(id: number): number {
+    return this.kHead[id]!;
   }
+
+  /** The next older entry of the same key, or -1. */
+  olderOf(e: number): number {
+    return this.eOlder[e]!;
+  }
+
+  /** The next newer entry of key id than e, or -1 (walks the chain: versions per key are few). */
+  newerOf(id: number, e: number): number {
+    let n = -1;
+    for (let x = this.kHead[id]!; x >= 0 && x !== e; x = this.eOlder[x]!) n = x;
+    return n;
+  }
+
+  /** Oldest entry of key id. */
+  oldestOf(id: number): number {
+    let e = this.kHead[id]!;
+    for (let o = this.eOlder[e]!; o >= 0; o = this.eOlder[o]!) e = o;
+    return e;
+  }
+
+  seqOf(e: number): number {
+    return this.eSeq[e]!;
+  }
+
+  /** A view of entry e's value; null for a point deletion. */
+  entryValue(e: number): Uint8Array | null {
+    const n = this.eLen[e]!;
+    if (n < 0) return null;
+    const o = this.eOff[e]!;
+    return this.slabs[this.eSlab[e]!]!.subarray(o, o + n);
+  }
+
+  /**
+   * The ordered index over every key added so far: keys added since the last call are
+   * inserted one by one, or — when many are pending — sorted and merged in one O(n)
+   * rebuild.
+   */
+  orderedIndex(): KeyIndex {
+    const pending = this.nKeys - this.indexed;
+    if (pending === 0) return this.index;
+    if (pending <= 64 || pending * 16 < this.indexed) {
+      for (let id = this.indexed; id < this.nKeys; id++) this.index.insert(id);
+    } else {
+      const fresh = new Int32Array(pending);
+      for (let i = 0; i < pending; i++) fresh[i] = this.indexed + i;
+      const sorted = sortIdsNow(fresh, this.compare);
+      this.index.build(this.indexed === 0 ? sorted : mergeIds(this.index.toArray(), sorted, this.compare));
+    }
+    this.indexed = this.nKeys;
+    return this.index;
+  }
+
+  cursor(): MemtableCursor {
+    return new MemtableCursor(this, this.orderedIndex());
+  }
+
+  // ---- flush ----------------------------------------------------------------------------
 
   /**
    * Serializes the entries for a flush into one transferable buffer: only the newest
@@ -160,59 +459,78 @@ export class Memtable {
    * the table), and not entries hidden by this memtable's own range tombstones.
    */
   encodeForFlush(): FlushPayload {
-    const enc = this.flushEncoder();
-    while (enc.step(Number.MAX_SAFE_INTEGER));
+    const enc = this.flushEncoder(Number.MAX_SAFE_INTEGER);
+    while (enc.step());
     return enc.finish();
   }
 
   /**
-   * The same encoding in slices of `leavesPerSlice` B+tree leaves (64 entries each),
-   * awaiting `pause()` between slices, so that encoding a large sealed memtable on the
-   * main thread never blocks the event loop for long (records and barriers go on between
-   * slices). The memtable is sealed, so nothing changes under the encoder.
+   * The same encoding in slices of about `work` comparisons or entries, awaiting
+   * `pause()` between slices, so that sorting and encoding a large sealed memtable on
+   * the main thread never blocks the event loop for long (records and barriers go on
+   * between slices). The memtable is sealed, so nothing changes under the encoder.
    */
-  async encodeForFlushInSlices(pause: () => Promise<void>, leavesPerSlice = 64): Promise<FlushPayload> {
-    const enc = this.flushEncoder();
-    while (enc.step(leavesPerSlice)) await pause();
+  async encodeForFlushInSlices(pause: () => Promise<void>, work = 32768): Promise<FlushPayload> {
+    const enc = this.flushEncoder(work);
+    while (enc.step()) await pause();
     return enc.finish();
   }
 
-  private flushEncoder(): { step(maxLeaves: number): boolean; finish(): FlushPayload } {
+  /** Key ids in key order, produced in slices: the ordered index plus the sorted pending ids. */
+  private sortedIds(work: number): Generator<void, Int32Array, void> {
+    // Taken now, not when the generator first runs: a cursor opened between slices
+    // brings the index up to date, and the ids it adds are already in `fresh`.
+    const indexed = this.indexed;
+    const inIndex = indexed === 0 ? null : this.index.toArray();
+    const fresh = new Int32Array(this.nKeys - indexed);
+    for (let i = 0; i < fresh.length; i++) fresh[i] = indexed + i;
+    return this.sortAndMerge(inIndex, fresh, work);
+  }
+
+  private *sortAndMerge(inIndex: Int32Array | null, fresh: Int32Array, work: number): Generator<void, Int32Array, void> {
+    const sorted = yield* sortIds(fresh, this.compare, work);
+    if (inIndex === null) return sorted;
+    yield;
+    return mergeIds(inIndex, sorted, this.compare);
+  }
+
+  private flushEncoder(work: number): { step(): boolean; finish(): FlushPayload } {
     assert(this._sealed, 'flush of an unsealed memtable');
+    const sorting = this.sortedIds(work);
+    let order: Int32Array | null = null;
+    let buffer = new ArrayBuffer(0);
+    let bytes = new Uint8Array(buffer);
+    let dv = new DataView(buffer);
     let size = 0;
-    for (let leaf: Leaf | null = this.tree.first; leaf !== null; leaf = leaf.next) {
-      for (let i = 0; i < leaf.keys.length; i++) size += FLUSH_ENTRY_HEADER + leaf.keys[i]!.length + Math.max(0, leaf.vlens[i]!);
-    }
-    const buffer = new ArrayBuffer(size);
-    const bytes = new Uint8Array(buffer);
-    const dv = new DataView(buffer);
     let off = 0;
     let count = 0;
-    let prev: Uint8Array | null = null;
+    let next = 0;
     const tombs = this.frozen!;
     const hasTombs = tombs.count > 0;
-    let leaf: Leaf | null = this.tree.first;
+    const start = (ids: Int32Array): void => {
+      order = ids;
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i]!;
+        size += FLUSH_ENTRY_HEADER + this.kLen[id]! + Math.max(0, this.eLen[this.kHead[id]!]!);
+      }
+      buffer = new ArrayBuffer(size);
+      bytes = new Uint8Array(buffer);
+      dv = new DataView(buffer);
+    };
     return {
-      step: (maxLeaves: number): boolean => {
-        for (let n = 0; leaf !== null && n < maxLeaves; leaf = leaf.next, n++) {
-          for (let i = 0; i < leaf.keys.length; i++) {
-            const k = leaf.keys[i]!;
-            if (prev !== null && sameBytes(prev, k)) continue;
-            prev = k;
-            const seq = leaf.seqs[i]!;
-            if (hasTombs && tombs.maxCovering(k, MAX_SEQUENCE) > seq) continue;
-            const vlen = leaf.vlens[i]!;
-            dv.setUint32(off, k.length, true);
-            dv.setUint32(off + 4, vlen < 0 ? DELETE_VLEN : vlen, true);
-            dv.setUint32(off + 8, Math.floor(seq / 0x1_0000_0000), true);
-            dv.setUint32(off + 12, seq >>> 0, true);
-            off += FLUSH_ENTRY_HEADER;
-            // Key and value are contiguous in the arena: one copy.
-            off = put(bytes, vlen <= 0 ? k : new Uint8Array(k.buffer, k.byteOffset, k.length + vlen), off);
-            count++;
-          }
+      step: (): boolean => {
+        if (order === null) {
+          const r = sorting.next();
+          if (r.done !== true) return true;
+          start(r.value);
+          return true;
         }
-        return leaf !== null;
+        const ids: Int32Array = order;
+        const n = this.encodeRange(ids, next, Math.min(ids.length, next + work), bytes, dv, off, hasTombs ? tombs : null);
+        next = n.next;
+        off = n.off;
+        count += n.count;
+        return next < ids.length;
       },
       finish: (): FlushPayload => ({
         buffer: off === size ? buffer : buffer.slice(0, off),
@@ -224,125 +542,62 @@ export class Memtable {
     };
   }
 
+  /** Encodes the newest entries of ids[from, to) at off (a method with locals: the hot loop of a flush). */
+  private encodeRange(
+    ids: Int32Array, from: number, to: number, bytes: Uint8Array, dv: DataView, off: number, tombs: FragmentedTombstones | null,
+  ): { next: number; off: number; count: number } {
+    const kHead = this.kHead;
+    const kLen = this.kLen;
+    const kSlab = this.kSlab;
+    const kOff = this.kOff;
+    const eSeq = this.eSeq;
+    const eLen = this.eLen;
+    const eSlab = this.eSlab;
+    const eOff = this.eOff;
+    const slabs = this.slabs;
+    let count = 0;
+    for (let i = from; i < to; i++) {
+      const id = ids[i]!;
+      const e = kHead[id]!;
+      const seq = eSeq[e]!;
+      if (tombs !== null && tombs.maxCovering(this.keyView(id), MAX_SEQUENCE) > seq) continue;
+      const kl = kLen[id]!;
+      const vl = eLen[e]!;
+      dv.setUint32(off, kl, true);
+      dv.setUint32(off + 4, vl < 0 ? DELETE_VLEN : vl, true);
+      dv.setUint32(off + 8, Math.floor(seq / 0x1_0000_0000), true);
+      dv.setUint32(off + 12, seq >>> 0, true);
+      off += FLUSH_ENTRY_HEADER;
+      off = put(bytes, slabs[kSlab[id]!]!, kOff[id]!, kl, off);
+      if (vl > 0) off = put(bytes, slabs[eSlab[e]!]!, eOff[e]!, vl, off);
+      count++;
+    }
+    return { next: to, off, count };
+  }
+
+  /** Test helper: hash table, version chains and (after building it) the ordered index. */
   checkInvariants(): void {
-    this.tree.checkInvariants();
+    let entries = 0;
+    for (let id = 0; id < this.nKeys; id++) {
+      assert(this.find(this.keyView(id), hashBytes(this.keyView(id))) === id, 'key not found through the hash table');
+      assert(this.kP1[id] === keyPrefixAt(this.keyView(id), 0) && this.kP2[id] === keyPrefixAt(this.keyView(id), PREFIX_BYTES), 'stale key prefix');
+      let prevSeq = Infinity;
+      for (let e = this.kHead[id]!; e >= 0; e = this.eOlder[e]!) {
+        assert(this.eSeq[e]! < prevSeq, 'version chain out of order');
+        prevSeq = this.eSeq[e]!;
+        entries++;
+      }
+    }
+    assert(entries === this.nEntries, 'entries outside the version chains');
+    this.orderedIndex().checkInvariants();
+    assert(this.index.size === this.nKeys, 'ordered index misses keys');
   }
 }
 
-/** Copies src into dst at off; a loop for short arrays (TypedArray.set has a high fixed cost). */
-function put(dst: Uint8Array, src: Uint8Array, off: number): number {
-  const n = src.length;
+/** Copies src[from, from + n) into dst at off; a loop for short runs (TypedArray.set has a high fixed cost). */
+function put(dst: Uint8Array, src: Uint8Array, from: number, n: number, off: number): number {
   if (n <= 32) {
-    for (let i = 0; i < n; i++) dst[off + i] = src[i]!;
-  } else dst.set(src, off);
+    for (let i = 0; i < n; i++) dst[off + i] = src[from + i]!;
+  } else dst.set(src.subarray(from, from + n), off);
   return off + n;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/**
- * A positioned cursor over every entry (all versions) in internal-key order. The active
- * memtable may be written while a cursor is open (an iterator holds it): inserts shift
- * positions inside leaves and split leaves, so when the tree changed since the cursor
- * last moved it first re-finds its current entry by (key, seq) — which still exists,
- * entries are never removed — and steps from there.
- */
-export class MemtableCursor {
-  private leaf: Leaf | null = null;
-  private index = 0;
-  private mods = -1;
-  private readonly tree: EntryTree;
-
-  constructor(tree: EntryTree) {
-    this.tree = tree;
-  }
-
-  get valid(): boolean {
-    return this.leaf !== null;
-  }
-  get key(): Uint8Array {
-    this.revalidate();
-    return this.leaf!.keys[this.index]!;
-  }
-  get seq(): number {
-    this.revalidate();
-    return this.leaf!.seqs[this.index]!;
-  }
-  get value(): Uint8Array | null {
-    this.revalidate();
-    return valueOf(this.leaf!.keys[this.index]!, this.leaf!.vlens[this.index]!);
-  }
-
-  private revalidate(): void {
-    if (this.mods === this.tree.mods || this.leaf === null) return;
-    // Remember the current entry from the (possibly stale) position: entries only move
-    // right within/after their leaf on insert, so search from the key we last returned.
-    const key = this.curKey!;
-    const seq = this.curSeq;
-    const p = this.tree.seekGE(key, seq);
-    this.normalizeForward(p.leaf, p.index);
-  }
-
-  private curKey: Uint8Array | null = null;
-  private curSeq = 0;
-
-  private set(leaf: Leaf | null, index: number): void {
-    this.leaf = leaf;
-    this.index = index;
-    this.mods = this.tree.mods;
-    if (leaf !== null) {
-      this.curKey = leaf.keys[index]!;
-      this.curSeq = leaf.seqs[index]!;
-    }
-  }
-
-  private normalizeForward(leaf: Leaf | null, index: number): void {
-    while (leaf !== null && index >= leaf.keys.length) {
-      leaf = leaf.next;
-      index = 0;
-    }
-    this.set(leaf, index);
-  }
-
-  private normalizeBackward(leaf: Leaf | null, index: number): void {
-    while (leaf !== null && index < 0) {
-      leaf = leaf.prev;
-      index = leaf === null ? 0 : leaf.keys.length - 1;
-    }
-    this.set(leaf, index);
-  }
-
-  seekToFirst(): void {
-    this.normalizeForward(this.tree.first, 0);
-  }
-
-  seekToLast(): void {
-    this.normalizeBackward(this.tree.last, this.tree.last.keys.length - 1);
-  }
-
-  /** First entry with user key >= key. */
-  seekGE(key: Uint8Array): void {
-    const p = this.tree.seekGE(key, MAX_SEQUENCE);
-    this.normalizeForward(p.leaf, p.index);
-  }
-
-  /** Last entry with user key < key. */
-  seekLT(key: Uint8Array): void {
-    const p = this.tree.seekGE(key, MAX_SEQUENCE);
-    this.normalizeBackward(p.leaf, p.index - 1);
-  }
-
-  next(): void {
-    this.revalidate();
-    this.normalizeForward(this.leaf, this.index + 1);
-  }
-
-  prev(): void {
-    this.revalidate();
-    this.normalizeBackward(this.leaf, this.index - 1);
-  }
 }
