@@ -8,10 +8,11 @@
  * Reports events/s (wall clock, start to end of the job), events per CPU-second of the
  * process (events/s per core: the work done by one core, threads included), the
  * checkpoints taken during the run (count, duration median/max, bytes uploaded, size of
- * the last one) and the peak RSS of the process. Event time advances 1 µs per event by
- * default (--rate events/s of event time, Beam's rate arithmetic), so a 10 s window holds
- * 10M events, as with Flink Nexmark's 10M events/s. --workers N > 1 needs subtasks on
- * worker threads, which weir does not have yet: it fails with that message.
+ * the last one) and the peak RSS of the process. The events are those of Beam's default
+ * configuration (10 ms of event time per event, as bench/peers/flink generates them, so
+ * the two run the same stream); --rate N makes event time advance at N events/s instead
+ * (one generator, Beam's integer µs arithmetic: at most 1,000,000). --workers N > 1 needs
+ * subtasks on worker threads, which weir does not have yet: it fails with that message.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,8 +30,10 @@ const { values } = parseArgs({
     events: { type: 'string', default: '10000000' },
     workers: { type: 'string', default: '1' },
     backend: { type: 'string', default: 'lsm' },
+    /** Alias of --backend (bench/peers passes it). */
+    'state-backend': { type: 'string' },
     interval: { type: 'string', default: '10s' },
-    rate: { type: 'string', default: '1000000' },
+    rate: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -78,8 +81,12 @@ if (workers > 1) {
 }
 const events = Number(values.events);
 if (!Number.isSafeInteger(events) || events < 1) fail(`--events must be a positive integer, got ${values.events}`);
-const rate = Number(values.rate);
-if (!Number.isInteger(rate) || rate < 1 || rate > 1_000_000) fail(`--rate must be an integer in [1, 1000000] (Beam's integer µs arithmetic), got ${values.rate}`);
+if (values['state-backend'] !== undefined) values.backend = values['state-backend'];
+const rate = values.rate === undefined ? undefined : Number(values.rate);
+if (rate !== undefined && (!Number.isInteger(rate) || rate < 1 || rate > 1_000_000)) fail(`--rate must be an integer in [1, 1000000] (Beam's integer µs arithmetic), got ${values.rate}`);
+/** Beam's default timeline (100 generators at 10,000 events/s: 10 ms per event), or one generator at --rate. */
+const timeline = rate === undefined ? {} : { numEventGenerators: 1, firstEventRate: rate, nextEventRate: rate };
+const timelineLabel = rate === undefined ? "Beam's default (10 ms per event)" : `${rate.toLocaleString('en-US')} events/s`;
 if (values.backend !== 'heap' && values.backend !== 'lsm') fail(`--backend must be heap or lsm, got ${values.backend}`);
 
 async function runQuery(name: string): Promise<Result> {
@@ -102,7 +109,7 @@ async function runQuery(name: string): Promise<Result> {
     });
     const sink = new CountingSink();
     const stream = env
-      .fromSource(new NexmarkSource({ maxEvents: events, numEventGenerators: 1, firstEventRate: rate, nextEventRate: rate }))
+      .fromSource(new NexmarkSource({ maxEvents: events, ...timeline }))
       .assignTimestampsAndWatermarks(WatermarkStrategy.forBoundedOutOfOrderness<NexmarkEvent>(0));
     query(stream).sinkTo(sink);
     const cpu0 = process.cpuUsage();
@@ -145,7 +152,7 @@ if (values.all) {
 }
 
 if (values.json) {
-  console.log(JSON.stringify(values.all ? { benchmark: 'nexmark', events, workers, backend: values.backend, eventTimeRatePerSecond: rate, results } : results[0]));
+  console.log(JSON.stringify(values.all ? { benchmark: 'nexmark', events, workers, backend: values.backend, eventTime: timelineLabel, results } : results[0]));
 } else {
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
@@ -160,5 +167,5 @@ if (values.json) {
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
-  console.log(`backend ${values.backend}, workers ${workers}, checkpoint interval ${values.interval}, event time ${fmt(rate)} events/s; events/cpu-s = events per CPU-second of the process (per core)`);
+  console.log(`backend ${values.backend}, workers ${workers}, checkpoint interval ${values.interval}, event time ${timelineLabel}; events/cpu-s = events per CPU-second of the process (per core)`);
 }
