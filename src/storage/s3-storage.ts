@@ -26,7 +26,11 @@
  * Checksums: `requestChecksumCalculation`/`responseChecksumValidation` are
  * 'WHEN_REQUIRED' (otherwise streamed bodies are sent aws-chunked, which s3rver and some
  * other S3-compatible stores store verbatim = corrupted). Our own CRC-32C is computed
- * while uploading and verified on readToFile when the caller passes the expectation.
+ * while uploading and SENT with every PutObject and UploadPart (x-amz-checksum-crc32c),
+ * so a store that validates it rejects a body corrupted on the way; the answer is
+ * checked where the store does not validate (echoed checksum, else MD5 ETag): see
+ * s3-integrity.ts for exactly what is verified where. Downloads are verified by size and
+ * CRC-32C on readToFile when the caller passes the expectation (restore always does).
  */
 import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
@@ -61,6 +65,7 @@ import { checkLocalSource, fileChunks, writeFileAtomically } from './local-files
 import type { Expectation } from './local-files.ts';
 import { comparePaths, validateDeletePrefix, validatePath, validatePrefix } from './paths.ts';
 import type { StreamingWrite } from './streaming-write.ts';
+import { UploadCorrupted, checkUploadAnswer, compositeCrc32cBase64, crc32cBase64 } from './s3-integrity.ts';
 
 export interface S3Credentials {
   accessKeyId: string;
@@ -98,6 +103,12 @@ export interface S3StorageOptions {
   /** Keys per DeleteObjects request (1..1000). Default 1000. */
   deleteBatchSize?: number;
   clock?: Clock;
+  /**
+   * Check an upload's ETag against the MD5 of the bytes sent when the store does not echo
+   * the CRC-32C (s3-integrity.ts). Default true. Turn off only for a store that ignores
+   * x-amz-checksum-crc32c AND whose ETags are not MD5s (SSE-KMS/SSE-C on a non-AWS store).
+   */
+  verifyEtagMd5?: boolean;
   /** Uniform [0, 1) for backoff jitter. Default Math.random. */
   random?: () => number;
   /** Called before each backoff sleep (for logs and metrics). */
@@ -118,6 +129,12 @@ export interface S3StorageStats {
   attempts: number;
   /** Retries after a transient failure. */
   retries: number;
+  /** Upload answers that showed a corrupted body (then sent again). */
+  corruptedUploads: number;
+  /** Upload requests (PutObject, UploadPart) verified by echoed checksum, by MD5 ETag, or not at all. */
+  verifiedByChecksum: number;
+  verifiedByEtag: number;
+  unverified: number;
 }
 
 const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -128,6 +145,10 @@ const TRANSIENT_NAMES = new Set([
   'RequestTimeout', 'RequestTimeoutException', 'TimeoutError', 'InternalError', 'ServiceUnavailable',
   'ServiceUnavailableException', 'BandwidthLimitExceeded', 'PriorRequestNotComplete', 'NetworkingError',
   'OperationAborted',
+  // A body that reached the store corrupted: the store's own check (BadDigest,
+  // XAmzContentChecksumMismatch) or ours (UploadCorrupted). Sending it again from the
+  // in-memory buffer is the remedy.
+  'BadDigest', 'XAmzContentChecksumMismatch', 'UploadCorrupted',
 ]);
 const TRANSIENT_CODES = new Set([
   'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH',
@@ -193,7 +214,8 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
   private readonly onRetry: ((info: RetryInfo) => void) | undefined;
   private readonly secrets: string[];
   private readonly where: string;
-  private readonly counts: S3StorageStats = { attempts: 0, retries: 0 };
+  private readonly counts: S3StorageStats = { attempts: 0, retries: 0, corruptedUploads: 0, verifiedByChecksum: 0, verifiedByEtag: 0, unverified: 0 };
+  private readonly verifyEtagMd5: boolean;
   private closed = false;
 
   constructor(options: S3StorageOptions) {
@@ -221,6 +243,7 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.onRetry = options.onRetry;
+    this.verifyEtagMd5 = options.verifyEtagMd5 ?? true;
     this.secrets = [options.credentials?.secretAccessKey, options.credentials?.sessionToken, options.credentials?.accessKeyId]
       .filter((s): s is string => typeof s === 'string' && s.length >= 4);
 
@@ -389,9 +412,21 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
     const second = first.done ? first : await parts.next();
     if (second.done) {
       const body = first.done ? new Uint8Array(0) : first.value;
-      await this.retry(op, path, () =>
-        this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: body.length })),
-      );
+      const bodyCrc = crc32c(body);
+      try {
+        await this.retry(op, path, async () => {
+          const out = await this.client.send(
+            new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: body.length, ChecksumCRC32C: crc32cBase64(bodyCrc) }),
+          );
+          this.checkAnswer(`S3 ${op} ${this.label(path)}`, body, bodyCrc, out);
+        });
+      } catch (err) {
+        // The store kept a body we know is corrupted: do not leave it under the name.
+        if (err instanceof TransientStorageError && err.cause instanceof UploadCorrupted) {
+          await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
+        }
+        throw err;
+      }
       return { size, checksum: crc32cHex(crc) };
     }
     assert(!first.done, 'multipart upload without a first part');
@@ -408,22 +443,32 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
     rest: AsyncGenerator<Uint8Array>,
     totalSize: () => number,
   ): Promise<void> {
-    const created = await this.retry(op, path, () => this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key })));
+    const created = await this.retry(op, path, () =>
+      this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ChecksumAlgorithm: 'CRC32C' })),
+    );
     const uploadId = created.UploadId;
     if (!uploadId) throw new PermanentStorageError(`S3 ${op} ${this.label(path)}${this.where}: CreateMultipartUpload returned no UploadId`);
     const done: CompletedPart[] = [];
     const inFlight = new Set<Promise<void>>();
     let failure: { error: unknown } | undefined;
 
+    const partCrcs: number[] = [];
     const send = (partNumber: number, body: Uint8Array): void => {
-      const p = this.retry(op, path, () =>
-        this.client.send(
-          new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length }),
-        ),
-      ).then(
+      const partCrc = crc32c(body);
+      partCrcs[partNumber - 1] = partCrc;
+      const p = this.retry(op, path, async () => {
+        const out = await this.client.send(
+          new UploadPartCommand({
+            Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length,
+            ChecksumCRC32C: crc32cBase64(partCrc),
+          }),
+        );
+        this.checkAnswer(`S3 ${op} ${this.label(path)} part ${partNumber}`, body, partCrc, out);
+        return out;
+      }).then(
         (out) => {
           if (!out.ETag) throw new PermanentStorageError(`S3 ${op} ${this.label(path)}: part ${partNumber} has no ETag`);
-          done.push({ PartNumber: partNumber, ETag: out.ETag });
+          done.push({ PartNumber: partNumber, ETag: out.ETag, ChecksumCRC32C: crc32cBase64(partCrc) });
         },
       ).catch((error: unknown) => {
         failure ??= { error };
@@ -453,9 +498,13 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
       let attempted = false;
       await this.retry(op, path, async () => {
         try {
-          await this.client.send(
+          const out = await this.client.send(
             new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: done } }),
           );
+          const composite = compositeCrc32cBase64(partCrcs);
+          if (out.ChecksumCRC32C !== undefined && out.ChecksumCRC32C !== '' && out.ChecksumCRC32C !== composite) {
+            throw new PermanentStorageError(`S3 ${op} ${this.label(path)}: the store reports checksum ${out.ChecksumCRC32C} for the object, its parts give ${composite}`);
+          }
         } catch (err) {
           // A retried Complete whose first try did succeed (answer lost) sees NoSuchUpload;
           // the object is then there with our size (names are never reused, so not an old one).
@@ -475,6 +524,19 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
       await this.client
         .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
         .catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Verifies the answer to one upload request (s3-integrity.ts); counts how. */
+  private checkAnswer(what: string, body: Uint8Array, crc: number, answer: { ETag?: string | undefined; ChecksumCRC32C?: string | undefined }): void {
+    try {
+      const how = checkUploadAnswer(what, body, crc, answer, this.verifyEtagMd5);
+      if (how === 'checksum') this.counts.verifiedByChecksum++;
+      else if (how === 'etag-md5') this.counts.verifiedByEtag++;
+      else this.counts.unverified++;
+    } catch (err) {
+      this.counts.corruptedUploads++;
       throw err;
     }
   }

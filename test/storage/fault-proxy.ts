@@ -1,8 +1,11 @@
 /**
  * An HTTP proxy in front of s3rver that injects faults on a script: answer with an S3
  * error (500 InternalError, 503 SlowDown, 403 …), reset the connection before answering,
- * or forward the request and cut the response body half way. Requests that match no
- * scripted fault are forwarded unchanged (signatures stay valid: the Host header is kept).
+ * or forward the request and cut the response body half way, or flip one byte of the
+ * REQUEST body in flight (corruption between weir and the store: the Content-Length and
+ * the signed headers stay as they are). Requests that match no scripted fault are
+ * forwarded unchanged (signatures stay valid: the Host header is kept). Every request's
+ * headers are recorded, so a test can check what went over the wire.
  */
 import { createServer, request as httpRequest } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -17,7 +20,9 @@ export type ProxyFault =
   /** Forward, let the server do the work, then drop the connection instead of answering. */
   | { kind: 'lose-response' }
   /** Forward, send half the response body, then go silent (the client's socket timeout must fire). */
-  | { kind: 'stall-body' };
+  | { kind: 'stall-body' }
+  /** Forward the request with one byte of its body flipped (bit rot / a bad NIC on the way in). */
+  | { kind: 'flip-request-byte' };
 
 interface ScriptedFault {
   method: string | undefined;
@@ -29,6 +34,7 @@ export interface SeenRequest {
   method: string;
   url: string;
   fault: ProxyFault['kind'] | 'forwarded';
+  headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 export class FaultProxy {
@@ -74,7 +80,7 @@ export class FaultProxy {
     const url = req.url ?? '/';
     const index = this.script.findIndex((s) => (s.method === undefined || s.method === method) && s.match.test(url));
     const fault = index >= 0 ? this.script.splice(index, 1)[0]!.fault : undefined;
-    this.seen.push({ method, url, fault: fault?.kind ?? 'forwarded' });
+    this.seen.push({ method, url, fault: fault?.kind ?? 'forwarded', headers: { ...req.headers } });
 
     if (fault?.kind === 'hang') {
       req.resume();
@@ -118,6 +124,22 @@ export class FaultProxy {
       });
     });
     upstream.on('error', () => res.socket?.destroy());
+    if (fault?.kind === 'flip-request-byte') {
+      let flipped = false;
+      req.on('data', (chunk: Buffer) => {
+        if (!flipped && chunk.length > 0) {
+          const copy = Buffer.from(chunk);
+          const at = Math.floor(copy.length / 2);
+          copy[at] = copy[at]! ^ 0x20;
+          flipped = true;
+          upstream.write(copy);
+        } else {
+          upstream.write(chunk);
+        }
+      });
+      req.on('end', () => upstream.end());
+      return;
+    }
     req.pipe(upstream);
   }
 }

@@ -90,7 +90,7 @@ describe('S3Storage retries transient failures', () => {
     const data = testBytes(1000, 3);
     await s.write('a/b', data);
     assert.equal(requests('PUT'), 3);
-    assert.deepEqual(s.stats(), { attempts: 3, retries: 2 });
+    assert.deepEqual(s.stats(), { attempts: 3, retries: 2, corruptedUploads: 0, verifiedByChecksum: 0, verifiedByEtag: 1, unverified: 0 });
     // equal jitter with random() = 0.5: ceiling/2 + ceiling/4, ceilings 100, 200
     assert.deepEqual(clock.sleeps, [75, 150]);
     assert.deepEqual(await s.read('a/b'), data);
