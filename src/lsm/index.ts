@@ -9,9 +9,13 @@ import type { LsmOptions, LsmStore, OpenFromSnapshotOptions } from './types.ts';
 import { openStoreSync, type LsmDependencies } from './store.ts';
 import { decodeManifest, MANIFEST_NAME, writeManifestFile } from './version/manifest.ts';
 import { realFs } from './vfs/real-fs.ts';
+import type { Vfs } from './vfs/vfs.ts';
+import { acquireDirLock } from './dir-lock.ts';
+import { systemClock } from '../util/clock.ts';
 
 export type * from './types.ts';
 export type { LsmDependencies } from './store.ts';
+export { StoreLockedError, LOCK_NAME, type LockHolder, type ProcessProbe } from './dir-lock.ts';
 
 /**
  * Opens the store in options.dir (created if missing). A cleanly closed store reopens
@@ -34,24 +38,34 @@ export async function openLsmFromSnapshot(options: OpenFromSnapshotOptions & Lsm
   const where = `snapshot manifest for ${dir}`;
   const manifest = decodeManifest(options.manifest, where);
   fs.mkdirAll(dir);
-  if (fs.stat(join(dir, MANIFEST_NAME)) !== undefined) throw new ConfigError(`openLsmFromSnapshot: ${dir} already holds a store (MANIFEST exists)`);
-  for (const files of manifest.levels) {
-    for (const f of files) {
-      const src = options.files.get(f.name);
-      if (src === undefined) throw new NotFoundError(`${f.name} (listed in the snapshot manifest, not among the given files)`);
-      const dst = join(dir, f.name);
-      const st = fs.stat(src);
-      if (st === undefined) throw new NotFoundError(src);
-      if (st.size !== f.size) throw new ConfigError(`openLsmFromSnapshot: ${src} has ${st.size} bytes, manifest says ${f.size}`);
-      const have = fs.stat(dst);
-      if (have !== undefined && have.size === f.size) continue;
-      try {
-        fs.link(src, dst);
-      } catch {
-        await fs.copyFileAsync(src, dst);
-      }
+  const lock = acquireDirLock(dir, fs, options.clock ?? systemClock, options.processProbe);
+  try {
+    if (fs.stat(join(dir, MANIFEST_NAME)) !== undefined) throw new ConfigError(`openLsmFromSnapshot: ${dir} already holds a store (MANIFEST exists)`);
+    await placeSnapshotFiles(options, manifest.levels.flat(), fs);
+    await writeManifestFile(dir, options.manifest, fs);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  return openStoreSync(options, lock);
+}
+
+/** Hard-links (or copies) each file the snapshot manifest lists into options.dir. */
+async function placeSnapshotFiles(options: OpenFromSnapshotOptions, listed: readonly { name: string; size: number }[], fs: Vfs): Promise<void> {
+  const { dir } = options;
+  for (const f of listed) {
+    const src = options.files.get(f.name);
+    if (src === undefined) throw new NotFoundError(`${f.name} (listed in the snapshot manifest, not among the given files)`);
+    const dst = join(dir, f.name);
+    const st = fs.stat(src);
+    if (st === undefined) throw new NotFoundError(src);
+    if (st.size !== f.size) throw new ConfigError(`openLsmFromSnapshot: ${src} has ${st.size} bytes, manifest says ${f.size}`);
+    const have = fs.stat(dst);
+    if (have !== undefined && have.size === f.size) continue;
+    try {
+      fs.link(src, dst);
+    } catch {
+      await fs.copyFileAsync(src, dst);
     }
   }
-  await writeManifestFile(dir, options.manifest, fs);
-  return openStoreSync(options);
 }

@@ -44,6 +44,7 @@ import { pickCompaction, pickRange, type CompactionPick, type PickerOptions } fr
 import { DEFAULT_COMPRESSION } from './compression.ts';
 import { realFs } from './vfs/real-fs.ts';
 import { isNotFound, type Vfs } from './vfs/vfs.ts';
+import { acquireDirLock, type DirLock, type ProcessProbe } from './dir-lock.ts';
 
 /** Extra, optional dependencies (compatible additions to LsmOptions, see index.ts). */
 export interface LsmDependencies {
@@ -57,6 +58,8 @@ export interface LsmDependencies {
    * different fs requires useWorker: false.
    */
   fs?: Vfs;
+  /** How the LOCK file judges its holder's liveness (dir-lock.ts). Default the real OS. */
+  processProbe?: ProcessProbe;
 }
 
 type Resolved = Required<Omit<LsmOptions, 'dir'>> & { dir: string };
@@ -183,7 +186,11 @@ export class LsmStoreImpl implements LsmStore {
 
   private readonly hit: PointHit = { seq: 0, value: null };
 
-  constructor(options: LsmOptions & LsmDependencies, manifest: { levels: FileMeta[][]; lastSequence: number; nextFileNumber: number } | null) {
+  private readonly lock: DirLock;
+
+  /** `lock`: this store's hold on dir/LOCK, released by close()/abandon(). */
+  constructor(options: LsmOptions & LsmDependencies, manifest: { levels: FileMeta[][]; lastSequence: number; nextFileNumber: number } | null, lock: DirLock) {
+    this.lock = lock;
     this.o = resolveOptions(options);
     this.dir = this.o.dir;
     this.clock = options.clock ?? systemClock;
@@ -772,28 +779,38 @@ export class LsmStoreImpl implements LsmStore {
     await this.runner.close();
     await Promise.all([...this.pendingDeletes]);
     this.tables.close();
+    this.lock.release();
   }
 }
 
-/** Opens (or creates) a store in options.dir from its MANIFEST. */
-export function openStoreSync(options: LsmOptions & LsmDependencies): LsmStoreImpl {
+/**
+ * Opens (or creates) a store in options.dir from its MANIFEST. Takes dir/LOCK first
+ * (dir-lock.ts) unless the caller already holds it (`lock`, openLsmFromSnapshot).
+ */
+export function openStoreSync(options: LsmOptions & LsmDependencies, lock?: DirLock): LsmStoreImpl {
   if (typeof options.dir !== 'string' || options.dir === '') throw new ConfigError('LSM option dir is required');
   const fs = options.fs ?? realFs;
   fs.mkdirAll(options.dir);
-  const manifestPath = join(options.dir, MANIFEST_NAME);
-  const manifestBytes = fs.readFile(manifestPath);
-  const manifest = manifestBytes === undefined ? null : decodeManifest(manifestBytes, manifestPath);
-  // Remove leftovers: temp files and tables no manifest lists (an interrupted flush or compaction).
-  const live = new Set<string>();
-  if (manifest !== null) for (const files of manifest.levels) for (const f of files) live.add(f.name);
-  for (const name of fs.list(options.dir)) {
-    if (name.endsWith('.tmp') || (parseTableFileName(name) !== undefined && !live.has(name))) fs.remove(join(options.dir, name));
+  const held = lock ?? acquireDirLock(options.dir, fs, options.clock ?? systemClock, options.processProbe);
+  try {
+    const manifestPath = join(options.dir, MANIFEST_NAME);
+    const manifestBytes = fs.readFile(manifestPath);
+    const manifest = manifestBytes === undefined ? null : decodeManifest(manifestBytes, manifestPath);
+    // Remove leftovers: temp files and tables no manifest lists (an interrupted flush or compaction).
+    const live = new Set<string>();
+    if (manifest !== null) for (const files of manifest.levels) for (const f of files) live.add(f.name);
+    for (const name of fs.list(options.dir)) {
+      if (name.endsWith('.tmp') || (parseTableFileName(name) !== undefined && !live.has(name))) fs.remove(join(options.dir, name));
+    }
+    for (const name of live) {
+      const path = join(options.dir, name);
+      if (fs.stat(path) === undefined) throw new CorruptionError(path, undefined, `missing: the table is listed in ${manifestPath}`);
+    }
+    return new LsmStoreImpl(options, manifest, held);
+  } catch (err) {
+    held.release();
+    throw err;
   }
-  for (const name of live) {
-    const path = join(options.dir, name);
-    if (fs.stat(path) === undefined) throw new CorruptionError(path, undefined, `missing: the table is listed in ${manifestPath}`);
-  }
-  return new LsmStoreImpl(options, manifest);
 }
 
 /** Lets the event loop run (I/O, timers, other tasks) before the caller continues. */

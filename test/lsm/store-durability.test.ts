@@ -18,7 +18,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { openLsm } from '../../src/lsm/index.ts';
-import type { LsmOptions, LsmStore } from '../../src/lsm/index.ts';
+import type { LsmDependencies, LsmOptions, LsmStore } from '../../src/lsm/index.ts';
+import { realProcessProbe } from '../../src/lsm/dir-lock.ts';
 import { decodeManifest, MANIFEST_NAME } from '../../src/lsm/version/manifest.ts';
 import { parseTableFileName } from '../../src/lsm/version/file-meta.ts';
 import { ErrorFs, HookedFs, InjectedFsError, LoggingFs, onNth, realFs, type FsOp, type Vfs } from '../../src/lsm/vfs/index.ts';
@@ -33,10 +34,11 @@ function tmp(): string {
   return mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'weir-lsm-durable-'));
 }
 
-function options(dir: string, fs: Vfs): LsmOptions & { fs: Vfs; clock: ManualClock; random: () => number } {
+function options(dir: string, fs: Vfs): LsmOptions & LsmDependencies {
   return {
     dir, fs, useWorker: false, autoCompaction: false, memtableBytes: 1 << 20, blockSize: 256,
     clock: new ManualClock(1_700_000_000_000), random: () => 0.25,
+    processProbe: { ...realProcessProbe, pid: 4242 }, // a stable LOCK temp name in the trace
   };
 }
 
