@@ -20,11 +20,29 @@ const { values } = parseArgs({
   options: {
     keys: { type: 'string', default: '100000,1000000' },
     records: { type: 'string', default: '2000000' },
-    backends: { type: 'string', default: 'heap,lsm' },
+    backends: { type: 'string', default: 'plain,heap,lsm' },
   },
 });
 
 const keyOf = (i: number, keys: number): number => (Math.imul(i, 0x9e3779b1) >>> 0) % keys;
+
+/** The same count in a plain Map<number, number>: what the state path adds to. */
+function plain(keys: number, records: number): { wall: number; cpu: number } {
+  const counts = new Map<number, number>();
+  let sum = 0;
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < records; i++) {
+    const k = keyOf(i, keys);
+    const c = (counts.get(k) ?? 0) + 1;
+    counts.set(k, c);
+    sum += c & 1;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  if (sum < 0) console.log(sum);
+  return { wall: records / seconds, cpu: records / ((c.user + c.system) / 1e6) };
+}
 
 async function run(kind: 'heap' | 'lsm', keys: number, records: number): Promise<{ wall: number; cpu: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'weir-state-path-'));
@@ -57,8 +75,8 @@ async function run(kind: 'heap' | 'lsm', keys: number, records: number): Promise
 
 const records = Number(values.records);
 for (const keys of values.keys.split(',').map(Number)) {
-  for (const b of values.backends.split(',') as ('heap' | 'lsm')[]) {
-    const r = await run(b, keys, records);
+  for (const b of values.backends.split(',') as ('plain' | 'heap' | 'lsm')[]) {
+    const r = b === 'plain' ? plain(keys, records) : await run(b, keys, records);
     console.log(`${b}\t${keys}\t${Math.round(r.wall)} rec/s\t${Math.round(r.cpu)} rec/cpu-s`);
   }
 }

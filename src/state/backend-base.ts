@@ -67,6 +67,12 @@ export abstract class BaseKeyedBackend implements KeyedStateBackend, CellStore {
   protected namespace: unknown = undefined;
   /** Length-prefixed serialized current namespace. */
   protected nsPart: Uint8Array = VOID_NS_PART;
+  /**
+   * The current key as a number when it is a 32-bit integer serialized by the default
+   * msgpack serializer (its bytes are then exactly writeMsgpackFast's), else undefined.
+   * The heap backend keys such cells by the number itself.
+   */
+  protected intKey: number | undefined = undefined;
   /** Bumped whenever the key or namespace changes; backends cache per-state key bytes against it. */
   protected cellVersion = 0;
 
@@ -125,6 +131,8 @@ export abstract class BaseKeyedBackend implements KeyedStateBackend, CellStore {
       );
     }
     this.currentKey = key;
+    // -0 serializes like 0 (same bytes, same cell).
+    this.intKey = end >= 0 && typeof key === 'number' ? key + 0 : undefined;
     this.keyPart = keyPart;
     this.keyGroup = kg;
     this.hasKey = true;

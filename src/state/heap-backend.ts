@@ -1,31 +1,40 @@
 /**
- * The heap backend: state in memory, one table per key group, full snapshots.
+ * The heap backend: state in memory, one table per (key group, state), full snapshots.
  *
- * Layout: tables[kg - range.start] maps a cell string (latin1 of state id ‖ key ‖
- * namespace, see key-layout.ts) to either the value bytes (value, list, reducing,
- * aggregating state) or a user map (MapState: latin1(user key) → value bytes). Values
- * are kept serialized, so a snapshot never sees a half-mutated object and a restore at
- * another parallelism is a copy of bytes.
+ * Layout: tables[kg - range.start][state id] maps a cell to a stored value. The cell is
+ * the key itself when the key is a 32-bit integer serialized by the default msgpack
+ * serializer and the namespace is void (a number key: no string to build or hash), else
+ * the latin1 string of (serialized key ‖ namespace) as key-layout.ts lays them out.
+ * Stored values: single-value state (value, reducing, aggregating) keeps an immutable
+ * primitive (number, boolean, null, well-formed string) as it is when the state uses the
+ * default msgpack serializer — like Flink's heap backend, which keeps objects, but only
+ * where that cannot be observed: a primitive cannot be mutated behind the backend's back
+ * and round-trips msgpack exactly — and everything else as serialized bytes (objects, so
+ * a returned object is a copy, as with the lsm backend; list state; custom serializers).
+ * MapState cells hold a user map (latin1(user key) → value bytes).
  *
- * Snapshot, synchronous part: copy the array of table references (O(#key groups)) and
- * bump `epoch`. Copy-on-write keeps that view frozen: a table or user map whose
- * `version` is older than `epoch` may be held by an in-flight snapshot, so the first
- * write to it after a snapshot clones it (shallowly: value bytes are immutable) when a
- * snapshot is in flight, or just takes the new version when none is.
- * Asynchronous part: encode each key group's table as a chunk (yielding to the event
- * loop between chunks), write the data file and a meta file (states, timers, chunk
- * offsets) to `<job>/taskowned/`, return a 'heap'/'full' handle.
+ * Snapshot, synchronous part: copy the per-key-group arrays of table references
+ * (O(#key groups × #states)) and bump `epoch`. Copy-on-write keeps that view frozen: a
+ * table or user map whose `version` is older than `epoch` may be held by an in-flight
+ * snapshot, so the first write to it after a snapshot clones it (shallowly: stored
+ * values are immutable) when a snapshot is in flight, or just takes the new version when
+ * none is. Asynchronous part: encode each key group's tables as a chunk (yielding to the
+ * event loop between chunks; number cells and primitive values are serialized here), write
+ * the data file and a meta file (states, timers, chunk offsets) to `<job>/taskowned/`,
+ * return a 'heap'/'full' handle.
  *
- * Data file: chunks back to back; a chunk is a sequence of entries
+ * Data file (unchanged format): chunks back to back; a chunk is a sequence of entries
  *   varint cellLen ‖ cell bytes ‖ 0 ‖ varint valueLen ‖ value               (single value)
  *   varint cellLen ‖ cell bytes ‖ 1 ‖ varint n ‖ n × (varint ukLen ‖ uk ‖ varint vLen ‖ v)   (map)
+ * where cell bytes = state id (2 bytes) ‖ length-prefixed key ‖ length-prefixed namespace.
  *
  * Invariants: a table / user map with version === epoch is referenced by no snapshot
  * taken so far and may be mutated in place; `inFlight` counts snapshots whose
- * asynchronous part has not finished reading the frozen tables.
+ * asynchronous part has not finished reading the frozen tables. A cell of a given
+ * (key, namespace) is always the same form (number or string): decided by its bytes.
  */
 import type { KeyedStateHandle, PrivateFileRef, SnapshotTarget } from './handles.ts';
-import type { SnapshotInProgress } from './types.ts';
+import type { Serializer, SnapshotInProgress } from './types.ts';
 import { BaseKeyedBackend } from './backend-base.ts';
 import type { BackendOptions } from './backend-base.ts';
 import { bytesToBinaryString, readVarint } from './key-layout.ts';
@@ -35,6 +44,7 @@ import {
 import { intersectRanges, rangeContains, rangeSize } from './key-groups.ts';
 import type { TimerSnapshotEntry } from './timer-queue.ts';
 import type { StateMetaEntry } from './snapshot-meta.ts';
+import { msgpackIntAt, msgpackSerializer, writeMsgpackFast } from './serializers.ts';
 import { assert } from '../util/assert.ts';
 import { crashPoint } from '../util/crash-points.ts';
 import { CheckpointDeclinedError, CorruptionError } from '../util/errors.ts';
@@ -44,23 +54,47 @@ interface HeapUserMap {
   readonly map: Map<string, Uint8Array>;
 }
 
-type HeapValue = Uint8Array | HeapUserMap;
+type Primitive = number | string | boolean | null;
+type Stored = Uint8Array | Primitive | HeapUserMap;
+/** A number key (int key, void namespace) or latin1(key part ‖ namespace part). */
+type Cell = number | string;
 
 interface HeapTable {
   version: number;
-  readonly map: Map<string, HeapValue>;
+  readonly map: Map<Cell, Stored>;
 }
+
+/** Per key group: tables by state id. */
+type GroupTables = (HeapTable | undefined)[];
 
 const ENTRY_VALUE = 0;
 const ENTRY_MAP = 1;
 /** Rough per-entry overhead of a JS Map entry, for approximateSize(). */
 const ENTRY_OVERHEAD = 48;
 
-function stateIdString(id: number): string {
-  return String.fromCharCode((id >>> 8) & 0xff, id & 0xff);
+function isUserMap(v: Stored | undefined): v is HeapUserMap {
+  return typeof v === 'object' && v !== null && !(v instanceof Uint8Array);
 }
 
-/** Cells up to this many bytes (state id ‖ key ‖ namespace) are built in a scratch buffer. */
+/** A primitive the backend may keep unserialized (msgpack round-trips it exactly). */
+function keepable(v: unknown): v is Primitive {
+  switch (typeof v) {
+    case 'number':
+    case 'boolean':
+      return true;
+    case 'string':
+      return (v as string & { isWellFormed(): boolean }).isWellFormed();
+    default:
+      return v === null;
+  }
+}
+
+function storedSize(v: Stored): number {
+  if (v instanceof Uint8Array) return v.length;
+  return typeof v === 'string' ? v.length : 8;
+}
+
+/** Cell parts up to this many bytes (key ‖ namespace) are built in a scratch buffer. */
 const CELL_SCRATCH_BYTES = 512;
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -100,6 +134,25 @@ class ByteWriter {
     this.buf.set(b, this.pos);
     this.pos += b.length;
   }
+  /** varint(length) ‖ state id ‖ cell bytes (a number cell is its key part ‖ the void namespace). */
+  cell(stateId: number, cell: Cell, scratch: Uint8Array): void {
+    if (typeof cell === 'number') {
+      const end = writeMsgpackFast(cell, scratch, 1);
+      scratch[0] = end - 1;
+      scratch[end] = 0;
+      this.varint(2 + end + 1);
+      this.ensure(2 + end + 1);
+      this.buf[this.pos++] = (stateId >>> 8) & 0xff;
+      this.buf[this.pos++] = stateId & 0xff;
+      for (let i = 0; i <= end; i++) this.buf[this.pos++] = scratch[i]!;
+      return;
+    }
+    this.varint(2 + cell.length);
+    this.ensure(2 + cell.length);
+    this.buf[this.pos++] = (stateId >>> 8) & 0xff;
+    this.buf[this.pos++] = stateId & 0xff;
+    this.pos += this.buf.write(cell, this.pos, 'latin1');
+  }
   result(): Uint8Array {
     return this.buf.subarray(0, this.pos);
   }
@@ -108,65 +161,71 @@ class ByteWriter {
 export class HeapKeyedBackend extends BaseKeyedBackend {
   readonly kind = 'heap' as const;
 
-  private tables: (HeapTable | undefined)[];
+  private tables: (GroupTables | undefined)[];
   private epoch = 0;
   private inFlight = 0;
   private bytes = 0;
   private readonly cellScratch = new Uint8Array(CELL_SCRATCH_BYTES);
-  private readonly cellCache: string[] = [];
-  private readonly cellCacheVersion: number[] = [];
+  private cachedCell: Cell = 0;
+  private cachedCellVersion = -1;
   /** Snapshots whose asynchronous part is running: id → aborted flag. */
   private readonly running = new Map<number, { aborted: boolean }>();
 
   constructor(opts: BackendOptions) {
     super(opts);
-    this.tables = new Array<HeapTable | undefined>(rangeSize(this.keyGroupRange)).fill(undefined);
+    this.tables = new Array<GroupTables | undefined>(rangeSize(this.keyGroupRange)).fill(undefined);
   }
 
   // ---- cell access ---------------------------------------------------------------------
 
   /**
-   * The cell string of (state, current key, current namespace), cached per state until the
-   * key or namespace changes: a record's read and write then hash the same string object
-   * (V8 caches a string's hash), instead of building and hashing it twice. Built as one
-   * flat latin1 string from a scratch buffer (no cons strings to flatten on hashing).
+   * The current cell, cached until the key or namespace changes: a record's read and
+   * write then use the same number, or the same string object (V8 caches a string's
+   * hash). A string cell is built as one flat latin1 string from a scratch buffer.
    */
-  private cellKey(stateId: number): string {
+  private cell(): Cell {
     this.requireKey();
-    if (this.cellCacheVersion[stateId] === this.cellVersion) return this.cellCache[stateId]!;
-    const kp = this.keyPart;
+    if (this.cachedCellVersion === this.cellVersion) return this.cachedCell;
     const np = this.nsPart;
-    const n = 2 + kp.length + np.length;
-    let cell: string;
-    if (n <= CELL_SCRATCH_BYTES) {
-      const s = this.cellScratch;
-      s[0] = (stateId >>> 8) & 0xff;
-      s[1] = stateId & 0xff;
-      s.set(kp, 2);
-      s.set(np, 2 + kp.length);
-      cell = bytesToBinaryString(s.subarray(0, n));
+    let cell: Cell;
+    if (this.intKey !== undefined && np.length === 1 && np[0] === 0) {
+      cell = this.intKey;
     } else {
-      cell = stateIdString(stateId) + bytesToBinaryString(kp) + bytesToBinaryString(np);
+      const kp = this.keyPart;
+      const n = kp.length + np.length;
+      if (n <= CELL_SCRATCH_BYTES) {
+        const s = this.cellScratch;
+        s.set(kp, 0);
+        s.set(np, kp.length);
+        cell = bytesToBinaryString(s.subarray(0, n));
+      } else {
+        cell = bytesToBinaryString(kp) + bytesToBinaryString(np);
+      }
     }
-    this.cellCache[stateId] = cell;
-    this.cellCacheVersion[stateId] = this.cellVersion;
+    this.cachedCell = cell;
+    this.cachedCellVersion = this.cellVersion;
     return cell;
   }
 
-  private readTable(): HeapTable | undefined {
-    return this.tables[this.keyGroup - this.keyGroupRange.start];
+  private readTable(stateId: number): HeapTable | undefined {
+    return this.tables[this.keyGroup - this.keyGroupRange.start]?.[stateId];
   }
 
-  private writableTable(): HeapTable {
+  private writableTable(stateId: number): HeapTable {
     const i = this.keyGroup - this.keyGroupRange.start;
-    let t = this.tables[i];
+    let g = this.tables[i];
+    if (g === undefined) {
+      g = [];
+      this.tables[i] = g;
+    }
+    let t = g[stateId];
     if (t === undefined) {
       t = { version: this.epoch, map: new Map() };
-      this.tables[i] = t;
+      g[stateId] = t;
     } else if (t.version !== this.epoch) {
       if (this.inFlight > 0) {
         t = { version: this.epoch, map: new Map(t.map) };
-        this.tables[i] = t;
+        g[stateId] = t;
       } else {
         t.version = this.epoch;
       }
@@ -174,12 +233,12 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
     return t;
   }
 
-  private writableUserMap(t: HeapTable, cell: string): HeapUserMap {
+  private writableUserMap(t: HeapTable, cell: Cell): HeapUserMap {
     const cur = t.map.get(cell);
-    if (cur === undefined || cur instanceof Uint8Array) {
+    if (!isUserMap(cur)) {
       const um: HeapUserMap = { version: this.epoch, map: new Map() };
       t.map.set(cell, um);
-      this.bytes += cell.length + ENTRY_OVERHEAD;
+      this.bytes += ENTRY_OVERHEAD;
       return um;
     }
     if (cur.version !== this.epoch) {
@@ -193,40 +252,62 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
     return cur;
   }
 
+  private putStored(stateId: number, v: Uint8Array | Primitive): void {
+    const cell = this.cell();
+    const t = this.writableTable(stateId);
+    const old = t.map.get(cell);
+    this.bytes += storedSize(v) - (old === undefined ? -ENTRY_OVERHEAD : isUserMap(old) ? 0 : storedSize(old));
+    t.map.set(cell, v);
+  }
+
   cellGet(stateId: number): Uint8Array | undefined {
-    const cell = this.cellKey(stateId);
-    const v = this.readTable()?.map.get(cell);
-    return v instanceof Uint8Array ? v : undefined;
+    const cell = this.cell();
+    const v = this.readTable(stateId)?.map.get(cell);
+    if (v === undefined || isUserMap(v)) return undefined;
+    return v instanceof Uint8Array ? v : msgpackSerializer.serialize(v);
   }
 
   cellPut(stateId: number, value: Uint8Array): void {
-    const cell = this.cellKey(stateId);
-    const t = this.writableTable();
-    const old = t.map.get(cell);
-    this.bytes += value.length - (old instanceof Uint8Array ? old.length : -cell.length - ENTRY_OVERHEAD);
-    t.map.set(cell, value);
+    this.putStored(stateId, value);
+  }
+
+  valueGet<T>(stateId: number, ser: Serializer<T>): T | undefined {
+    const cell = this.cell();
+    const v = this.readTable(stateId)?.map.get(cell);
+    if (v === undefined || isUserMap(v)) return undefined;
+    // Primitives are stored as they are only for the msgpack serializer (valuePut).
+    return v instanceof Uint8Array ? ser.deserialize(v) : (v as T);
+  }
+
+  valuePut<T>(stateId: number, value: T, ser: Serializer<T>): void {
+    if (ser === msgpackSerializer && keepable(value)) {
+      // -0 serializes as 0 with msgpack: keep what a round trip would give.
+      this.putStored(stateId, typeof value === 'number' ? value + 0 : value);
+    } else {
+      this.putStored(stateId, ser.serialize(value));
+    }
   }
 
   cellDelete(stateId: number): void {
-    const cell = this.cellKey(stateId);
-    const rt = this.readTable();
+    const cell = this.cell();
+    const rt = this.readTable(stateId);
     if (rt === undefined || !rt.map.has(cell)) return;
-    const t = this.writableTable();
+    const t = this.writableTable(stateId);
     const old = t.map.get(cell);
-    if (old instanceof Uint8Array) this.bytes -= old.length + cell.length + ENTRY_OVERHEAD;
+    if (old !== undefined && !isUserMap(old)) this.bytes -= storedSize(old) + ENTRY_OVERHEAD;
     t.map.delete(cell);
   }
 
   mapGet(stateId: number, userKey: Uint8Array): Uint8Array | undefined {
-    const cell = this.cellKey(stateId);
-    const um = this.readTable()?.map.get(cell);
-    if (um === undefined || um instanceof Uint8Array) return undefined;
+    const cell = this.cell();
+    const um = this.readTable(stateId)?.map.get(cell);
+    if (!isUserMap(um)) return undefined;
     return um.map.get(bytesToBinaryString(userKey));
   }
 
   mapPut(stateId: number, userKey: Uint8Array, value: Uint8Array): void {
-    const cell = this.cellKey(stateId);
-    const um = this.writableUserMap(this.writableTable(), cell);
+    const cell = this.cell();
+    const um = this.writableUserMap(this.writableTable(stateId), cell);
     const uk = bytesToBinaryString(userKey);
     const old = um.map.get(uk);
     this.bytes += value.length - (old ? old.length : -uk.length - ENTRY_OVERHEAD);
@@ -234,25 +315,25 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
   }
 
   mapDelete(stateId: number, userKey: Uint8Array): void {
-    const cell = this.cellKey(stateId);
-    const cur = this.readTable()?.map.get(cell);
+    const cell = this.cell();
+    const cur = this.readTable(stateId)?.map.get(cell);
     const uk = bytesToBinaryString(userKey);
-    if (cur === undefined || cur instanceof Uint8Array || !cur.map.has(uk)) return;
-    const t = this.writableTable();
+    if (!isUserMap(cur) || !cur.map.has(uk)) return;
+    const t = this.writableTable(stateId);
     const um = this.writableUserMap(t, cell);
     const old = um.map.get(uk)!;
     this.bytes -= old.length + uk.length + ENTRY_OVERHEAD;
     um.map.delete(uk);
     if (um.map.size === 0) {
       t.map.delete(cell);
-      this.bytes -= cell.length + ENTRY_OVERHEAD;
+      this.bytes -= ENTRY_OVERHEAD;
     }
   }
 
   mapEntries(stateId: number): Iterable<[Uint8Array, Uint8Array]> {
-    const cell = this.cellKey(stateId);
-    const um = this.readTable()?.map.get(cell);
-    if (um === undefined || um instanceof Uint8Array) return [];
+    const cell = this.cell();
+    const um = this.readTable(stateId)?.map.get(cell);
+    if (!isUserMap(um)) return [];
     // latin1 strings compare like their bytes (one UTF-16 unit per byte).
     const keys = [...um.map.keys()].sort();
     const map = um.map;
@@ -260,17 +341,17 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
   }
 
   mapIsEmpty(stateId: number): boolean {
-    const cell = this.cellKey(stateId);
-    const um = this.readTable()?.map.get(cell);
-    return um === undefined || um instanceof Uint8Array || um.map.size === 0;
+    const cell = this.cell();
+    const um = this.readTable(stateId)?.map.get(cell);
+    return !isUserMap(um) || um.map.size === 0;
   }
 
   mapClear(stateId: number): void {
-    const cell = this.cellKey(stateId);
-    const cur = this.readTable()?.map.get(cell);
-    if (cur === undefined || cur instanceof Uint8Array) return;
-    const t = this.writableTable();
-    let freed = cell.length + ENTRY_OVERHEAD;
+    const cell = this.cell();
+    const cur = this.readTable(stateId)?.map.get(cell);
+    if (!isUserMap(cur)) return;
+    const t = this.writableTable(stateId);
+    let freed = ENTRY_OVERHEAD;
     for (const [k, v] of cur.map) freed += k.length + v.length + ENTRY_OVERHEAD;
     this.bytes -= freed;
     t.map.delete(cell);
@@ -281,7 +362,7 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
   snapshot(target: SnapshotTarget): SnapshotInProgress {
     if (this.disposed) throw new CheckpointDeclinedError(target.checkpointId, 'state backend is disposed');
     const t0 = this.clock.monotonic();
-    const frozen = this.tables.slice();
+    const frozen = this.tables.map((g) => g?.slice());
     this.epoch++;
     this.inFlight++;
     crashPoint('snapshot-sync');
@@ -302,7 +383,7 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
 
   private async asyncSnapshot(
     target: SnapshotTarget,
-    frozen: readonly (HeapTable | undefined)[],
+    frozen: readonly (GroupTables | undefined)[],
     timers: TimerSnapshotEntry[],
     states: StateMetaEntry[],
     release: () => void,
@@ -319,25 +400,30 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
       crashPoint('snapshot-async');
       const w = new ByteWriter();
       const chunks: [number, number, number][] = [];
+      const scratch = new Uint8Array(8);
       for (let i = 0; i < frozen.length; i++) {
-        const t = frozen[i];
-        if (t === undefined || t.map.size === 0) continue;
+        const g = frozen[i];
+        if (g === undefined) continue;
         const start = w.pos;
-        for (const [cell, v] of t.map) {
-          w.latin1(cell);
-          if (v instanceof Uint8Array) {
-            w.byte(ENTRY_VALUE);
-            w.bytes(v);
-          } else {
-            w.byte(ENTRY_MAP);
-            w.varint(v.map.size);
-            for (const [uk, uv] of v.map) {
-              w.latin1(uk);
-              w.bytes(uv);
+        for (let stateId = 0; stateId < g.length; stateId++) {
+          const t = g[stateId];
+          if (t === undefined) continue;
+          for (const [cell, v] of t.map) {
+            w.cell(stateId, cell, scratch);
+            if (isUserMap(v)) {
+              w.byte(ENTRY_MAP);
+              w.varint(v.map.size);
+              for (const [uk, uv] of v.map) {
+                w.latin1(uk);
+                w.bytes(uv);
+              }
+            } else {
+              w.byte(ENTRY_VALUE);
+              w.bytes(v instanceof Uint8Array ? v : msgpackSerializer.serialize(v));
             }
           }
         }
-        chunks.push([this.keyGroupRange.start + i, start, w.pos - start]);
+        if (w.pos > start) chunks.push([this.keyGroupRange.start + i, start, w.pos - start]);
         if (i % 16 === 15) await yieldToEventLoop();
       }
       release();
@@ -457,13 +543,8 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
   }
 
   private loadChunk(kg: number, chunk: Uint8Array, ids: Map<number, number>, file: string): void {
-    const i = kg - this.keyGroupRange.start;
-    let t = this.tables[i];
-    if (t === undefined) {
-      t = { version: this.epoch, map: new Map() };
-      this.tables[i] = t;
-    }
     const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const fastKeys = this.keySerializer === msgpackSerializer;
     let off = 0;
     const str = (): string => {
       const [len, o] = readVarint(chunk, off);
@@ -479,16 +560,23 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
     };
     let guard = chunk.length;
     while (off < chunk.length && guard-- > 0) {
-      const rawCell = str();
-      const oldId = (rawCell.charCodeAt(0) << 8) | rawCell.charCodeAt(1);
+      const [cellLen, co] = readVarint(chunk, off);
+      off = co + cellLen;
+      if (off > chunk.length || cellLen < 2) throw new CorruptionError(file, co, 'heap chunk cell runs past its chunk');
+      const oldId = (chunk[co]! << 8) | chunk[co + 1]!;
       const newId = ids.get(oldId);
       if (newId === undefined) throw new CorruptionError(file, off, `entry of unknown state id ${oldId}`);
-      const cell = stateIdString(newId) + rawCell.slice(2);
+      // The same form a live write of this (key, namespace) uses (see cell()).
+      const [klen, ko] = readVarint(chunk, co + 2);
+      const voidNs = ko + klen === off - 1 && chunk[off - 1] === 0;
+      const asInt = fastKeys && voidNs ? msgpackIntAt(chunk, ko, ko + klen) : undefined;
+      const cell: Cell = asInt !== undefined ? asInt : buf.toString('latin1', co + 2, off);
+      const t = this.restoreTable(kg, newId);
       const type = chunk[off++];
       if (type === ENTRY_VALUE) {
         const v = bytes();
         t.map.set(cell, v);
-        this.bytes += cell.length + v.length + ENTRY_OVERHEAD;
+        this.bytes += v.length + ENTRY_OVERHEAD;
       } else if (type === ENTRY_MAP) {
         const [n, o] = readVarint(chunk, off);
         off = o;
@@ -500,11 +588,26 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
           this.bytes += uk.length + v.length + ENTRY_OVERHEAD;
         }
         t.map.set(cell, um);
-        this.bytes += cell.length + ENTRY_OVERHEAD;
+        this.bytes += ENTRY_OVERHEAD;
       } else {
         throw new CorruptionError(file, off - 1, `unknown heap entry type ${String(type)}`);
       }
     }
+  }
+
+  private restoreTable(kg: number, stateId: number): HeapTable {
+    const i = kg - this.keyGroupRange.start;
+    let g = this.tables[i];
+    if (g === undefined) {
+      g = [];
+      this.tables[i] = g;
+    }
+    let t = g[stateId];
+    if (t === undefined) {
+      t = { version: this.epoch, map: new Map() };
+      g[stateId] = t;
+    }
+    return t;
   }
 }
 

@@ -146,6 +146,21 @@ function readMsgpackFast(bytes: Uint8Array): unknown {
   return undefined;
 }
 
+const intScratch = new Uint8Array(5);
+
+/**
+ * The 32-bit integer whose msgpack bytes (as writeMsgpackFast writes them) are exactly
+ * bytes[start, end), or undefined (other values, or a non-canonical encoding).
+ */
+export function msgpackIntAt(bytes: Uint8Array, start: number, end: number): number | undefined {
+  const v = readMsgpackFast(bytes.subarray(start, end));
+  if (typeof v !== 'number') return undefined;
+  const n = writeMsgpackFast(v, intScratch, 0);
+  if (n !== end - start) return undefined;
+  for (let i = 0; i < n; i++) if (intScratch[i] !== bytes[start + i]) return undefined;
+  return v;
+}
+
 /**
  * A fresh array with src[start, end). For the few bytes of the fast path a loop into
  * `new Uint8Array` is ~2x faster than `slice` (measured, Node 20): less GC work too.

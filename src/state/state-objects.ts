@@ -27,20 +27,38 @@ export interface CellStore {
   mapEntries(stateId: number): Iterable<[Uint8Array, Uint8Array]>;
   mapIsEmpty(stateId: number): boolean;
   mapClear(stateId: number): void;
+  /**
+   * Optional object-level access to a single-value cell (value, reducing, aggregating
+   * state): a backend that keeps values unserialized (the heap backend keeps immutable
+   * primitives as they are) implements both; the state objects then skip the bytes.
+   */
+  valueGet?<T>(stateId: number, ser: Serializer<T>): T | undefined;
+  valuePut?<T>(stateId: number, value: T, ser: Serializer<T>): void;
+}
+
+/** Reads a single-value cell as an object, through the object-level path when the backend has one. */
+function readValue<T>(cells: CellStore, id: number, ser: Serializer<T>): T | undefined {
+  if (cells.valueGet !== undefined) return cells.valueGet(id, ser);
+  const b = cells.cellGet(id);
+  return b === undefined ? undefined : ser.deserialize(b);
+}
+
+function writeValue<T>(cells: CellStore, id: number, value: T, ser: Serializer<T>): void {
+  if (cells.valuePut !== undefined) cells.valuePut(id, value, ser);
+  else cells.cellPut(id, ser.serialize(value));
 }
 
 export class ValueStateImpl<T> implements ValueState<T> {
   constructor(private readonly cells: CellStore, private readonly id: number, private readonly ser: Serializer<T>) {}
   value(): T | undefined {
-    const b = this.cells.cellGet(this.id);
-    return b === undefined ? undefined : this.ser.deserialize(b);
+    return readValue(this.cells, this.id, this.ser);
   }
   update(value: T): void {
     if (value === undefined) {
       this.cells.cellDelete(this.id);
       return;
     }
-    this.cells.cellPut(this.id, this.ser.serialize(value));
+    writeValue(this.cells, this.id, value, this.ser);
   }
   clear(): void {
     this.cells.cellDelete(this.id);
@@ -146,13 +164,11 @@ export class ReducingStateImpl<T> implements ReducingState<T> {
     private readonly ser: Serializer<T>,
   ) {}
   get(): T | undefined {
-    const b = this.cells.cellGet(this.id);
-    return b === undefined ? undefined : this.ser.deserialize(b);
+    return readValue(this.cells, this.id, this.ser);
   }
   add(value: T): void {
-    const b = this.cells.cellGet(this.id);
-    const next = b === undefined ? value : this.reduce(this.ser.deserialize(b), value);
-    this.cells.cellPut(this.id, this.ser.serialize(next));
+    const cur = readValue(this.cells, this.id, this.ser);
+    writeValue(this.cells, this.id, cur === undefined ? value : this.reduce(cur, value), this.ser);
   }
   clear(): void {
     this.cells.cellDelete(this.id);
@@ -167,13 +183,13 @@ export class AggregatingStateImpl<IN, ACC, OUT> implements AggregatingState<IN, 
     private readonly ser: Serializer<ACC>,
   ) {}
   get(): OUT | undefined {
-    const b = this.cells.cellGet(this.id);
-    return b === undefined ? undefined : this.fn.getResult(this.ser.deserialize(b));
+    const acc = readValue(this.cells, this.id, this.ser);
+    return acc === undefined ? undefined : this.fn.getResult(acc);
   }
   add(value: IN): void {
-    const b = this.cells.cellGet(this.id);
-    const acc = b === undefined ? this.fn.createAccumulator() : this.ser.deserialize(b);
-    this.cells.cellPut(this.id, this.ser.serialize(this.fn.add(value, acc)));
+    const cur = readValue(this.cells, this.id, this.ser);
+    const acc = cur === undefined ? this.fn.createAccumulator() : cur;
+    writeValue(this.cells, this.id, this.fn.add(value, acc), this.ser);
   }
   clear(): void {
     this.cells.cellDelete(this.id);

@@ -4,7 +4,11 @@ import { runKeyedStateContract, makeEnv, writeKey, checkKey } from './keyed-stat
 import { createHeapBackend } from '../../src/state/heap-backend.ts';
 import { FaultInjectingStorage } from '../../src/storage/fault-injecting-storage.ts';
 import { CheckpointDeclinedError } from '../../src/util/errors.ts';
-import { int32KeySerializer } from '../../src/state/serializers.ts';
+import { int32KeySerializer, msgpackSerializer } from '../../src/state/serializers.ts';
+import fc from 'fast-check';
+import type { KeyedStateHandle } from '../../src/state/handles.ts';
+import { keyGroupOf, keyGroupRangeForSubtask, rangeContains } from '../../src/state/key-groups.ts';
+import { cellPrefix, lengthPrefixed } from '../../src/state/key-layout.ts';
 
 runKeyedStateContract('heap', createHeapBackend);
 
@@ -116,6 +120,137 @@ test('heap: the synchronous part is O(key groups), not O(state) (measured, print
     // Not a timing assertion: the number is reported, the test checks it was measured.
     assert.ok(Number.isFinite(s.syncMillis));
     console.log(`heap snapshot syncMillis (20k keys, 128 key groups): ${s.syncMillis.toFixed(3)} ms`);
+  } finally {
+    await env.cleanup();
+  }
+});
+
+// ---- number-keyed cells and primitives kept unserialized ------------------------------
+
+const heapKeyArb = fc.oneof(
+  { weight: 4, arbitrary: fc.integer({ min: -1, max: 2 }) },
+  { weight: 1, arbitrary: fc.constantFrom(-0, 2 ** 31 - 1, -(2 ** 31), 2 ** 32 - 1, 1.5, 2 ** 40) },
+  { weight: 2, arbitrary: fc.constantFrom('a', '7', '') },
+);
+const heapValueArb: fc.Arbitrary<unknown> = fc.oneof(
+  fc.integer(),
+  fc.constantFrom(-0, 0.5, Number.NaN, Infinity, 2 ** 53, true, false, null, '', 'x', 'é\u{1F600}', '\uD800', { a: [1, 2] }, [3, 'z']),
+);
+type HeapOp =
+  | { t: 'set'; k: unknown; ns: number; v: unknown }
+  | { t: 'del'; k: unknown; ns: number }
+  | { t: 'reduce'; k: unknown; v: number }
+  | { t: 'mutateRead'; k: unknown }
+  | { t: 'snapshot' }
+  | { t: 'settle' };
+
+test('heap: number-keyed cells and kept primitives agree with a model through in-flight snapshots and restores at parallelism 1 and 2', async () => {
+  const opArb: fc.Arbitrary<HeapOp> = fc.oneof(
+    { weight: 6, arbitrary: fc.record({ t: fc.constant('set' as const), k: heapKeyArb, ns: fc.integer({ min: 0, max: 1 }), v: heapValueArb }) },
+    { weight: 2, arbitrary: fc.record({ t: fc.constant('del' as const), k: heapKeyArb, ns: fc.integer({ min: 0, max: 1 }) }) },
+    { weight: 2, arbitrary: fc.record({ t: fc.constant('reduce' as const), k: heapKeyArb, v: fc.integer({ min: -5, max: 5 }) }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('mutateRead' as const), k: heapKeyArb }) },
+    { weight: 2, arbitrary: fc.constant({ t: 'snapshot' as const }) },
+    { weight: 1, arbitrary: fc.constant({ t: 'settle' as const }) },
+  );
+  const cellId = (k: unknown, ns: number): string => `${typeof k}:${Object.is(k, -0) ? 0 : String(k)}/${ns}`;
+  // What a msgpack round trip gives (what the lsm backend and a restore return).
+  const roundTrip = (v: unknown): unknown => msgpackSerializer.deserialize(msgpackSerializer.serialize(v));
+  await fc.assert(
+    fc.asyncProperty(fc.array(opArb, { minLength: 10, maxLength: 60, size: 'max' }), async (ops) => {
+      const maxP = 16;
+      const env = await makeEnv(createHeapBackend, maxP);
+      try {
+        const b = await env.open();
+        const values = new Map<string, { k: unknown; ns: number; v: unknown }>();
+        const sums = new Map<string, { k: unknown; v: number }>();
+        const inFlight: { done: Promise<KeyedStateHandle>; values: Map<string, { k: unknown; ns: number; v: unknown }>; sums: Map<string, { k: unknown; v: number }> }[] = [];
+        let chk = 0;
+        const check = async (h: KeyedStateHandle, want: typeof values, wantSums: typeof sums): Promise<void> => {
+          const one = await env.open({ restoreFrom: [h] });
+          const two = await Promise.all([0, 1].map((i) => env.open({ subtaskIndex: i, keyGroupRange: keyGroupRangeForSubtask(maxP, 2, i), restoreFrom: [h] })));
+          for (const r of [one, ...two]) {
+            for (const e of want.values()) {
+              if (!rangeContains(r.keyGroupRange, keyGroupOf(msgpackSerializer.serialize(e.k), maxP))) continue;
+              r.setCurrentKey(e.k);
+              r.setCurrentNamespace(e.ns === 0 ? undefined : e.ns);
+              assert.deepEqual(r.getValueState('v').value(), roundTrip(e.v));
+            }
+            for (const e of wantSums.values()) {
+              if (!rangeContains(r.keyGroupRange, keyGroupOf(msgpackSerializer.serialize(e.k), maxP))) continue;
+              r.setCurrentKey(e.k);
+              r.setCurrentNamespace(undefined);
+              assert.equal(r.getReducingState<number>('r', (a, c) => a + c).get(), e.v);
+            }
+          }
+          for (const r of [one, ...two]) await r.dispose();
+        };
+        for (const o of ops) {
+          if (o.t === 'snapshot') {
+            inFlight.push({ done: b.snapshot({ jobPath: 'job', checkpointId: ++chk, kind: 'checkpoint' }).done, values: new Map(values), sums: new Map(sums) });
+            continue;
+          }
+          if (o.t === 'settle') {
+            for (const s of inFlight.splice(0)) await check(await s.done, s.values, s.sums);
+            continue;
+          }
+          b.setCurrentKey(o.k);
+          if (o.t === 'set' || o.t === 'del') {
+            b.setCurrentNamespace(o.ns === 0 ? undefined : o.ns);
+            const v = b.getValueState('v');
+            if (o.t === 'set') {
+              v.update(o.v);
+              values.set(cellId(o.k, o.ns), { k: o.k, ns: o.ns, v: o.v });
+            } else {
+              v.clear();
+              values.delete(cellId(o.k, o.ns));
+            }
+            const want = values.get(cellId(o.k, o.ns));
+            assert.deepEqual(v.value(), want === undefined ? undefined : roundTrip(want.v));
+          } else if (o.t === 'reduce') {
+            b.setCurrentNamespace(undefined);
+            b.getReducingState<number>('r', (a, c) => a + c).add(o.v);
+            const id = cellId(o.k, 0);
+            sums.set(id, { k: o.k, v: (sums.get(id)?.v ?? 0) + o.v });
+            assert.equal(b.getReducingState<number>('r', (a, c) => a + c).get(), sums.get(id)!.v);
+          } else {
+            // A returned object is a copy: mutating it changes no state (as with the lsm backend).
+            b.setCurrentNamespace(undefined);
+            const got = b.getValueState<unknown>('v').value();
+            if (got !== null && typeof got === 'object') (got as Record<string, unknown>).mutated = true;
+          }
+        }
+        for (const s of inFlight.splice(0)) await check(await s.done, s.values, s.sums);
+        await check(await b.snapshot({ jobPath: 'job', checkpointId: ++chk, kind: 'checkpoint' }).done, values, sums);
+      } finally {
+        await env.cleanup();
+      }
+    }),
+    { numRuns: 40 },
+  );
+});
+
+test('heap: a number-keyed cell is written in the same bytes as before (state id ‖ length-prefixed key ‖ void namespace)', async () => {
+  const env = await makeEnv(createHeapBackend);
+  try {
+    const b = await env.open();
+    b.setCurrentKey(70000);
+    b.getValueState<number>('v').update(5);
+    b.setCurrentKey('s');
+    b.setCurrentNamespace(3);
+    b.getValueState<number>('v').update(6);
+    const h = await b.snapshot({ jobPath: 'job', checkpointId: 1, kind: 'checkpoint' }).done;
+    const data = h.privateFiles.find((f) => f.name.startsWith('heap-kg-'))!;
+    const bytes = await env.storage.read(data.path);
+    const hex = Buffer.from(bytes).toString('hex');
+    const entry = (key: unknown, ns: Uint8Array, v: number): string => {
+      const cell = cellPrefix(1, lengthPrefixed(msgpackSerializer.serialize(key)), ns);
+      const value = msgpackSerializer.serialize(v);
+      return Buffer.concat([Uint8Array.of(cell.length), cell, Uint8Array.of(0, value.length), value]).toString('hex');
+    };
+    assert.ok(hex.includes(entry(70000, Uint8Array.of(0), 5)), 'number cell bytes');
+    assert.ok(hex.includes(entry('s', lengthPrefixed(msgpackSerializer.serialize(3)), 6)), 'string cell bytes');
+    assert.equal(hex.length, entry(70000, Uint8Array.of(0), 5).length + entry('s', lengthPrefixed(msgpackSerializer.serialize(3)), 6).length);
   } finally {
     await env.cleanup();
   }
