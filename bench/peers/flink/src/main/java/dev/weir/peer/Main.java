@@ -56,6 +56,7 @@ public final class Main {
             case "count": json = count(a); break;
             case "rounds": json = rounds(a); break;
             case "nexmark": json = nexmark(a); break;
+            case "nexmark-plan": planNexmark(a); System.exit(0); return;
             case "nexmark-dump": dumpNexmark(a); System.exit(0); return;
             default:
                 System.err.println("usage: count|rounds --option value ...");
@@ -254,6 +255,23 @@ public final class Main {
     }
 
     // ---- Nexmark ---------------------------------------------------------------------------
+
+    /** Plans every query (parse, validate, optimize) in one JVM without running it: a quick check of the SQL. */
+    static void planNexmark(Map<String, String> a) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(baseConf(a, Path.of(a.getOrDefault("dir", "/tmp/weir-flink-plan")), freePort()));
+        var tables = NexmarkQueries.tables(env, 1000);
+        int failed = 0;
+        for (String q : new java.util.TreeSet<>(NexmarkQueries.SQL.keySet())) {
+            try {
+                tables.sqlQuery(NexmarkQueries.sql(q)).explain();
+                System.out.println(q + ": planned");
+            } catch (Exception e) {
+                failed++;
+                System.out.println(q + ": " + e.getMessage().lines().findFirst().orElse(""));
+            }
+        }
+        if (failed > 0) System.exit(1);
+    }
 
     /** Runs one Nexmark query on --events events into a blackhole sink. */
     static String nexmark(Map<String, String> a) throws Exception {
