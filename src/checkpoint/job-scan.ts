@@ -71,11 +71,15 @@ export async function scanJob(storage: CheckpointStorage, job: string): Promise<
   metadata.sort((a, b) => a.checkpointId - b.checkpointId);
   const temporaries = (await storage.listTempFiles?.(jobPrefix(job))) ?? [];
   const marker = jobMarkerPath(job);
+  // weir's own control files directly in <job>/ ("_lease", "_checkpoint_ids", …: the "_"
+  // names are weir's) may be written before the marker; they make a directory neither
+  // weir's nor foreign.
+  const isControlFile = (path: string): boolean => !path.slice(job.length + 1).includes('/') && path.slice(job.length + 1).startsWith('_');
   const ownership: JobOwnership = objects.some((o) => o.path === marker)
     ? 'marked'
     : metadata.length > 0 || unreadable.length > 0
       ? 'legacy'
-      : objects.length === 0 && temporaries.length === 0 ? 'empty' : 'foreign';
+      : objects.every((o) => isControlFile(o.path)) && temporaries.every((o) => isControlFile(o.path)) ? 'empty' : 'foreign';
   return { job, objects, metadata, unreadable, maxCheckpointId, temporaries, ownership };
 }
 
