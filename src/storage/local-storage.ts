@@ -16,7 +16,8 @@
  * between the root and the object is lstat()ed: a symbolic link there is refused with a
  * PermanentStorageError naming it (a `shared/` that links elsewhere would make restore
  * read, and retention delete, files outside). The object itself is opened with
- * O_NOFOLLOW (read), lstat()ed before a copy (readToFile, stat), created with O_EXCL and
+ * O_NOFOLLOW (read; readToFile, which also checks after its copy-by-path that the path
+ * still names the file it opened), lstat()ed by stat, created with O_EXCL and
  * published by rename() (neither follows a link); unlink() of a link removes the link.
  * list() refuses a symlink it meets instead of skipping it, so gc, verify and inspect
  * fail loudly on a directory someone linked outside. The root itself may be a symlink
@@ -110,11 +111,24 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
     const full = this.resolvePath(path);
     await this.guard(path, async () => {
       await this.refuseLinkedParents(path);
-      const info = await lstat(full);
-      if (info.isSymbolicLink()) throw this.linkError(path, path);
-      if (!info.isFile()) throw new NotFoundError(this.label(path));
-      // Objects are immutable: a kernel copy, then the checksum of the copy (see copyFileAtomically).
-      await copyFileAtomically(full, localFile, this.label(path), expect, false);
+      // Held open (no-follow) across the copy: the copy goes by path (the kernel's
+      // copy_file_range), so afterwards the path must still name the file we opened.
+      const handle = await open(full, constants.O_RDONLY | NO_FOLLOW).catch((err: unknown) => {
+        throw (err as NodeJS.ErrnoException).code === 'ELOOP' ? this.linkError(path, path) : err;
+      });
+      try {
+        const info = await handle.stat();
+        if (!info.isFile()) throw new NotFoundError(this.label(path));
+        // Objects are immutable: a kernel copy, then the checksum of the copy (see copyFileAtomically).
+        await copyFileAtomically(full, localFile, this.label(path), expect, false);
+        const now = await lstat(full);
+        if (now.isSymbolicLink() || now.ino !== info.ino || now.dev !== info.dev) {
+          await rm(localFile, { force: true });
+          throw new PermanentStorageError(`${this.label(path)}: replaced while being read (a symbolic link or another file took its place)`);
+        }
+      } finally {
+        await handle.close();
+      }
     });
   }
 
