@@ -1,0 +1,182 @@
+/**
+ * NATS JetStream source: reads a stream (optionally only some subjects) in stream order
+ * with an ordered consumer. The next stream sequence is the operator state, so a restore
+ * resumes exactly after the last message whose effects the checkpoint holds. A stream is
+ * one ordered log: one subtask reads it (maxParallelism 1).
+ *
+ * While running, a lost server is retried: the client reconnects by itself and a fetch
+ * that fails is retried with backoff (100 ms … 5 s) from the same sequence, through a
+ * new ordered consumer. At start a server that is down, bad credentials or a missing
+ * stream fail the job with one line. `bounded: true` stops at the stream's last sequence
+ * found at the first start (kept in state).
+ */
+import { jetstream, jetstreamManager, DeliverPolicy, type Consumer, type JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { PollResult, Source, SourceContext, SourceOutput, SourceReader } from '../../api/index.ts';
+import { ConfigError } from '../../util/errors.ts';
+import { describeNatsError, natsConnect, type NatsConnectionOptions } from './nats-connection.ts';
+
+export interface NatsMessageView {
+  readonly subject: string;
+  /** Stream sequence. */
+  readonly seq: number;
+  /** Time the stream stored it, ms since the epoch. */
+  readonly timestamp: number;
+  readonly data: Uint8Array;
+  readonly headers: ReadonlyMap<string, string[]>;
+}
+
+export interface NatsSourceOptions<T> extends NatsConnectionOptions {
+  readonly stream: string;
+  /** Only these subjects of the stream (default all). */
+  readonly subjects?: readonly string[];
+  readonly deserialize: (m: NatsMessageView) => T;
+  readonly bounded?: boolean;
+  /** Messages per fetch (default 500). */
+  readonly batch?: number;
+  readonly name?: string;
+  readonly log?: (line: string) => void;
+}
+
+export const natsDeserializers = {
+  string: (m: NatsMessageView): string => Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength).toString('utf8'),
+  json: <T = unknown>(m: NatsMessageView): T => JSON.parse(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength).toString('utf8')) as T,
+  bytes: (m: NatsMessageView): Uint8Array => m.data,
+};
+
+interface SeqState {
+  readonly stream: string;
+  /** Next stream sequence to read. */
+  readonly next: number;
+  readonly end?: number;
+}
+
+export class NatsSource<T> implements Source<T> {
+  readonly name: string;
+  readonly maxParallelism = 1;
+
+  constructor(readonly options: NatsSourceOptions<T>) {
+    this.name = options.name ?? 'nats-source';
+  }
+
+  async createReader(ctx: SourceContext): Promise<SourceReader<T>> {
+    const what = `nats source ${this.name}`;
+    const o = this.options;
+    let next = 1;
+    let end: number | undefined;
+    const item = ctx.restoredState?.[0] as SeqState | undefined;
+    if (item !== undefined) {
+      if (!Number.isInteger(item.next) || item.stream !== o.stream) throw new ConfigError(`${what}: the checkpoint was reading ${JSON.stringify(item)}, this job reads stream ${o.stream}`);
+      next = item.next;
+      end = item.end;
+    }
+    if (ctx.subtaskIndex > 0) return { poll: () => 'end', snapshotState: () => [] };
+    const nc = await natsConnect(o, `weir-${this.name}`, what);
+    try {
+      const jsm = await jetstreamManager(nc);
+      const info = await jsm.streams.info(o.stream);
+      if (o.bounded && item === undefined) end = info.state.last_seq + 1;
+    } catch (err) {
+      await nc.close();
+      throw new ConfigError(describeNatsError(err, what, o, o.stream), { cause: err });
+    }
+    return new NatsReader<T>(o, this.name, ctx, nc, next, end);
+  }
+}
+
+interface Pending {
+  readonly seq: number;
+  readonly view: NatsMessageView;
+}
+
+class NatsReader<T> implements SourceReader<T> {
+  private readonly js: JetStreamClient;
+  private consumer: Consumer | undefined;
+  private queue: Pending[] = [];
+  private qpos = 0;
+  private fetching: Promise<void> | undefined;
+  private backoffMs = 0;
+  private closed = false;
+  private lastLog = '';
+
+  constructor(
+    private readonly o: NatsSourceOptions<T>,
+    private readonly name: string,
+    private readonly ctx: SourceContext,
+    private readonly nc: NatsConnection,
+    private next: number,
+    private readonly end: number | undefined,
+  ) {
+    this.js = jetstream(nc);
+  }
+
+  private log(line: string): void {
+    if (line === this.lastLog) return;
+    this.lastLog = line;
+    (this.o.log ?? ((l: string) => process.stderr.write(l + '\n')))(line);
+  }
+
+  poll(out: SourceOutput<T>, max: number): PollResult {
+    let n = 0;
+    while (n < max && this.qpos < this.queue.length) {
+      const p = this.queue[this.qpos++]!;
+      if (p.seq < this.next) continue;
+      if (this.end !== undefined && p.seq >= this.end) {
+        this.next = this.end;
+        break;
+      }
+      this.next = p.seq + 1;
+      out.collect(this.o.deserialize(p.view), p.view.timestamp);
+      n++;
+    }
+    if (this.qpos >= this.queue.length) {
+      this.queue = [];
+      this.qpos = 0;
+    }
+    if (n > 0) return 'more';
+    if (this.end !== undefined && this.next >= this.end) return 'end';
+    this.fetching ??= this.fetch().finally(() => { this.fetching = undefined; });
+    return this.fetching;
+  }
+
+  private async fetch(): Promise<void> {
+    if (this.backoffMs > 0) await this.ctx.clock.sleep(this.backoffMs);
+    if (this.closed) return;
+    try {
+      this.consumer ??= await this.js.consumers.get(this.o.stream, {
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: this.next,
+        ...(this.o.subjects ? { filter_subjects: [...this.o.subjects] } : {}),
+      });
+      const max = this.end === undefined ? (this.o.batch ?? 500) : Math.max(1, Math.min(this.o.batch ?? 500, this.end - this.next));
+      const msgs = await this.consumer.fetch({ max_messages: max, expires: 1000 });
+      for await (const m of msgs) {
+        const headers = new Map<string, string[]>();
+        if (m.headers) for (const [k, v] of m.headers) headers.set(k, v);
+        this.queue.push({ seq: m.seq, view: { subject: m.subject, seq: m.seq, timestamp: Math.floor(m.info.timestampNanos / 1e6), data: m.data, headers } });
+      }
+      if (this.backoffMs > 0) this.log(`nats source ${this.name}: reading again from ${this.o.servers.join(',')}`);
+      this.backoffMs = 0;
+      this.lastLog = '';
+    } catch (err) {
+      if (this.closed) return;
+      // A new ordered consumer from our own position next time.
+      const c = this.consumer as { delete?: () => Promise<boolean> } | undefined;
+      this.consumer = undefined;
+      void c?.delete?.().catch(() => undefined);
+      this.backoffMs = Math.min(5000, Math.max(100, this.backoffMs * 2));
+      this.log(`${describeNatsError(err, `nats source ${this.name}: fetch failed, retrying in ${this.backoffMs} ms`, this.o, this.o.stream)}`);
+    }
+  }
+
+  snapshotState(): unknown[] {
+    const s: SeqState = { stream: this.o.stream, next: this.next, ...(this.end !== undefined ? { end: this.end } : {}) };
+    return [s];
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.fetching?.catch(() => undefined);
+    await this.nc.close().catch(() => undefined);
+  }
+}
