@@ -38,7 +38,7 @@ import { TombstoneList } from '../range-tombstones.ts';
 import { MAX_SEQUENCE } from '../internal-key.ts';
 import { PREFIX_BYTES, keyPrefixAt } from './compare.ts';
 import { KeyIndex, type KeyOrder } from './key-index.ts';
-import { mergeIds, sortIds, sortIdsNow } from './sort-ids.ts';
+import { mergeIds, sortIdsByPrefixes, sortIdsNow } from './sort-ids.ts';
 import { MemtableCursor, type MemtableEntries } from './memtable-cursor.ts';
 
 export { MemtableCursor } from './memtable-cursor.ts';
@@ -309,6 +309,8 @@ export class Memtable implements KeyOrder, MemtableEntries {
   }
 
   private readonly compare = (a: number, b: number): number => this.compareIds(a, b);
+  /** Order of two keys whose two prefixes are equal (compareIds past the prefixes). */
+  private readonly tieAfterPrefixes = (a: number, b: number): number => this.compareIds(a, b);
 
   // ---- writes ---------------------------------------------------------------------------
 
@@ -488,7 +490,7 @@ export class Memtable implements KeyOrder, MemtableEntries {
   }
 
   private *sortAndMerge(inIndex: Int32Array | null, fresh: Int32Array, work: number): Generator<void, Int32Array, void> {
-    const sorted = yield* sortIds(fresh, this.compare, work);
+    const sorted = yield* sortIdsByPrefixes(fresh, this.kP1, this.kP2, this.tieAfterPrefixes, work);
     if (inIndex === null) return sorted;
     yield;
     return mergeIds(inIndex, sorted, this.compare);

@@ -95,3 +95,98 @@ export function mergeIds(a: Int32Array, b: Int32Array, cmp: (x: number, y: numbe
   while (j < b.length) out[k++] = b[j++]!;
   return out;
 }
+
+/**
+ * sortIds for ids that carry two numeric key prefixes (memtable.ts): the prefixes travel
+ * with the ids as (p1, p2, id) records, so the merge passes read and write memory
+ * sequentially instead of looking every compared id up in the prefix arrays (the flush
+ * sort was memory-bound on those lookups). `tie` orders two ids whose prefixes are equal.
+ */
+export function* sortIdsByPrefixes(
+  ids: Int32Array, p1: Float64Array, p2: Float64Array, tie: (a: number, b: number) => number, sliceWork = 65536,
+): Generator<void, Int32Array, void> {
+  const n = ids.length;
+  let src = new Float64Array(3 * n);
+  for (let i = 0; i < n; i++) {
+    const id = ids[i]!;
+    src[3 * i] = p1[id]!;
+    src[3 * i + 1] = p2[id]!;
+    src[3 * i + 2] = id;
+  }
+  yield;
+  let work = 0;
+  // a < b as records at offsets x (in s) and y (in t).
+  const less = (s: Float64Array, x: number, t: Float64Array, y: number): boolean => {
+    const a1 = s[x]!;
+    const b1 = t[y]!;
+    if (a1 !== b1) return a1 < b1;
+    const a2 = s[x + 1]!;
+    const b2 = t[y + 1]!;
+    if (a2 !== b2) return a2 < b2;
+    return tie(s[x + 2]!, t[y + 2]!) < 0;
+  };
+  for (let lo = 0; lo < n; lo += RUN) {
+    const hi = lo + RUN < n ? lo + RUN : n;
+    for (let i = lo + 1; i < hi; i++) {
+      const r1 = src[3 * i]!;
+      const r2 = src[3 * i + 1]!;
+      const r3 = src[3 * i + 2]!;
+      let j = i - 1;
+      for (; j >= lo; j--) {
+        const q1 = src[3 * j]!;
+        const q2 = src[3 * j + 1]!;
+        const gt = q1 !== r1 ? q1 > r1 : q2 !== r2 ? q2 > r2 : tie(src[3 * j + 2]!, r3) > 0;
+        if (!gt) break;
+        src[3 * j + 3] = q1;
+        src[3 * j + 4] = q2;
+        src[3 * j + 5] = src[3 * j + 2]!;
+      }
+      src[3 * j + 3] = r1;
+      src[3 * j + 4] = r2;
+      src[3 * j + 5] = r3;
+    }
+    work += RUN * 3;
+    if (work >= sliceWork) {
+      work = 0;
+      yield;
+    }
+  }
+  let dst = new Float64Array(3 * n);
+  for (let w = RUN; w < n; w *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * w) {
+      const mid = lo + w < n ? lo + w : n;
+      const hi = lo + 2 * w < n ? lo + 2 * w : n;
+      if (mid >= hi || less(src, 3 * (mid - 1), src, 3 * mid)) {
+        dst.set(src.subarray(3 * lo, 3 * hi), 3 * lo);
+        work += (hi - lo) >>> 4;
+      } else {
+        let i = lo;
+        let j = mid;
+        let k = 3 * lo;
+        while (i < mid && j < hi) {
+          const from = less(src, 3 * j, src, 3 * i) ? 3 * j++ : 3 * i++;
+          dst[k] = src[from]!;
+          dst[k + 1] = src[from + 1]!;
+          dst[k + 2] = src[from + 2]!;
+          k += 3;
+          if (++work >= sliceWork) {
+            work = 0;
+            yield;
+          }
+        }
+        if (i < mid) dst.set(src.subarray(3 * i, 3 * mid), k);
+        else if (j < hi) dst.set(src.subarray(3 * j, 3 * hi), k);
+      }
+      if (work >= sliceWork) {
+        work = 0;
+        yield;
+      }
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = src[3 * i + 2]!;
+  return out;
+}
