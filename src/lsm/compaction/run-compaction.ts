@@ -36,6 +36,8 @@ function touchesOther(o: OtherFile, lo: Uint8Array, hi: Uint8Array): boolean {
 export function runCompaction(job: CompactionJob, fs: Vfs = realFs): JobResult {
   const cache = new BlockCache(8 * 1024 * 1024);
   const readers: TableReader[] = [];
+  /** The output being written, removed (its temp file) if the compaction fails. */
+  let open: TableWriter | null = null;
   try {
     for (const inp of job.inputs) readers.push(TableReader.openSource(fs.openRead(inp.path), inp.name, undefined, cache));
     const tombs: RangeTombstone[] = [];
@@ -64,21 +66,28 @@ export function runCompaction(job: CompactionJob, fs: Vfs = realFs): JobResult {
     let fileTombs: RangeTombstone[] = keptTombs;
     let ikey = new Uint8Array(64);
 
+    // The output being written streams to the slot finishFile will complete (slotIndex only moves there).
+    const slotOf = (i: number): OutputSlot => job.outputs[Math.min(i, job.outputs.length - 1)]!;
+    const newWriter = (): TableWriter => {
+      const w = TableWriter.toFile(slotOf(slotIndex).path, fs, { ...job.table, creator: 'compaction' });
+      open = w;
+      return w;
+    };
     const finishFile = (placeholder: Uint8Array | null): void => {
       if (writer === null) return;
-      const slot: OutputSlot = job.outputs[Math.min(slotIndex, job.outputs.length - 1)]!;
+      const slot: OutputSlot = slotOf(slotIndex);
       slotIndex++;
       for (const t of fileTombs) {
         writer.addRangeTombstone(t.start, t.end, t.seq);
         if (t.seq < minSeq) minSeq = t.seq;
         if (t.seq > maxSeq) maxSeq = t.seq;
       }
-      const r = writer.finishToFile(slot.path, fs);
-      bytesWritten += r.bytes.length;
+      const r = writer.finishToFile();
+      bytesWritten += r.size;
       outputs.push({
         number: slot.number,
         name: slot.name,
-        size: r.bytes.length,
+        size: r.size,
         smallest: first ?? placeholder!,
         largest: last ?? placeholder!,
         entries: r.entries,
@@ -87,6 +96,7 @@ export function runCompaction(job: CompactionJob, fs: Vfs = realFs): JobResult {
         tombstones: fileTombs,
       });
       writer = null;
+      open = null;
       first = null;
       last = null;
       minSeq = MAX_SEQUENCE;
@@ -114,7 +124,7 @@ export function runCompaction(job: CompactionJob, fs: Vfs = realFs): JobResult {
         continue;
       }
       // The last pre-allocated slot absorbs any overflow (we never cut past it).
-      writer ??= new TableWriter({ ...job.table, creator: 'compaction' });
+      writer ??= newWriter();
       const klen = key.length;
       if (ikey.length < klen + TRAILER_BYTES) ikey = new Uint8Array((klen + TRAILER_BYTES) * 2);
       ikey.set(key, 0);
@@ -127,11 +137,12 @@ export function runCompaction(job: CompactionJob, fs: Vfs = realFs): JobResult {
       merged.next();
       if (writer.estimatedFileSize >= job.targetFileBytes && slotIndex < job.outputs.length - 1) finishFile(null);
     }
-    if (writer === null && fileTombs.length > 0) writer = new TableWriter({ ...job.table, creator: 'compaction' });
+    if (writer === null && fileTombs.length > 0) writer = newWriter();
     finishFile(job.placeholderKey);
     merged.close();
     return { outputs, bytesWritten, entriesDropped: dropped };
   } finally {
+    (open as TableWriter | null)?.abort(); // assigned in newWriter (TS cannot see it)
     for (const r of readers) r.close();
   }
 }

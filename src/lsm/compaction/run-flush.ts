@@ -1,7 +1,7 @@
 /**
  * Flush: writes a sealed memtable's entries (already in internal-key order, newest
  * version per key, see Memtable.encodeForFlush) and range tombstones into one L0 table.
- * Runs on the worker thread or inline; synchronous file I/O (finishToFile).
+ * Runs on the worker thread or inline; the table streams to its file (TableWriter.toFile).
  */
 import { TableWriter } from '../sstable/table-writer.ts';
 import { writeTrailer, ValueKind, TRAILER_BYTES } from '../internal-key.ts';
@@ -16,33 +16,38 @@ const EMPTY = new Uint8Array(0);
 
 export function runFlush(job: FlushJob, fs: Vfs = realFs): JobResult {
   const { payload, output, table } = job;
-  const w = new TableWriter({ ...table, creator: 'flush' });
-  const bytes = new Uint8Array(payload.buffer);
-  const dv = new DataView(payload.buffer);
-  let ikey = new Uint8Array(64);
-  let off = 0;
+  const w = TableWriter.toFile(output.path, fs, { ...table, creator: 'flush' });
   let first: Uint8Array | undefined;
   let lastOff = -1;
   let lastLen = 0;
-  for (let i = 0; i < payload.count; i++) {
-    const klen = dv.getUint32(off, true);
-    const vlen = dv.getUint32(off + 4, true);
-    const seq = dv.getUint32(off + 8, true) * 0x1_0000_0000 + dv.getUint32(off + 12, true);
-    off += FLUSH_ENTRY_HEADER;
-    if (ikey.length < klen + TRAILER_BYTES) ikey = new Uint8Array((klen + TRAILER_BYTES) * 2);
-    ikey.set(bytes.subarray(off, off + klen), 0);
-    const isDelete = vlen === DELETE_VLEN;
-    writeTrailer(ikey, klen, seq, isDelete ? ValueKind.Delete : ValueKind.Put);
-    if (first === undefined) first = bytes.slice(off, off + klen);
-    lastOff = off;
-    lastLen = klen;
-    off += klen;
-    const value = isDelete ? EMPTY : bytes.subarray(off, off + vlen);
-    if (!isDelete) off += vlen;
-    w.add(ikey.subarray(0, klen + TRAILER_BYTES), value);
+  const bytes = new Uint8Array(payload.buffer);
+  try {
+    const dv = new DataView(payload.buffer);
+    let ikey = new Uint8Array(64);
+    let off = 0;
+    for (let i = 0; i < payload.count; i++) {
+      const klen = dv.getUint32(off, true);
+      const vlen = dv.getUint32(off + 4, true);
+      const seq = dv.getUint32(off + 8, true) * 0x1_0000_0000 + dv.getUint32(off + 12, true);
+      off += FLUSH_ENTRY_HEADER;
+      if (ikey.length < klen + TRAILER_BYTES) ikey = new Uint8Array((klen + TRAILER_BYTES) * 2);
+      ikey.set(bytes.subarray(off, off + klen), 0);
+      const isDelete = vlen === DELETE_VLEN;
+      writeTrailer(ikey, klen, seq, isDelete ? ValueKind.Delete : ValueKind.Put);
+      if (first === undefined) first = bytes.slice(off, off + klen);
+      lastOff = off;
+      lastLen = klen;
+      off += klen;
+      const value = isDelete ? EMPTY : bytes.subarray(off, off + vlen);
+      if (!isDelete) off += vlen;
+      w.add(ikey.subarray(0, klen + TRAILER_BYTES), value);
+    }
+    for (const t of payload.tombstones) w.addRangeTombstone(t.start, t.end, t.seq);
+  } catch (err) {
+    w.abort();
+    throw err;
   }
-  for (const t of payload.tombstones) w.addRangeTombstone(t.start, t.end, t.seq);
-  const r = w.finishToFile(output.path, fs);
+  const r = w.finishToFile();
   let smallest: Uint8Array;
   let largest: Uint8Array;
   if (first !== undefined) {
@@ -58,7 +63,7 @@ export function runFlush(job: FlushJob, fs: Vfs = realFs): JobResult {
   const meta: FileMeta = {
     number: output.number,
     name: output.name,
-    size: r.bytes.length,
+    size: r.size,
     smallest,
     largest,
     entries: r.entries,
@@ -66,5 +71,5 @@ export function runFlush(job: FlushJob, fs: Vfs = realFs): JobResult {
     maxSeq: payload.maxSeq,
     tombstones: payload.tombstones.map((t) => ({ start: t.start, end: t.end, seq: t.seq })),
   };
-  return { outputs: [meta], bytesWritten: r.bytes.length, entriesDropped: 0 };
+  return { outputs: [meta], bytesWritten: r.size, entriesDropped: 0 };
 }

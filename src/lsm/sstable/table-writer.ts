@@ -1,7 +1,12 @@
 /**
- * Writes one sstable (format in sstable/format.ts) into memory. It is meant to run on
- * a flush/compaction worker thread: finish() returns the whole file as bytes and the
- * caller writes them (finishToFile() does temp file + fsync + rename + dir fsync).
+ * Writes one sstable (format in sstable/format.ts). Two modes:
+ *  - streaming (TableWriter.toFile, what flushes and compactions use): finished blocks
+ *    are appended to `<path>.tmp` whenever STREAM_CHUNK bytes are pending, so a writer
+ *    holds one chunk, the block being built, the index and the filter — not the whole
+ *    table (a 64 MiB memtable used to cost one more 64-128 MiB buffer on the worker);
+ *    finishToFile() writes the tail, fsyncs, renames to path and fsyncs the directory;
+ *  - in memory (new TableWriter): finish() returns the whole file as bytes (tests, tools).
+ * It is meant to run on a flush/compaction worker thread (synchronous I/O).
  *
  * Ownership: a TableWriter is used by one caller, from construction to finish(). Keys
  * must arrive strictly increasing in internal-key order (asserted: a violation means
@@ -24,7 +29,10 @@ import {
 } from './format.ts';
 import { GrowableBuffer } from './growable-buffer.ts';
 import { realFs } from '../vfs/real-fs.ts';
-import type { Vfs } from '../vfs/vfs.ts';
+import type { Vfs, WritableFile } from '../vfs/vfs.ts';
+
+/** Streaming mode writes to the file in chunks of about this many bytes. */
+const STREAM_CHUNK = 256 * 1024;
 import { encodeProperties, type TableProperties } from './properties.ts';
 
 export interface TableWriterOptions {
@@ -52,8 +60,9 @@ export interface RangeTombstone {
 
 export interface TableWriteResult {
   /**
-   * The whole file. byteOffset is 0, but the underlying ArrayBuffer may be longer than
-   * `bytes.length` (the writer's buffer; no copy): write or transfer `bytes`, not `bytes.buffer`.
+   * The whole file in memory mode (empty when the writer streamed to a file). byteOffset
+   * is 0, but the underlying ArrayBuffer may be longer than `bytes.length` (the writer's
+   * buffer; no copy): write or transfer `bytes`, not `bytes.buffer`.
    */
   bytes: Uint8Array;
   /** Smallest / largest user key, range tombstones included (see TableProperties). */
@@ -61,6 +70,8 @@ export interface TableWriteResult {
   largest: Uint8Array;
   /** Point entries + range tombstones. */
   entries: number;
+  /** File size in bytes (= bytes.length in memory mode). */
+  size: number;
   minSeq: number;
   maxSeq: number;
   properties: TableProperties;
@@ -75,7 +86,11 @@ export class TableWriter {
   private readonly creationTime: number;
   private readonly creator: string;
 
+  /** Bytes not yet handed to the sink (in memory mode: the whole file). */
   private readonly file = new GrowableBuffer(1 << 16);
+  /** Streaming mode: the open temp file, its path and final path, bytes already written to it. */
+  private sink: { file: WritableFile; fs: Vfs; tmp: string; path: string } | undefined;
+  private flushed = 0;
   private readonly dataBlock: BlockBuilder;
   private readonly indexBlock = new BlockBuilder(1);
   private readonly bloom: BloomFilterBuilder | undefined;
@@ -118,9 +133,29 @@ export class TableWriter {
     return this.pointEntries;
   }
 
+  /**
+   * A streaming writer of the table at `path` (see the file comment): creates
+   * `<path>.tmp` now; finishToFile() completes it, abort() removes it.
+   */
+  static toFile(path: string, fs: Vfs, options: TableWriterOptions = {}): TableWriter {
+    const w = new TableWriter(options);
+    const tmp = `${path}.tmp`;
+    w.sink = { file: fs.create(tmp), fs, tmp, path };
+    return w;
+  }
+
   /** Bytes of the file written so far (finished blocks), for output splitting. */
   get estimatedFileSize(): number {
-    return this.file.length + this.dataBlock.estimatedSize;
+    return this.flushed + this.file.length + this.dataBlock.estimatedSize;
+  }
+
+  /** Streaming mode: hands pending bytes to the file once a chunk has accumulated (or all, at the end). */
+  private drain(all: boolean): void {
+    const sink = this.sink;
+    if (sink === undefined || this.file.length === 0 || (!all && this.file.length < STREAM_CHUNK)) return;
+    sink.file.write(this.file.bytes);
+    this.flushed += this.file.length;
+    this.file.length = 0;
   }
 
   /** Adds an entry; internalKey must sort strictly after the previous one. */
@@ -250,9 +285,12 @@ export class TableWriter {
     const metaindexHandle = this.writeBlock(metaindex.finish());
     const indexHandle = this.writeBlock(indexContents);
     this.file.append(encodeFooter({ metaindex: metaindexHandle, index: indexHandle, version: FORMAT_VERSION }));
+    const size = this.flushed + this.file.length;
+    this.drain(true);
 
     return {
-      bytes: this.file.bytes,
+      bytes: this.sink === undefined ? this.file.bytes : new Uint8Array(0),
+      size,
       smallest: properties.smallestKey,
       largest: properties.largestKey,
       entries: this.pointEntries + uniqueTombstones,
@@ -264,24 +302,53 @@ export class TableWriter {
 
   /**
    * finish() and write the file durably: `<path>.tmp`, fsync, rename to path, fsync the
-   * directory. Synchronous (call it on a worker thread). The temp file is removed on failure.
+   * directory. Synchronous (call it on a worker thread). The temp file is removed on
+   * failure. A streaming writer (toFile) takes no arguments: it completes its own file.
    */
-  finishToFile(path: string, fs: Vfs = realFs): TableWriteResult {
-    const result = this.finish();
-    const tmp = `${path}.tmp`;
-    const f = fs.create(tmp);
+  finishToFile(path?: string, fs: Vfs = realFs): TableWriteResult {
+    if (this.sink === undefined) {
+      // In-memory writer: finish, then write the whole file (result.bytes stays available).
+      assert(path !== undefined, 'finishToFile: path required for an in-memory writer');
+      const result = this.finish();
+      const tmp = `${path}.tmp`;
+      const f = fs.create(tmp);
+      try {
+        f.write(result.bytes);
+        f.sync();
+        f.close();
+      } catch (err) {
+        try { f.close(); } catch { /* reporting the first error */ }
+        try { fs.remove(tmp); } catch { /* already gone */ }
+        throw err;
+      }
+      fs.rename(tmp, path);
+      fs.syncDir(dirname(path));
+      return result;
+    }
+    const sink = this.sink;
     try {
-      f.write(result.bytes);
-      f.sync();
+      const result = this.finish();
+      sink.file.sync();
+      this.sink = undefined; // never close the fd twice (the number may be reused)
+      sink.file.close();
+      sink.fs.rename(sink.tmp, sink.path);
+      sink.fs.syncDir(dirname(sink.path));
+      return result;
     } catch (err) {
-      try { f.close(); } catch { /* reporting the first error */ }
-      try { fs.remove(tmp); } catch { /* already gone */ }
+      if (this.sink !== undefined) this.abort();
+      else try { sink.fs.remove(sink.tmp); } catch { /* renamed already, or gone */ }
       throw err;
     }
-    f.close();
-    fs.rename(tmp, path);
-    fs.syncDir(dirname(path));
-    return result;
+  }
+
+  /** Streaming mode: closes and removes the temp file (after a failure). Idempotent. */
+  abort(): void {
+    const sink = this.sink;
+    if (sink === undefined) return;
+    this.sink = undefined;
+    this.finished = true;
+    try { sink.file.close(); } catch { /* already closed, or reporting the first error */ }
+    try { sink.fs.remove(sink.tmp); } catch { /* already gone */ }
   }
 
   private flushDataBlock(): void {
@@ -293,6 +360,7 @@ export class TableWriter {
     const n = encodeBlockHandle(this.handleScratch, 0, handle);
     this.indexBlock.add(this.dataBlock.lastKeyView, this.handleScratch.subarray(0, n));
     this.dataBlock.reset();
+    this.drain(false);
   }
 
   /** Writes a block with the table's codec (if it saves >= 12.5%) and its trailer. */
@@ -303,7 +371,7 @@ export class TableWriter {
 
   private writeRawBlock(stored: Uint8Array, type: number): BlockHandle {
     const file = this.file;
-    const handle = { offset: file.length, size: stored.length };
+    const handle = { offset: this.flushed + file.length, size: stored.length };
     file.append(stored);
     file.ensure(BLOCK_TRAILER_BYTES);
     writeBlockTrailer(file.buf, file.length, stored, type);
