@@ -70,6 +70,17 @@ export interface StreamEnvironmentOptions {
   readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** Read-only hooks for the REST API, dashboard and metrics (src/web's JobMonitor). */
   readonly observer?: JobObserver;
+  /**
+   * Worker threads (task slots) to run the subtasks on: subtask i of every operator runs
+   * on worker i mod N, which owns its state backends. Unset or 0: every subtask on the
+   * main thread. Needs `jobModule` (each worker builds the graph with the job's own code).
+   */
+  readonly workers?: number;
+  /**
+   * The module whose default export `(env, args) => void` builds this job (`weir run` sets
+   * it). Each worker thread imports it and runs it with `args` to build the same graph.
+   */
+  readonly jobModule?: { readonly url: string; readonly args: readonly string[] };
 }
 
 export interface CheckpointSummary {
@@ -93,6 +104,14 @@ export interface JobHandle {
 }
 
 type Overridable = { -readonly [K in keyof StreamEnvironmentOptions]: StreamEnvironmentOptions[K] };
+
+/** Environments built inside a worker thread: they build the graph, never run it. */
+const buildOnly = new WeakSet<StreamEnvironment>();
+
+/** @internal worker-bootstrap.ts: this environment only builds the graph. */
+export function markBuildOnly(env: StreamEnvironment): void {
+  buildOnly.add(env);
+}
 
 export class StreamEnvironment implements GraphBuilder {
   private options: Overridable;
@@ -177,12 +196,53 @@ export class StreamEnvironment implements GraphBuilder {
     return { name: jobName ?? o.jobName ?? 'job', maxParallelism: maxP, nodes };
   }
 
+  /** Checks that the job can run on worker threads and says how a worker builds it. */
+  private workerSetup(count: number, jobName: string): WorkerSetupPart {
+    const o = this.options;
+    const why = (reason: string): never => {
+      throw new ConfigError(`workers: ${count} worker threads cannot run this job: ${reason}`);
+    };
+    if (!o.jobModule) why('they need the job as a module (weir run job.ts, or the jobModule option), since functions cannot be sent to another thread');
+    // Storage given as an object (e.g. wrapped for metering) is reopened in each worker from its location.
+    const location = typeof o.checkpoints === 'string' ? o.checkpoints : o.checkpoints?.uri;
+    if (location !== undefined && !/^(file|s3):/i.test(location) && typeof o.checkpoints !== 'string') {
+      why(`checkpoint storage ${location} cannot be opened again in a worker thread; give a directory or s3://… location`);
+    }
+    if (o.createBackend) why('a custom createBackend function cannot be sent to worker threads');
+    if (o.clock !== undefined && o.clock !== systemClock) why('a custom clock cannot be sent to worker threads');
+    const options: StreamEnvironmentOptions = {
+      jobName,
+      ...(o.parallelism !== undefined ? { parallelism: o.parallelism } : {}),
+      ...(o.maxParallelism !== undefined ? { maxParallelism: o.maxParallelism } : {}),
+      ...(o.stateBackend !== undefined ? { stateBackend: o.stateBackend } : {}),
+      ...(o.incremental !== undefined ? { incremental: o.incremental } : {}),
+      ...(location !== undefined ? { checkpoints: location } : {}),
+    };
+    return {
+      count,
+      bootstrap: new URL(`./worker-bootstrap${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href,
+      job: { module: o.jobModule!.url, args: [...o.jobModule!.args], jobName, options },
+    };
+  }
+
+  /** @internal worker-bootstrap.ts: checkpoint storage and backend factory of a worker thread. */
+  workerParts(): { kind: StateBackendKind; incremental: boolean; checkpoints: string | undefined; keySerializer: Serializer<unknown> | undefined } {
+    const o = this.options;
+    return {
+      kind: o.stateBackend ?? 'heap',
+      incremental: o.incremental ?? true,
+      checkpoints: typeof o.checkpoints === 'string' ? o.checkpoints : undefined,
+      keySerializer: o.keySerializer,
+    };
+  }
+
   async execute(jobName?: string): Promise<JobResult> {
     return (await this.start(jobName)).done;
   }
 
   /** Starts the job; the handle's `done` settles when it ends (or fails for good). */
   async start(jobName?: string): Promise<JobHandle> {
+    if (buildOnly.has(this)) throw new ConfigError('in a worker thread the job module must only build the graph: its default export must not call execute() or start()');
     if (this.started) throw new ConfigError('this environment already ran its job');
     this.started = true;
     const o = this.options;
@@ -230,6 +290,7 @@ export class StreamEnvironment implements GraphBuilder {
     const createBackend = o.createBackend
       ? (opts: StateBackendOptions) => o.createBackend!(opts, kind, incremental)
       : (opts: StateBackendOptions) => defaultBackend(opts, kind, incremental, clock);
+    const workers = o.workers !== undefined && o.workers > 0 ? this.workerSetup(o.workers, graph.name) : undefined;
     const execution = new JobExecution({
       graph, clock, jobPath: job, storage, createBackend, stateDir,
       restartStrategy: o.restartStrategy ?? (checkpointStorage ? { kind: 'fixed-delay', attempts: 3, delayMs: 1000 } : { kind: 'none' }),
@@ -240,6 +301,7 @@ export class StreamEnvironment implements GraphBuilder {
       ...(o.batchSize ? { batchSize: o.batchSize } : {}),
       log,
       ...(o.observer ? { observer: o.observer } : {}),
+      ...(workers ? { workers } : {}),
     });
     if (restoreFrom) log('info', `restoring from checkpoint ${restoreFrom.checkpointId}`);
     const done = execution.run().finally(async () => {
@@ -253,6 +315,20 @@ export class StreamEnvironment implements GraphBuilder {
       progress: () => ({ metrics: { ...execution.metrics }, lastCheckpoint, restoredFrom: restoreFrom?.checkpointId }),
     };
   }
+}
+
+/** @internal What a worker thread needs to build this job's graph and backends (worker-bootstrap.ts). */
+export interface WorkerJobSpec {
+  readonly module: string;
+  readonly args: readonly string[];
+  readonly jobName: string;
+  readonly options: StreamEnvironmentOptions;
+}
+
+export interface WorkerSetupPart {
+  readonly count: number;
+  readonly bootstrap: string;
+  readonly job: WorkerJobSpec;
 }
 
 function summary(info: CompletedCheckpointInfo): CheckpointSummary {
@@ -276,7 +352,7 @@ function coordinatorPort(c: CheckpointCoordinator): CoordinatorPort {
   };
 }
 
-function defaultBackend(opts: StateBackendOptions, kind: StateBackendKind, incremental: boolean, clock: Clock): Promise<KeyedStateBackend> {
+export function defaultBackend(opts: StateBackendOptions, kind: StateBackendKind, incremental: boolean, clock: Clock): Promise<KeyedStateBackend> {
   if (kind !== 'heap' && kind !== 'lsm') throw new ConfigError(`unknown state backend "${String(kind)}" (heap | lsm)`);
   return createKeyedStateBackend(kind, { ...opts, clock, incremental });
 }

@@ -9,6 +9,7 @@
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { StreamEnvironment, type JobProgress, type StreamEnvironmentOptions } from '../api/index.ts';
@@ -42,6 +43,8 @@ interface RunFlags {
   resume?: string;
   jobName?: string;
   restartAttempts?: string;
+  workers?: string;
+  slots?: string;
   progress: boolean;
   uiPort: string;
   uiHost: string;
@@ -67,6 +70,8 @@ export function registerRunCommand(program: Command, io: CliIo): void {
     .option('--resume <checkpoint>', '"latest", or a checkpoint path/id (chk-N)')
     .option('--job-name <name>', 'job directory in checkpoint storage (default: the file name)')
     .option('--restart-attempts <n>', 'restarts after a failure (fixed delay 1s)')
+    .option('--workers <n>', 'worker threads (task slots) for the subtasks; 0 = all on the main thread (default: one per core, at most the parallelism)')
+    .option('--slots <n>', 'same as --workers')
     .option('--no-progress', 'no progress line')
     .option('--ui-port <port>', 'port of the dashboard, REST API and /metrics; 0 = off', '8081')
     .option('--ui-host <host>', 'bind address of the dashboard', '127.0.0.1')
@@ -105,6 +110,7 @@ export function flagsToOptions(job: string, flags: RunFlags): StreamEnvironmentO
     parallelism: int(flags.parallelism, 'parallelism', 1),
     maxParallelism: int(flags.maxParallelism, 'max-parallelism', 1),
     resume: flags.resume,
+    workers: int(flags.workers ?? flags.slots, flags.workers !== undefined ? 'workers' : 'slots', 0),
     restartStrategy: attempts === undefined ? undefined : attempts === 0 ? { kind: 'none' } : { kind: 'fixed-delay', attempts, delayMs: 1000 },
   };
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
@@ -136,6 +142,7 @@ async function runJob(job: string, args: string[], flags: RunFlags, io: CliIo): 
   await main(env, args);
   // Flags win over what the job set (e.g. a different --parallelism on resume).
   env.configure(flagsToOptions(job, flags));
+  env.configure({ jobModule: { url: pathToFileURL(file).href, args }, workers: env.getOptions().workers ?? defaultWorkers() });
   if (env.isStarted) return; // the job ran itself
   const web = await attachJobWeb(env, { port: int(flags.uiPort, 'ui-port', 0) ?? 8081, host: flags.uiHost, logger, progressStream: process.stderr });
   const handle = await env.start().catch(async (err: unknown) => {
@@ -180,6 +187,16 @@ async function runJob(job: string, args: string[], flags: RunFlags, io: CliIo): 
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
+}
+
+/**
+ * Worker threads when neither the flag nor the job says: one per core (measured in
+ * docs/runtime.md: at parallelism 1 a single worker costs nothing against the main
+ * thread and frees it for the coordinator and the dashboard); capped at the job's
+ * parallelism when the plan is made (placement.ts).
+ */
+function defaultWorkers(): number {
+  return availableParallelism();
 }
 
 export function progressLine(p: JobProgress, inRate: number, outRate: number): string {

@@ -1,7 +1,8 @@
 /**
  * Channels between subtasks. `Channel` is the interface the task code uses on both
- * ends, so a later issue can put subtasks on worker threads (a channel that posts
- * serialised batches, with credits coming back); `LocalChannel` is the in-process one.
+ * ends; `LocalChannel` is the in-memory one (both subtasks on one thread), the halves
+ * of a cross-thread channel (serialised batches one way, credit the other) are in
+ * slots/remote-channel.ts.
  *
  * Backpressure is credit-like: the producer may push while `hasCapacity()`; a task
  * checks its outputs after every batch and awaits `waitCapacity()` when one is full,
@@ -22,6 +23,11 @@ export interface Channel {
   pushControl(element: ControlElement): void;
   hasCapacity(): boolean;
   waitCapacity(): Promise<void>;
+  /**
+   * Sends what the producer buffered (a cross-thread channel batches records); called by
+   * the task after each batch of work and before it waits. No-op in memory.
+   */
+  flush?(): void;
   /** Consumer side: number of buffered elements. */
   size(): number;
   /**

@@ -21,18 +21,20 @@ import type { Clock } from '../util/clock.ts';
 import { ConfigError, WeirError, errorMessage } from '../util/errors.ts';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.ts';
 import type { KeyedStateBackend, Serializer, StateBackendOptions } from '../state/types.ts';
-import { keyGroupRangeForSubtask } from '../state/key-groups.ts';
 import { msgpackSerializer } from '../state/serializers.ts';
 import type {
-  CheckpointMetadata, CheckpointParticipant, OperatorStateEntry, SubtaskCheckpointMetrics, SubtaskState,
+  CheckpointMetadata, CheckpointParticipant, SubtaskCheckpointMetrics, SubtaskState,
 } from '../checkpoint/types.ts';
 import { LocalChannel } from './channel.ts';
 import { Barrier } from './elements.ts';
 import { buildExecutionPlan, type ExecutionPlan } from './execution-plan.ts';
 import type { JobGraph, JobNode } from './job-graph.ts';
 import { channelLayout, taskKey, wireSubtasks } from './slots/channel-layout.ts';
-import { planRestore, type SubtaskRestorePlan } from '../checkpoint/restore-plan.ts';
+import { assignRestore, backendOptions } from './slots/subtask-setup.ts';
 import { Task, type TaskServices } from './task/task.ts';
+import type { TaskHandle } from './slots/task-handle.ts';
+import { WorkerPool, type WorkerInfo } from './slots/worker-pool.ts';
+import type { WorkerSetup } from './slots/worker-protocol.ts';
 import { TurnBudget } from './turn-budget.ts';
 import { notifyObserver, type JobObserver } from './job-observer.ts';
 
@@ -89,6 +91,8 @@ export interface JobExecutionOptions {
   readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** Read-only hooks for the REST API, dashboard and metrics (src/web). */
   readonly observer?: JobObserver;
+  /** Run the subtasks on worker threads (src/runtime/slots/); undefined: all on this thread. */
+  readonly workers?: WorkerSetup;
 }
 
 export interface JobMetrics {
@@ -107,8 +111,8 @@ export interface JobResult {
 
 interface Attempt {
   readonly index: number;
-  readonly tasks: Task[];
-  readonly sourceTasks: Task[];
+  readonly tasks: TaskHandle[];
+  readonly sourceTasks: TaskHandle[];
   running: boolean;
   finishedSources: number;
   awaitingFinal: boolean;
@@ -128,6 +132,7 @@ export class JobExecution implements CheckpointParticipant {
   private readonly log: (level: 'info' | 'warn' | 'error', message: string) => void;
   private cancelled = false;
   private readonly turns: TurnBudget;
+  private pool: WorkerPool | undefined;
 
   constructor(private readonly opts: JobExecutionOptions) {
     this.plan = buildExecutionPlan(opts.graph);
@@ -137,8 +142,19 @@ export class JobExecution implements CheckpointParticipant {
   }
 
   /** The tasks of the current attempt (empty between attempts); for observers, read-only. */
-  currentTasks(): readonly Task[] {
+  currentTasks(): readonly TaskHandle[] {
     return this.attempt?.tasks ?? [];
+  }
+
+  /** The worker threads of the current attempt (empty when everything runs on this thread). */
+  workers(): WorkerInfo[] {
+    return this.pool?.workers() ?? [];
+  }
+
+  /** Test hook: kills worker thread `index` of the current attempt as a crash would. */
+  terminateWorker(index: number): Promise<number> {
+    if (!this.pool) return Promise.reject(new Error('no worker threads in this attempt'));
+    return this.pool.terminateWorker(index);
   }
 
   get checkpointingEnabled(): boolean {
@@ -197,6 +213,38 @@ export class JobExecution implements CheckpointParticipant {
 
   private async runAttempt(index: number, restore: CheckpointMetadata | undefined): Promise<unknown> {
     const o = this.opts;
+    let failRef: (err: unknown) => void = () => undefined;
+    const attempt: Attempt = {
+      index, tasks: [], sourceTasks: [], running: false, finishedSources: 0, awaitingFinal: false,
+      finalCheckpointId: undefined, released: false, failure: undefined, fail: (err) => failRef(err),
+    };
+    const failed = new Promise<unknown>((resolve) => {
+      failRef = (err) => {
+        if (attempt.failure !== undefined) return;
+        attempt.failure = err ?? new Error('task failed');
+        resolve(attempt.failure);
+      };
+    });
+    let pool: WorkerPool | undefined;
+    if (o.workers) {
+      pool = this.startWorkers(o.workers, attempt, restore);
+      attempt.tasks.push(...pool.tasks);
+      attempt.sourceTasks.push(...pool.tasks.filter((t) => t.chain.isSource));
+    } else {
+      this.createLocalTasks(attempt, restore);
+    }
+    this.pool = pool;
+    try {
+      return await this.runTasks(attempt, failed);
+    } finally {
+      await pool?.shutdown();
+    }
+  }
+
+  /** Every subtask on this thread, all channels in memory. */
+  private createLocalTasks(attempt: Attempt, restore: CheckpointMetadata | undefined): void {
+    const o = this.opts;
+    const index = attempt.index;
     const graph = o.graph;
     const maxP = graph.maxParallelism;
     const capacity = o.channelCapacity ?? 2048;
@@ -204,18 +252,7 @@ export class JobExecution implements CheckpointParticipant {
     // Channels: for every edge that leaves a chain, one per (producer, consumer) pair; all in-memory here.
     const { inputs, outputs } = wireSubtasks(this.plan, channelLayout(this.plan), () => true, (spec) => new LocalChannel(spec.id, capacity), keySerializer);
     // Which part of the restored checkpoint each new subtask gets (src/checkpoint's planner).
-    const restores = new Map<string, SubtaskRestorePlan>();
-    if (restore) {
-      const plan = planRestore(restore, new Map(graph.nodes.map((n) => [n.operatorId, n.parallelism])), { maxParallelism: maxP });
-      for (const op of plan.operators) for (const s of op.subtasks) restores.set(`${s.operatorId}#${s.subtaskIndex}`, s);
-    }
-    const restoreFor = (node: JobNode, subtaskIndex: number): SubtaskRestorePlan | undefined =>
-      restore ? restores.get(`${node.operatorId}#${subtaskIndex}`) : undefined;
-    let failRef: (err: unknown) => void = () => undefined;
-    const attempt: Attempt = {
-      index, tasks: [], sourceTasks: [], running: false, finishedSources: 0, awaitingFinal: false,
-      finalCheckpointId: undefined, released: false, failure: undefined, fail: (err) => failRef(err),
-    };
+    const assigned = assignRestore(graph, restore);
     const services: TaskServices = {
       clock: o.clock,
       jobPath: o.jobPath,
@@ -226,23 +263,12 @@ export class JobExecution implements CheckpointParticipant {
       turns: this.turns,
       createBackend: (node, subtaskIndex) =>
         this.openBackend(index, restore?.checkpointId, node, subtaskIndex, {
-          operatorId: node.operatorId,
-          subtaskIndex,
-          maxParallelism: maxP,
-          keyGroupRange: keyGroupRangeForSubtask(maxP, node.parallelism, subtaskIndex),
-          keySerializer,
-          localDir: `${o.stateDir}/${o.jobPath}/attempt-${index}/${node.operatorId}-${subtaskIndex}`,
-          storage: o.storage,
-          restoreFrom: restoreFor(node, subtaskIndex)?.keyedHandles ?? [],
+          ...backendOptions({ stateDir: o.stateDir, jobPath: o.jobPath, attempt: index, storage: o.storage, keySerializer }, graph, node, subtaskIndex, assigned),
           ...(o.observer?.restoreProgress
             ? { onRestoreProgress: (d: number, t: number) => notifyObserver(o.observer, 'restoreProgress', node.operatorId, subtaskIndex, d, t) }
             : {}),
         }),
-      restoredOperatorState: (operatorId, subtaskIndex): readonly OperatorStateEntry[] | undefined => {
-        if (!restore) return undefined;
-        const node = graph.nodes.find((n) => n.operatorId === operatorId)!;
-        return restoreFor(node, subtaskIndex)?.operatorState ?? [];
-      },
+      restoredOperatorState: (operatorId, subtaskIndex) => assigned.operatorState(operatorId, subtaskIndex),
       acknowledge: () => undefined,
       decline: () => undefined,
       sourceFinished: () => this.onSourceFinished(attempt),
@@ -265,15 +291,40 @@ export class JobExecution implements CheckpointParticipant {
         if (chain.isSource) attempt.sourceTasks.push(task);
       }
     }
+  }
+
+  /** Every subtask on worker threads (fresh ones for this attempt); the tasks here are proxies. */
+  private startWorkers(setup: WorkerSetup, attempt: Attempt, restore: CheckpointMetadata | undefined): WorkerPool {
+    const o = this.opts;
+    const mine = (): boolean => this.attempt === attempt;
+    return new WorkerPool(
+      {
+        setup, plan: this.plan, attempt: attempt.index, restore, jobPath: o.jobPath, stateDir: o.stateDir,
+        checkpointingEnabled: this.checkpointingEnabled, channelCapacity: o.channelCapacity ?? 2048, batchSize: o.batchSize ?? 512,
+      },
+      {
+        acknowledge: (_task, id, states, metrics) => {
+          if (!mine()) return;
+          notifyObserver(o.observer, 'subtaskAcknowledged', id, states, metrics);
+          this.coordinator?.acknowledge(id, states, metrics);
+        },
+        decline: (task, id, reason) => {
+          if (mine()) this.coordinator?.decline(id, task.chain.nodes[0]!.operatorId, task.subtaskIndex, reason);
+        },
+        sourceFinished: () => this.onSourceFinished(attempt),
+        restoreProgress: (operatorId, subtaskIndex, done, total) => notifyObserver(o.observer, 'restoreProgress', operatorId, subtaskIndex, done, total),
+        metrics: (recordsIn, recordsOut) => {
+          this.metrics.recordsIn += recordsIn;
+          this.metrics.recordsOut += recordsOut;
+        },
+      },
+    );
+  }
+
+  /** Runs the attempt's tasks until all finished (undefined) or one failed (its error; every task cancelled and settled). */
+  private async runTasks(attempt: Attempt, failed: Promise<unknown>): Promise<unknown> {
     this.attempt = attempt;
     if (this.cancelled) return undefined;
-    const failed = new Promise<unknown>((resolve) => {
-      failRef = (err) => {
-        if (attempt.failure !== undefined) return;
-        attempt.failure = err ?? new Error('task failed');
-        resolve(attempt.failure);
-      };
-    });
     const runs = attempt.tasks.map((t) =>
       t.run().then(
         () => undefined,

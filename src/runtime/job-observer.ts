@@ -7,21 +7,24 @@
  *
  * Ownership: the objects passed (execution, coordinator, backends) still belong to the
  * job. An observer may call their read-only methods (history(), registry.entries(),
- * currentTasks(), Task.stats(), LsmStore.stats()/liveFiles()) from the event loop, never
+ * currentTasks(), TaskHandle.stats(), LsmStore.stats()/liveFiles()) from the event loop, never
  * anything that changes them.
  */
 import type { CheckpointCoordinator, CheckpointEvent } from '../checkpoint/coordinator.ts';
 import type { CheckpointMetadata, SubtaskCheckpointMetrics, SubtaskState } from '../checkpoint/types.ts';
 import type { KeyedStateBackend } from '../state/types.ts';
 import type { ExecutionPlan } from './execution-plan.ts';
-import type { Task } from './task/task.ts';
+import type { TaskHandle } from './slots/task-handle.ts';
+import type { WorkerInfo } from './slots/worker-pool.ts';
 
 /** What an observer may read of the running job (JobExecution implements it). */
 export interface ObservableExecution {
   readonly plan: ExecutionPlan;
   readonly metrics: { readonly recordsIn: number; readonly recordsOut: number; readonly restarts: number };
   /** The tasks of the current attempt (empty between attempts). */
-  currentTasks(): readonly Task[];
+  currentTasks(): readonly TaskHandle[];
+  /** The worker threads of the current attempt (empty: every subtask on the main thread). */
+  workers?(): readonly WorkerInfo[];
 }
 
 /** A state backend opened by a task: for a fresh start or a restore. */

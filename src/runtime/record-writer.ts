@@ -44,6 +44,11 @@ export class RecordWriter {
     for (const c of this.channels) c.pushControl(element);
   }
 
+  /** Sends what cross-thread channels buffered. */
+  flush(): void {
+    for (const c of this.channels) c.flush?.();
+  }
+
   /** A channel that is full, or undefined. */
   fullChannel(): Channel | undefined {
     for (const c of this.channels) if (!c.hasCapacity()) return c;

@@ -178,6 +178,11 @@ export class OperatorChain {
     for (const w of this.writers) w.broadcast(element);
   }
 
+  /** Sends what the chain's cross-thread outputs buffered (after a batch, before waiting). */
+  flushOutputs(): void {
+    for (const w of this.writers) w.flush();
+  }
+
   /** What the chain waits for before it may take more input: a full output channel, a state write stall, an operator's flush. */
   pendingBackpressure(): Promise<void> | undefined {
     for (const w of this.writers) {

@@ -32,18 +32,15 @@ import { Mailbox } from './mailbox.ts';
 import { OperatorChain } from './operator-chain.ts';
 import { SubtaskCheckpointer } from './subtask-checkpoint.ts';
 import type { TaskServices } from './task-services.ts';
+import type { TaskHandle, TaskStats } from '../slots/task-handle.ts';
 import { StatusWatermarkValve } from './watermark-valve.ts';
 
 export type { TaskServices } from './task-services.ts';
 
-/** Counters of one task, for the observability layer. */
-export interface TaskStats {
-  readonly recordsIn: number;
-  readonly recordsOut: number;
-  readonly backpressureMillis: number;
-}
+export type { TaskStats } from '../slots/task-handle.ts';
 
-export class Task {
+export class Task implements TaskHandle {
+  readonly worker = undefined;
   readonly signal = new Signal();
   readonly name: string;
   private readonly mailbox = new Mailbox(this.signal);
@@ -161,6 +158,7 @@ export class Task {
             this.operators.headOutput().emitWatermark(MAX_WATERMARK);
             this.services.sourceFinished(this);
           } else if (r !== 'more') {
+            this.operators.flushOutputs();
             await Promise.race([r, this.signal.wait()]);
             continue;
           }
@@ -177,6 +175,7 @@ export class Task {
         }
         idle = this.processInputs(batch) === 0;
       }
+      this.operators.flushOutputs();
       if (idle) {
         await this.signal.wait();
         continue;
