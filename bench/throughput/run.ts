@@ -6,12 +6,20 @@
  *   npm run bench:throughput                  # human table
  *   npm run bench:throughput -- --json        # one JSON object
  *   npm run bench:throughput -- --keys 100000,1000000,10000000 --records 3000000
+ *   npm run bench:throughput -- --workers 1,2     # the job on 1 and on 2 worker threads, side by side
+ *
+ * With --workers W1,W2,…: for each backend the job (keyed-count-job.ts, loaded by every
+ * worker) runs at parallelism W on W worker threads (0: parallelism --parallelism on the
+ * main thread), the configurations alternating for --rounds rounds; the table shows
+ * each one's median and its ratio to the first.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import { StreamEnvironment, GeneratorSource, type KeyedProcessFunction, type Sink, type ValueState } from '../../src/index.ts';
+import keyedCount from './keyed-count-job.ts';
 
 const { values } = parseArgs({
   options: {
@@ -21,6 +29,8 @@ const { values } = parseArgs({
     backends: { type: 'string', default: 'plain,heap,lsm' },
     parallelism: { type: 'string', default: '1' },
     interval: { type: 'string', default: '10s' },
+    workers: { type: 'string' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 
@@ -102,6 +112,72 @@ async function job(backend: 'heap' | 'lsm', keys: number, records: number): Prom
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The keyed count as a job module at parallelism `p` on `workers` worker threads (0: on this thread). */
+async function moduleJob(backend: 'heap' | 'lsm', keys: number, records: number, workers: number, p: number): Promise<Row> {
+  const dir = mkdtempSync(join(tmpdir(), 'weir-bench-'));
+  try {
+    const args = ['--keys', String(keys), '--records', String(records)];
+    const env = new StreamEnvironment({
+      parallelism: p, stateBackend: backend, checkpoints: join(dir, 'cp'), stateDir: join(dir, 'state'),
+      checkpointInterval: values.interval, batchSize: 1024, workers,
+      jobModule: { url: pathToFileURL(join(import.meta.dirname, 'keyed-count-job.ts')).href, args },
+    });
+    keyedCount(env, args);
+    const t0 = performance.now();
+    const handle = await env.start('bench');
+    const result = await handle.done;
+    const seconds = (performance.now() - t0) / 1000;
+    if (result.metrics.recordsOut !== records) throw new Error(`the sinks saw ${result.metrics.recordsOut} records, expected ${records}`);
+    const last = handle.progress().lastCheckpoint;
+    return {
+      backend: `${backend} p=${p} ${workers === 0 ? 'main thread' : `${workers} worker${workers > 1 ? 's' : ''}`}`, keys, records, seconds,
+      recordsPerSecond: records / seconds, checkpoints: result.metrics.checkpointsCompleted,
+      ...(last ? { lastCheckpointMillis: Math.round(last.durationMillis), lastCheckpointBytes: last.checkpointedSize } : {}),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+if (values.workers !== undefined) {
+  const workerCounts = values.workers.split(',').map(Number);
+  const rounds = Number(values.rounds);
+  const out: { backend: string; keys: number; records: number; workers: number; parallelism: number; recordsPerSecond: number[]; median: number; ratio: number }[] = [];
+  for (const keys of values.keys.split(',').map(Number)) {
+    const records = values.records ? Number(values.records) : 2_000_000;
+    for (const b of values.backends.split(',').filter((x) => x !== 'plain') as ('heap' | 'lsm')[]) {
+      const runs = new Map<number, number[]>(workerCounts.map((w) => [w, []]));
+      for (let r = 0; r < rounds; r++) {
+        // Alternate the order each round so drift on a shared machine does not favour one configuration.
+        const order = r % 2 === 0 ? workerCounts : [...workerCounts].reverse();
+        for (const w of order) {
+          const row = await moduleJob(b, keys, records, w, w === 0 ? Number(values.parallelism) : w);
+          runs.get(w)!.push(row.recordsPerSecond);
+          if (!values.json) console.error(`${row.backend} ${keys} keys round ${r + 1}: ${Math.round(row.recordsPerSecond)} rec/s`);
+        }
+      }
+      const base = median(runs.get(workerCounts[0]!)!);
+      for (const w of workerCounts) {
+        const m = median(runs.get(w)!);
+        out.push({ backend: b, keys, records, workers: w, parallelism: w === 0 ? Number(values.parallelism) : w, recordsPerSecond: runs.get(w)!, median: m, ratio: m / base });
+      }
+    }
+  }
+  if (values.json) {
+    console.log(JSON.stringify({ benchmark: 'throughput-workers', rounds, rows: out }));
+  } else {
+    const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+    console.log(['backend', 'keys', 'records', 'workers', 'parallelism', 'median records/s', `vs ${workerCounts[0]} workers`, 'runs'].join('\t'));
+    for (const r of out) console.log([r.backend, fmt(r.keys), fmt(r.records), r.workers, r.parallelism, fmt(r.median), `${r.ratio.toFixed(2)}x`, r.recordsPerSecond.map(fmt).join(' ')].join('\t'));
+  }
+  process.exit(0);
 }
 
 const rows: Row[] = [];

@@ -75,7 +75,7 @@ function entryUrl(): URL {
  * --import is not applied to worker threads, so a tiny script registers it first.
  */
 function spawn(entry: URL, options: WorkerOptions): Worker {
-  if (!entry.pathname.endsWith('.ts') || process.execArgv.some((a) => a.includes('tsx'))) return new Worker(entry, options);
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, options);
   const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
   const script = `import(${api}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
   return new Worker(script, { ...options, eval: true });
