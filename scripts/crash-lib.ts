@@ -26,9 +26,10 @@ export interface Variant {
 }
 
 export const VARIANTS: readonly Variant[] = [
-  { name: 'lsm-incremental', flags: ['--state-backend', 'lsm', '--incremental', 'true'], lsm: true },
-  { name: 'lsm-full', flags: ['--state-backend', 'lsm', '--incremental', 'false'], lsm: true },
-  { name: 'heap', flags: ['--state-backend', 'heap'], lsm: false },
+  // Worker threads (issue 12): lsm-incremental and heap run their subtasks on 2 worker threads, lsm-full on the main thread.
+  { name: 'lsm-incremental', flags: ['--state-backend', 'lsm', '--incremental', 'true', '--workers', '2'], lsm: true },
+  { name: 'lsm-full', flags: ['--state-backend', 'lsm', '--incremental', 'false', '--workers', '0'], lsm: true },
+  { name: 'heap', flags: ['--state-backend', 'heap', '--workers', '2'], lsm: false },
 ];
 
 /** The seeded generator the fault injector uses (mulberry32), so test schedules are reproducible. */

@@ -18,6 +18,7 @@ import type { SharedStateEntry } from '../checkpoint/shared-state-registry.ts';
 import type { CheckpointMetadata, SubtaskCheckpointMetrics, SubtaskState } from '../checkpoint/types.ts';
 import type { KeyedStateBackend } from '../state/types.ts';
 import type { BackendOpened, JobObserver, ObservableExecution } from '../runtime/job-observer.ts';
+import type { WorkerInfo } from '../runtime/slots/worker-pool.ts';
 
 export type JobStatus = 'INITIALIZING' | 'RUNNING' | 'RESTARTING' | 'FINISHED' | 'FAILED' | 'CANCELED';
 
@@ -360,6 +361,7 @@ export class JobMonitor implements JobObserver {
           const r = this.ratesOf(`${chain.index}.${t.subtaskIndex}`, s);
           return {
             index: t.subtaskIndex,
+            worker: t.worker,
             status: t.isFinished() ? 'FINISHED' : 'RUNNING',
             recordsIn: s.recordsIn,
             recordsOut: s.recordsOut,
@@ -410,7 +412,13 @@ export class JobMonitor implements JobObserver {
       checkpointStorage: this.options.storageUri,
       vertices,
       edges,
+      workers: this.workers(),
     };
+  }
+
+  /** The worker threads of the current attempt: CPU share (event-loop busy time), subtasks, what crossed to other workers. */
+  workers(): WorkerDetails[] {
+    return [...(this.execution?.workers?.() ?? [])];
   }
 
   private history(): CheckpointRecord[] {
@@ -627,6 +635,8 @@ export interface JobSummary {
 
 export interface SubtaskDetails extends TaskRates {
   readonly index: number;
+  /** The worker thread it runs on (undefined: the main thread). */
+  readonly worker: number | undefined;
   readonly status: 'RUNNING' | 'FINISHED';
   readonly recordsIn: number;
   readonly recordsOut: number;
@@ -663,7 +673,11 @@ export interface JobDetails extends JobSummary {
   readonly checkpointStorage: string | undefined;
   readonly vertices: readonly VertexDetails[];
   readonly edges: readonly EdgeDetails[];
+  /** Empty when every subtask runs on the main thread. */
+  readonly workers: readonly WorkerDetails[];
 }
+
+export type WorkerDetails = WorkerInfo;
 
 export interface CheckpointsOverview {
   readonly counts: { triggered: number; inProgress: number; completed: number; failed: number; restored: number };

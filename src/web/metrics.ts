@@ -59,6 +59,24 @@ export function createJobMetrics(opts: JobMetricsOptions): Registry {
     },
   });
 
+  // ---- worker threads ----
+  const workerLabels = ['worker'] as const;
+  const busy = new Gauge({ name: 'weir_worker_busy_ratio', help: 'Share of the last seconds a worker thread was busy (its CPU use; event-loop utilisation)', labelNames: workerLabels, registers: [registry] });
+  const sent = new Gauge({ name: 'weir_worker_sent_bytes', help: 'Bytes of record batches a worker sent to other workers (this attempt)', labelNames: workerLabels, registers: [registry] });
+  new Gauge({
+    name: 'weir_workers', help: 'Worker threads running subtasks (0: all on the main thread)', registers: [registry],
+    collect() {
+      const ws = monitor.workers();
+      this.set(ws.length);
+      busy.reset();
+      sent.reset();
+      for (const w of ws) {
+        busy.set({ worker: String(w.index) }, w.busyRecent);
+        sent.set({ worker: String(w.index) }, w.bytesSent);
+      }
+    },
+  });
+
   // ---- checkpoints (fed by events) ----
   const cps = new Counter({ name: 'weir_checkpoints_total', help: 'Checkpoints by outcome (triggered, completed, failed)', labelNames: ['status'], registers: [registry] });
   for (const status of ['triggered', 'completed', 'failed']) cps.inc({ status }, 0);

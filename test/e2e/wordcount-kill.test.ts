@@ -4,7 +4,7 @@
  * since one starts every 50 ms — and resumed each time with `--resume latest`, until a
  * run finishes. The committed output must then hold, for every word, exactly the
  * counts 1..n (n = its occurrences in the input), each once: nothing lost, nothing
- * duplicated. Run for lsm incremental, lsm full and heap.
+ * duplicated. Run for lsm incremental and heap on 2 worker threads, lsm full on the main thread.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import { checkWordCounts, makeInput, rng, runWithKills } from './wordcount-harness.ts';
 
 const variants: { name: string; flags: string[]; seed: number }[] = [
-  { name: 'lsm incremental', flags: ['--state-backend', 'lsm', '--incremental', 'true'], seed: 11 },
-  { name: 'lsm full', flags: ['--state-backend', 'lsm', '--incremental', 'false'], seed: 22 },
-  { name: 'heap', flags: ['--state-backend', 'heap'], seed: 33 },
+  { name: 'lsm incremental, 2 worker threads', flags: ['--state-backend', 'lsm', '--incremental', 'true', '--workers', '2'], seed: 11 },
+  { name: 'lsm full, main thread', flags: ['--state-backend', 'lsm', '--incremental', 'false', '--workers', '0'], seed: 22 },
+  { name: 'heap, 2 worker threads', flags: ['--state-backend', 'heap', '--workers', '2'], seed: 33 },
 ];
 
 for (const v of variants) {

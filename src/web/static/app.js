@@ -148,9 +148,12 @@ function Throughput({ job, series }) {
   };
   return html`<div>
     <${Plot} opts=${opts} data=${data} testid="throughput-chart" />
-    <table data-testid="throughput-table"><thead><tr><th>operator chain</th><th>subtask</th><th>records in</th><th>records out</th><th>in/s</th><th>out/s</th><th>backpressure</th></tr></thead>
+    ${job.workers && job.workers.length ? html`<table data-testid="workers-table"><thead><tr><th>worker</th><th>thread</th><th>CPU (busy)</th><th>since start</th><th>subtasks</th><th>sent to other workers</th></tr></thead>
+    <tbody>${job.workers.map((w) => html`<tr><td>${w.index}</td><td>${w.threadId}${w.alive ? '' : ' (gone)'}</td><td>${Math.round(w.busyRecent * 100)}%</td><td>${Math.round(w.busy * 100)}%</td>
+      <td class="l">${w.subtasks.join(', ')}</td><td>${w.recordsSent} records, ${fmtBytes(w.bytesSent)}</td></tr>`)}</tbody></table>` : ''}
+    <table data-testid="throughput-table"><thead><tr><th>operator chain</th><th>subtask</th><th>worker</th><th>records in</th><th>records out</th><th>in/s</th><th>out/s</th><th>backpressure</th></tr></thead>
     <tbody>${job.vertices.flatMap((v) => v.subtasks.map((s) => html`<tr>
-      <td>${v.name}</td><td>${s.index}</td><td>${s.recordsIn}</td><td>${s.recordsOut}</td><td>${fmtRate(s.recordsInPerSecond)}</td><td>${fmtRate(s.recordsOutPerSecond)}</td>
+      <td>${v.name}</td><td>${s.index}</td><td>${s.worker ?? 'main'}</td><td>${s.recordsIn}</td><td>${s.recordsOut}</td><td>${fmtRate(s.recordsInPerSecond)}</td><td>${fmtRate(s.recordsOutPerSecond)}</td>
       <td><span class="bp" title=${`${Math.round(s.backpressureRatio * 100)}%`}><i style=${`width:${Math.round(s.backpressureRatio * 100)}%`}></i></span> ${Math.round(s.backpressureRatio * 100)}%</td></tr>`))}
     </tbody></table></div>`;
 }
