@@ -313,6 +313,7 @@ export class JobExecution implements CheckpointParticipant {
         },
         sourceFinished: () => this.onSourceFinished(attempt),
         restoreProgress: (operatorId, subtaskIndex, done, total) => notifyObserver(o.observer, 'restoreProgress', operatorId, subtaskIndex, done, total),
+        backendOpened: (info) => notifyObserver(o.observer, 'backendOpened', { ...info, attempt: attempt.index }),
         metrics: (recordsIn, recordsOut) => {
           this.metrics.recordsIn += recordsIn;
           this.metrics.recordsOut += recordsOut;

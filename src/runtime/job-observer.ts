@@ -38,8 +38,12 @@ export interface BackendOpened {
   readonly restoredFrom: number | undefined;
   /** Time from the call to the opened backend (download + open on a restore), ms. */
   readonly openMillis: number;
-  readonly backend: KeyedStateBackend;
+  /** The backend itself, or (subtask on a worker thread) a mirror of its counters updated by the worker's reports. */
+  readonly backend: ObservedBackend;
 }
+
+/** What an observer may read of a state backend (an lsm backend also has `lsmStore()`: stats and live files). */
+export type ObservedBackend = Pick<KeyedStateBackend, 'kind' | 'approximateSize'>;
 
 export interface JobObserver {
   /** The execution exists (before it runs). */

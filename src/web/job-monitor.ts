@@ -16,8 +16,7 @@ import type { Clock } from '../util/clock.ts';
 import type { CheckpointCoordinator, CheckpointEvent, CheckpointStats } from '../checkpoint/coordinator.ts';
 import type { SharedStateEntry } from '../checkpoint/shared-state-registry.ts';
 import type { CheckpointMetadata, SubtaskCheckpointMetrics, SubtaskState } from '../checkpoint/types.ts';
-import type { KeyedStateBackend } from '../state/types.ts';
-import type { BackendOpened, JobObserver, ObservableExecution } from '../runtime/job-observer.ts';
+import type { BackendOpened, JobObserver, ObservableExecution, ObservedBackend } from '../runtime/job-observer.ts';
 import type { WorkerInfo } from '../runtime/slots/worker-pool.ts';
 
 export type JobStatus = 'INITIALIZING' | 'RUNNING' | 'RESTARTING' | 'FINISHED' | 'FAILED' | 'CANCELED';
@@ -576,13 +575,13 @@ interface LsmLike {
   liveFiles(): readonly { name: string; size: number; level: number; entries: number }[];
 }
 
-function lsmStoreOf(backend: KeyedStateBackend): LsmLike | undefined {
-  const b = backend as KeyedStateBackend & { lsmStore?: () => LsmLike };
+function lsmStoreOf(backend: ObservedBackend): LsmLike | undefined {
+  const b = backend as ObservedBackend & { lsmStore?: () => LsmLike | undefined };
   if (backend.kind !== 'lsm' || typeof b.lsmStore !== 'function') return undefined;
   return safe(() => b.lsmStore!(), undefined);
 }
 
-function lsmView(backend: KeyedStateBackend): LsmView | undefined {
+function lsmView(backend: ObservedBackend): LsmView | undefined {
   const store = lsmStoreOf(backend);
   if (!store) return undefined;
   return safe(() => {

@@ -25,7 +25,8 @@ import { channelLayout, taskKey, wireSubtasks } from './channel-layout.ts';
 import { placeSubtasks } from './placement.ts';
 import { PeerLink } from './remote-channel.ts';
 import { assignRestore, backendOptions } from './subtask-setup.ts';
-import { graphSignature, type FromWorker, type ToWorker, type WorkerBootstrap, type WorkerError, type WorkerInit, type WorkerJob } from './worker-protocol.ts';
+import type { KeyedStateBackend } from '../../state/types.ts';
+import { graphSignature, type BackendReport, type FromWorker, type ToWorker, type WorkerBootstrap, type WorkerError, type WorkerInit, type WorkerJob } from './worker-protocol.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -56,6 +57,25 @@ async function loadJob(): Promise<WorkerJob> {
     );
   }
   return job;
+}
+
+/** What the main thread's observers read of a backend (BackendMirror); never throws. */
+function backendReport(key: string, b: KeyedStateBackend): BackendReport {
+  const safe = <T,>(f: () => T, dflt: T): T => {
+    try {
+      return f();
+    } catch {
+      return dflt;
+    }
+  };
+  const store = (b as KeyedStateBackend & { lsmStore?: () => { stats(): unknown; liveFiles(): readonly { name: string; size: number; level: number; entries: number }[] } }).lsmStore;
+  const lsm = b.kind === 'lsm' && typeof store === 'function' ? safe(() => store.call(b), undefined) : undefined;
+  return {
+    key,
+    approximateSize: safe(() => b.approximateSize(), 0),
+    lsmStats: lsm ? safe(() => lsm.stats(), undefined) : undefined,
+    liveFiles: lsm ? safe(() => lsm.liveFiles().map((f) => ({ name: f.name, size: f.size, level: f.level, entries: f.entries })), []) : [],
+  };
 }
 
 async function main(): Promise<void> {
@@ -89,6 +109,7 @@ async function main(): Promise<void> {
   const clock = systemClock;
   const turns = new TurnBudget(clock);
   const tasks = new Map<string, Task>();
+  const backends = new Map<string, KeyedStateBackend>();
   for (const chain of plan.chains) {
     for (let i = 0; i < chain.parallelism; i++) {
       if (!here(chain.index, i)) continue;
@@ -101,11 +122,20 @@ async function main(): Promise<void> {
         batchSize: init.batchSize,
         metrics,
         turns,
-        createBackend: (node, subtaskIndex) =>
-          job.createBackend({
-            ...backendOptions({ stateDir: init.stateDir, jobPath: init.jobPath, attempt: init.attempt, storage: job.storage, keySerializer }, graph, node, subtaskIndex, assigned),
+        createBackend: async (node, subtaskIndex) => {
+          const opts = backendOptions({ stateDir: init.stateDir, jobPath: init.jobPath, attempt: init.attempt, storage: job.storage, keySerializer }, graph, node, subtaskIndex, assigned);
+          const start = clock.monotonic();
+          const backend = await job.createBackend({
+            ...opts,
             onRestoreProgress: (done, total) => send({ t: 'restoreProgress', operatorId: node.operatorId, subtaskIndex, done, total }),
-          }),
+          });
+          backends.set(`${node.operatorId}#${subtaskIndex}`, backend);
+          send({
+            t: 'backendOpened', operatorId: node.operatorId, subtaskIndex, kind: backend.kind, localDir: opts.localDir,
+            restoredFrom: (opts.restoreFrom?.length ?? 0) > 0 ? init.restore?.checkpointId : undefined, openMillis: clock.monotonic() - start,
+          });
+          return backend;
+        },
         restoredOperatorState: (operatorId, subtaskIndex) => assigned.operatorState(operatorId, subtaskIndex),
         acknowledge: (id, states, m) => send({ t: 'ack', task: key, id, states, metrics: m }),
         decline: (id, reason) => send({ t: 'decline', task: key, id, reason }),
@@ -129,6 +159,7 @@ async function main(): Promise<void> {
           const s = t.stats();
           return [k, s.recordsIn, s.recordsOut, s.backpressureMillis, t.isFinished()] as const;
         }),
+        backends: [...backends].map(([key, b]) => backendReport(key, b)),
         recordsIn: metrics.recordsIn - reported.recordsIn,
         recordsOut: metrics.recordsOut - reported.recordsOut,
         eluTotal: performance.eventLoopUtilization(now, eluStart).utilization,

@@ -19,6 +19,7 @@ import type { Barrier } from '../elements.ts';
 import type { ChainPlan, ExecutionPlan } from '../execution-plan.ts';
 import { taskKey } from './channel-layout.ts';
 import { placeSubtasks } from './placement.ts';
+import { BackendMirror } from './backend-mirror.ts';
 import type { LinkStats } from './remote-channel.ts';
 import type { TaskHandle, TaskStats } from './task-handle.ts';
 import { graphSignature, type FromWorker, type ToWorker, type WorkerError, type WorkerInit, type WorkerSetup } from './worker-protocol.ts';
@@ -29,6 +30,7 @@ export interface WorkerPoolEvents {
   decline(task: TaskHandle, checkpointId: number, reason: string): void;
   sourceFinished(task: TaskHandle): void;
   restoreProgress(operatorId: string, subtaskIndex: number, done: number, total: number): void;
+  backendOpened(info: { operatorId: string; subtaskIndex: number; localDir: string; restoredFrom: number | undefined; openMillis: number; backend: BackendMirror }): void;
   /** Job-wide counters measured on a worker since its previous report. */
   metrics(recordsIn: number, recordsOut: number): void;
 }
@@ -167,6 +169,7 @@ class WorkerSlot {
   busy = 0;
   busyRecent = 0;
   links: readonly LinkStats[] = [];
+  private readonly mirrors = new Map<string, BackendMirror>();
 
   constructor(
     readonly index: number,
@@ -264,10 +267,17 @@ class WorkerSlot {
       case 'stats': {
         const s = m.stats;
         for (const [key, rin, rout, bp, fin] of s.tasks) this.task(key)?.report(rin, rout, bp, fin);
+        for (const b of s.backends) this.mirrors.get(b.key)?.update(b);
         this.busy = s.eluTotal;
         this.busyRecent = s.eluRecent;
         this.links = s.links;
         this.events.metrics(s.recordsIn, s.recordsOut);
+        return;
+      }
+      case 'backendOpened': {
+        const mirror = new BackendMirror(m.kind);
+        this.mirrors.set(`${m.operatorId}#${m.subtaskIndex}`, mirror);
+        this.events.backendOpened({ operatorId: m.operatorId, subtaskIndex: m.subtaskIndex, localDir: m.localDir, restoredFrom: m.restoredFrom, openMillis: m.openMillis, backend: mirror });
         return;
       }
       case 'restoreProgress':

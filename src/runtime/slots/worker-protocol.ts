@@ -73,8 +73,19 @@ export interface WorkerError {
 /** One task's counters: key, records in, records out, backpressure ms, finished. */
 export type TaskStatsRow = readonly [string, number, number, number, boolean];
 
+/** A state backend's counters as the observers read them (backend-mirror.ts). */
+export interface BackendReport {
+  /** operatorId#subtaskIndex */
+  readonly key: string;
+  readonly approximateSize: number;
+  /** An lsm backend's store stats (LsmStats) and live files. */
+  readonly lsmStats: unknown;
+  readonly liveFiles: readonly { readonly name: string; readonly size: number; readonly level: number; readonly entries: number }[];
+}
+
 export interface WorkerStats {
   readonly tasks: readonly TaskStatsRow[];
+  readonly backends: readonly BackendReport[];
   /** Job metrics counted since the previous report (the main thread adds them up). */
   readonly recordsIn: number;
   readonly recordsOut: number;
@@ -92,6 +103,10 @@ export type FromWorker =
   | { readonly t: 'sourceFinished'; readonly task: string }
   | { readonly t: 'ended'; readonly task: string; readonly error: WorkerError | undefined }
   | { readonly t: 'stats'; readonly stats: WorkerStats }
+  | {
+      readonly t: 'backendOpened'; readonly operatorId: string; readonly subtaskIndex: number; readonly kind: 'heap' | 'lsm';
+      readonly localDir: string; readonly restoredFrom: number | undefined; readonly openMillis: number;
+    }
   | { readonly t: 'restoreProgress'; readonly operatorId: string; readonly subtaskIndex: number; readonly done: number; readonly total: number }
   | { readonly t: 'closed' };
 
