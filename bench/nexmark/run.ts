@@ -129,7 +129,7 @@ async function runQuery(name: string): Promise<Result> {
 
 /** Each query in its own process, so peak RSS is that query's. */
 function runChild(name: string): Result {
-  const args = ['--import', 'tsx', new URL(import.meta.url).pathname, '--query', name, '--events', String(events), '--workers', String(workers), '--backend', values.backend, '--interval', values.interval, '--rate', String(rate), '--json'];
+  const args = ['--import', 'tsx', new URL(import.meta.url).pathname, '--query', name, '--events', String(events), '--workers', String(workers), '--backend', values.backend, '--interval', values.interval, ...(rate === undefined ? [] : ['--rate', String(rate)]), '--json'];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`${name} failed (exit ${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout) as Result;
