@@ -7,7 +7,7 @@
  * q12 processing-time windows: bids per bidder per 10 s of processing time
  */
 import {
-  EventTimeSessionWindows, SlidingEventTimeWindows, TumblingEventTimeWindows, type AggregateFunction, type Bid, type DataStream, type KeyedProcessFunction, type NexmarkEvent,
+  SlidingEventTimeWindows, TumblingEventTimeWindows, type AggregateFunction, type Bid, type DataStream, type KeyedProcessFunction, type NexmarkEvent,
 } from '../../../src/index.ts';
 import { bids } from './streams.ts';
 
@@ -95,12 +95,46 @@ export interface Q11Row {
   endtime: number;
 }
 
+/**
+ * Session windows with an incremental count: the key's open sessions as [start, end, count]
+ * in one ValueState, merged when a bid bridges them; a timer at end - 1 emits a session.
+ * (weir's session windows keep every element in a ListState and copy it on each merge,
+ * which is quadratic for the hot bidders' day-long sessions, so the count is kept here.)
+ */
 export function q11(events: DataStream<NexmarkEvent>, gapMs = 10_000): DataStream<Q11Row> {
-  return bids(events)
-    .keyBy((b) => b.bidder)
-    .window(EventTimeSessionWindows.withGap(gapMs))
-    .aggregate<number, number, Q11Row>(count, (bidder, w, n, out) => out.collect({ bidder, bid_count: n, starttime: w.start, endtime: w.end }))
-    .name('q11');
+  type Session = [start: number, end: number, count: number];
+  const fn: KeyedProcessFunction<number, Bid, Q11Row> = {
+    processElement(b, ctx) {
+      const state = ctx.getValueState<Session[]>('sessions');
+      const timers = ctx.timerService();
+      let start = b.dateTime;
+      let end = b.dateTime + gapMs;
+      let count = 1;
+      const keep: Session[] = [];
+      for (const s of state.value() ?? []) {
+        if (s[0] <= end && s[1] >= start) {
+          start = Math.min(start, s[0]);
+          end = Math.max(end, s[1]);
+          count += s[2];
+          timers.deleteEventTimeTimer(s[1] - 1);
+        } else keep.push(s);
+      }
+      keep.push([start, end, count]);
+      state.update(keep);
+      timers.registerEventTimeTimer(end - 1);
+    },
+    onTimer(ts, ctx, out) {
+      const state = ctx.getValueState<Session[]>('sessions');
+      const keep: Session[] = [];
+      for (const s of state.value() ?? []) {
+        if (s[1] - 1 <= ts) out.collect({ bidder: ctx.getCurrentKey(), bid_count: s[2], starttime: s[0], endtime: s[1] });
+        else keep.push(s);
+      }
+      if (keep.length > 0) state.update(keep);
+      else state.clear();
+    },
+  };
+  return bids(events).keyBy((b) => b.bidder).process(fn).name('q11');
 }
 
 export interface Q12Row {
