@@ -112,6 +112,8 @@ interface SealedEntry {
   flushed: Deferred<void>;
   /** Snapshots whose data ends with this memtable: they get the version installed by its flush. */
   snapshots: SnapshotImpl[];
+  /** clock.monotonic() when sealed (its flush was queued). */
+  sealedAt: number;
 }
 
 class SnapshotImpl implements LsmSnapshot {
@@ -183,6 +185,11 @@ export class LsmStoreImpl implements LsmStore {
   private flushes = 0;
   private compactions = 0;
   private stallMillis = 0;
+  /** Background job timing (issue 11/12: does a flush wait behind a compaction?). */
+  private flushQueuedMillis = 0;
+  private flushQueuedMaxMillis = 0;
+  private flushRunMillis = 0;
+  private compactionRunMillis = 0;
 
   private readonly hit: PointHit = { seq: 0, value: null };
 
@@ -316,7 +323,7 @@ export class LsmStoreImpl implements LsmStore {
     if (this.mem.isEmpty) return this.sealed[this.sealed.length - 1];
     const m = this.mem;
     m.seal();
-    const entry: SealedEntry = { mem: m, flushed: deferred<void>(), snapshots: [] };
+    const entry: SealedEntry = { mem: m, flushed: deferred<void>(), snapshots: [], sealedAt: this.clock.monotonic() };
     entry.flushed.promise.catch(() => {}); // observed by flush()/snapshot waiters
     this.sealed.push(entry);
     this.mem = new Memtable(this.nextMemId++);
@@ -481,6 +488,10 @@ export class LsmStoreImpl implements LsmStore {
       for (const s of entry.snapshots) s.done.reject(this.bgError);
       return;
     }
+    const started = this.clock.monotonic();
+    const queued = started - entry.sealedAt;
+    this.flushQueuedMillis += queued;
+    if (queued > this.flushQueuedMaxMillis) this.flushQueuedMaxMillis = queued;
     try {
       // Encoded in slices with a macrotask between them: the seal that queued this job
       // (a put over budget, or snapshot()'s synchronous part) returns at once, and records
@@ -497,6 +508,7 @@ export class LsmStoreImpl implements LsmStore {
         this.sealed.shift();
       });
       this.flushes++;
+      this.flushRunMillis += this.clock.monotonic() - started;
       this.bytesWrittenByFlush += result.bytesWritten;
       for (const s of entry.snapshots) {
         if (!s.released) s.dataVersion = v.ref();
@@ -532,6 +544,15 @@ export class LsmStoreImpl implements LsmStore {
 
   /** Runs one picked compaction and installs its result. Caller is a queued job. */
   private async runCompaction(pick: CompactionPick): Promise<void> {
+    const started = this.clock.monotonic();
+    try {
+      await this.runCompactionStep(pick);
+    } finally {
+      this.compactionRunMillis += this.clock.monotonic() - started;
+    }
+  }
+
+  private async runCompactionStep(pick: CompactionPick): Promise<void> {
     const base = this.versions.current;
     let edit: VersionEdit;
     if (pick.trivialMove) {
@@ -738,6 +759,10 @@ export class LsmStoreImpl implements LsmStore {
       blockCacheBytes: cache.usedBytes,
       openTables: this.tables.openTables,
       stallMillis: this.stallMillis,
+      flushQueuedMillis: this.flushQueuedMillis,
+      flushQueuedMaxMillis: this.flushQueuedMaxMillis,
+      flushRunMillis: this.flushRunMillis,
+      compactionRunMillis: this.compactionRunMillis,
       pinnedSnapshots: this.snapshots.size,
       obsoleteFilesHeld: this.versions.obsoleteFilesHeld(),
     };

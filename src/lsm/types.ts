@@ -147,6 +147,12 @@ export interface LsmStats {
   openTables: number;
   /** Total milliseconds writers spent waiting in waitForWriteCapacity(). */
   stallMillis: number;
+  /** Total and largest time a sealed memtable waited for its flush to start (queued behind other background jobs). */
+  flushQueuedMillis: number;
+  flushQueuedMaxMillis: number;
+  /** Total time flushes ran (encode, write on the worker, MANIFEST) and compactions ran. */
+  flushRunMillis: number;
+  compactionRunMillis: number;
   pinnedSnapshots: number;
   /** Files obsolete but still held by a snapshot or iterator. */
   obsoleteFilesHeld: number;

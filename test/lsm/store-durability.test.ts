@@ -198,3 +198,20 @@ test('a MANIFEST naming a missing table is a CorruptionError naming the table', 
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('stats time the background jobs: flush queueing and running, compaction running', async () => {
+  const root = tmp();
+  try {
+    const db = await openLsm({ dir: join(root, 'db'), useWorker: false, autoCompaction: false });
+    await twoFlushes(db);
+    await db.compactRange();
+    const st = db.stats();
+    assert.equal(st.flushes, 2);
+    assert.equal(st.compactions, 1);
+    assert.ok(st.flushRunMillis > 0 && st.compactionRunMillis > 0, JSON.stringify(st));
+    assert.ok(st.flushQueuedMillis >= st.flushQueuedMaxMillis && st.flushQueuedMaxMillis >= 0);
+    await db.close();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
