@@ -20,9 +20,9 @@ import type { KeyedStateBackend, Serializer, StateBackendOptions } from '../stat
 import { checkMaxParallelism } from '../state/key-groups.ts';
 import { createKeyedStateBackend } from '../state/index.ts';
 import { CheckpointCoordinator, type CheckpointEvent, type CompletedCheckpointInfo } from '../checkpoint/coordinator.ts';
-import { scanJob } from '../checkpoint/job-scan.ts';
 import { selectResumeCheckpoint } from '../checkpoint/restore-select.ts';
-import { validateJobName } from '../checkpoint/layout.ts';
+import { startJobRun, type JobStart } from '../checkpoint/job-start.ts';
+import { validateJobName } from '../storage/job-layout.ts';
 import type { CheckpointMetadata } from '../checkpoint/types.ts';
 import type { Source } from '../runtime/connector-types.ts';
 import type { JobEdge, JobGraph, JobNode } from '../runtime/job-graph.ts';
@@ -59,6 +59,14 @@ export interface StreamEnvironmentOptions {
   readonly restartStrategy?: RestartStrategy;
   /** Start from the latest completed checkpoint of this job, or from a given one (`chk-N` path or id). */
   readonly resume?: string | number;
+  /**
+   * Start with empty state although the job's checkpoint directory holds checkpoints
+   * (they are kept, never deleted by this run). Without `resume` or `fresh`, a directory
+   * with checkpoints refuses to start (src/checkpoint/job-start.ts).
+   */
+  readonly fresh?: boolean;
+  /** A job lease whose holder sent no heartbeat for this long is stale (another process may take over). Default 30 s. */
+  readonly leaseTtl?: number | string;
   /** Serializer of keyBy keys (default msgpack). */
   readonly keySerializer?: Serializer<unknown>;
   readonly clock?: Clock;
@@ -255,16 +263,23 @@ export class StreamEnvironment implements GraphBuilder {
     const incremental = o.incremental ?? true;
     const stateDir = o.stateDir ?? mkdtempSync(join(tmpdir(), 'weir-state-'));
     const log = o.log ?? (() => undefined);
-    let restoreFrom: CheckpointMetadata | undefined;
-    if (checkpointStorage && o.resume !== undefined) {
-      const scan = o.resume === 'latest' ? await scanJob(checkpointStorage, job) : undefined;
-      // Start from the beginning only when nothing was ever completed (unreadable `_metadata` files must not be skipped silently).
-      if (scan !== undefined && scan.metadata.length === 0 && scan.unreadable.length === 0) {
-        log('warn', `no completed checkpoint of job "${job}" in ${checkpointStorage.uri}: starting from the beginning`);
-      } else {
-        restoreFrom = await findCheckpoint(checkpointStorage, job, o.resume, (m) => log('warn', m));
+    // Lease, start policy (--resume / --fresh / refuse), restore point and id counter: src/checkpoint/job-start.ts.
+    let jobStart: JobStart | undefined;
+    if (checkpointStorage) {
+      try {
+        jobStart = await startJobRun({
+          storage: checkpointStorage, job, clock, warn: (m) => log('warn', m),
+          ...(o.resume !== undefined ? { resume: o.resume } : {}),
+          ...(o.fresh === true ? { fresh: true } : {}),
+          ...(o.leaseTtl !== undefined ? { leaseTtlMs: parseDuration(o.leaseTtl, 'lease ttl') } : {}),
+        });
+      } catch (err) {
+        if (typeof o.checkpoints === 'string') await checkpointStorage.close();
+        throw err;
       }
     }
+    const restoreFrom: CheckpointMetadata | undefined = jobStart?.restoreFrom;
+    const runId = jobStart?.run.runId;
     const interval = parseDuration(o.checkpointInterval ?? '10s', 'checkpoint interval');
     const timeout = parseDuration(o.checkpointTimeout ?? '10m', 'checkpoint timeout');
     const minPause = parseDuration(o.minPauseBetweenCheckpoints ?? 0, 'min pause between checkpoints');
@@ -279,6 +294,8 @@ export class StreamEnvironment implements GraphBuilder {
           const c = await CheckpointCoordinator.create({
             job, storage: checkpointStorage, clock, participant: setup.participant, expectedTasks: setup.expectedTasks,
             interval, timeout, maxParallelism: setup.maxParallelism, operators: setup.operators, onEvent,
+            firstCheckpointId: setup.firstCheckpointId,
+            ...(jobStart ? { idCounter: jobStart.ids, run: jobStart.run, fence: () => jobStart.lease.verify() } : {}),
             ...(o.maxConcurrentCheckpoints !== undefined ? { maxConcurrent: o.maxConcurrentCheckpoints } : {}),
             ...(minPause > 0 ? { minPause } : {}),
             ...(o.retainedCheckpoints !== undefined ? { retained: o.retainedCheckpoints } : {}),
@@ -293,6 +310,7 @@ export class StreamEnvironment implements GraphBuilder {
     const workers = o.workers !== undefined && o.workers > 0 ? this.workerSetup(o.workers, graph.name) : undefined;
     const execution = new JobExecution({
       graph, clock, jobPath: job, storage, createBackend, stateDir,
+      ...(runId !== undefined ? { runId } : {}),
       restartStrategy: o.restartStrategy ?? (checkpointStorage ? { kind: 'fixed-delay', attempts: 3, delayMs: 1000 } : { kind: 'none' }),
       ...(createCoordinator ? { createCoordinator } : {}),
       ...(restoreFrom ? { restoreFrom } : {}),
@@ -305,6 +323,7 @@ export class StreamEnvironment implements GraphBuilder {
     });
     if (restoreFrom) log('info', `restoring from checkpoint ${restoreFrom.checkpointId}`);
     const done = execution.run().finally(async () => {
+      await jobStart?.close();
       if (checkpointStorage && typeof o.checkpoints === 'string') await checkpointStorage.close();
       // A temp working directory we made is ours to remove (a given --state-dir is not).
       if (o.stateDir === undefined) await rm(stateDir, { recursive: true, force: true });
@@ -348,6 +367,7 @@ function coordinatorPort(c: CheckpointCoordinator): CoordinatorPort {
     },
     start: () => c.start(),
     stop: () => c.stop(),
+    peekNextCheckpointId: () => c.peekNextCheckpointId(),
     latestCompleted: () => c.latestCompleted(),
   };
 }

@@ -20,6 +20,13 @@
  * Savepoints are kept apart: never counted for retention, never subsumed (FLINK-21351),
  * never registered (they are self-contained), never deleted by this store.
  *
+ * Ownership (restore-claim.ts): given the run, recover() splits the directory's
+ * checkpoints into OWNED ones (this run's and the restored checkpoint's lineage: retained,
+ * counted, subsumed) and FOREIGN ones (registered so their files stay referenced, never
+ * counted, never subsumed, never deleted). The restored checkpoint is pinned: it is
+ * subsumed only once a newer checkpoint of this run is retained. Without a run (tools,
+ * tests) every checkpoint is owned.
+ *
  * Ownership: one store per job; the coordinator calls add() one at a time (its
  * completion chain); the store is the only mutator of its registry.
  */
@@ -30,11 +37,12 @@ import { ConfigError } from '../util/errors.ts';
 import { findOrphans, scanJob } from './job-scan.ts';
 import type { JobOwnership } from './job-scan.ts';
 import type { UnreadableMetadata } from './job-scan.ts';
-import { checkpointDir, metadataPath, validateJobName } from './layout.ts';
+import { checkpointDir, metadataPath, validateJobName } from '../storage/job-layout.ts';
 import { referencedPaths } from './metadata.ts';
 import { SharedStateRegistry } from './shared-state-registry.ts';
 import type { ObjectInfo } from '../storage/checkpoint-storage.ts';
 import type { CheckpointMetadata } from './types.ts';
+import { ownedCheckpointIds, type RunIdentity } from './restore-claim.ts';
 
 export interface CompletedCheckpointStoreOptions {
   readonly storage: CheckpointStorage;
@@ -42,6 +50,8 @@ export interface CompletedCheckpointStoreOptions {
   /** Completed checkpoints to keep (savepoints not counted). Default 1. */
   readonly retained?: number;
   readonly registry?: SharedStateRegistry;
+  /** The run that uses the store; decides which recovered checkpoints it owns. Unset: all. */
+  readonly run?: RunIdentity;
 }
 
 export interface DeletionReport {
@@ -70,8 +80,11 @@ export class CompletedCheckpointStore {
   readonly job: string;
   readonly retained: number;
   readonly registry: SharedStateRegistry;
-  /** Retained completed checkpoints, ascending id. Invariant: registered in `registry`. */
+  readonly run: RunIdentity | undefined;
+  /** Retained completed checkpoints this run owns, ascending id. Invariant: registered in `registry`. */
   private readonly completed: CheckpointMetadata[] = [];
+  /** Completed checkpoints this run does not own, ascending id: registered, never counted, never deleted. */
+  private readonly foreignList: CheckpointMetadata[] = [];
   /** Completed savepoints, ascending id. Never registered, never subsumed. */
   private readonly savepointList: CheckpointMetadata[] = [];
   /** Cache of every path the checkpoints and savepoints above reference; reset on every change. */
@@ -85,6 +98,7 @@ export class CompletedCheckpointStore {
       throw new ConfigError(`retained checkpoints must be an integer >= 1, got ${options.retained}`);
     }
     this.registry = options.registry ?? new SharedStateRegistry();
+    this.run = options.run;
   }
 
   /**
@@ -98,6 +112,7 @@ export class CompletedCheckpointStore {
     const newer = scan.unreadable.find((u) => u.error instanceof ConfigError && /format version/.test(u.error.message));
     if (newer) throw newer.error;
     const unreadable = [...scan.unreadable];
+    const owned = store.run === undefined ? undefined : ownedCheckpointIds(scan.metadata, store.run);
     for (const m of scan.metadata) {
       if (m.kind === 'savepoint') {
         store.referenced = undefined;
@@ -110,7 +125,7 @@ export class CompletedCheckpointStore {
         continue;
       }
       store.registry.registerCheckpoint(m, { recovering: true });
-      store.completed.push(m);
+      (owned === undefined || owned.has(m.checkpointId) ? store.completed : store.foreignList).push(m);
       store.referenced = undefined;
     }
     return { store, maxCheckpointId: scan.maxCheckpointId, orphans: findOrphans(scan), unreadable, ownership: scan.ownership };
@@ -153,6 +168,7 @@ export class CompletedCheckpointStore {
     };
     while (this.completed.length > this.retained) {
       const old = this.completed[0]!;
+      if (!this.maySubsume(old)) break;
       // `_metadata` first. If that delete fails the checkpoint still exists in storage, so it
       // stays retained AND registered (its files stay referenced: no orphan cleanup may take
       // them) and the next enforceRetention() tries again. Unregistering it before this
@@ -175,6 +191,13 @@ export class CompletedCheckpointStore {
     return { subsumed, deleted, failed };
   }
 
+  /** The restored checkpoint is pinned until a newer checkpoint of this run is retained (restore-claim.ts, guarantee 1). */
+  private maySubsume(old: CheckpointMetadata): boolean {
+    const run = this.run;
+    if (run === undefined || old.checkpointId !== run.restoredFrom) return true;
+    return this.completed.some((m) => m.runId === run.runId && m.checkpointId > old.checkpointId);
+  }
+
   /** The newest completed checkpoint or savepoint (what a restore uses). */
   latest(): CheckpointMetadata | undefined {
     const c = this.completed[this.completed.length - 1];
@@ -188,9 +211,14 @@ export class CompletedCheckpointStore {
     return this.completed[this.completed.length - 1];
   }
 
-  /** Retained checkpoints and savepoints, ascending id. */
+  /** Retained checkpoints (owned and foreign) and savepoints, ascending id. */
   all(): CheckpointMetadata[] {
-    return [...this.completed, ...this.savepointList].sort((a, b) => a.checkpointId - b.checkpointId);
+    return [...this.completed, ...this.foreignList, ...this.savepointList].sort((a, b) => a.checkpointId - b.checkpointId);
+  }
+
+  /** Completed checkpoints this run does not own (restore-claim.ts): never deleted by it. */
+  foreignCheckpoints(): CheckpointMetadata[] {
+    return [...this.foreignList];
   }
 
   checkpoints(): CheckpointMetadata[] {
@@ -205,7 +233,7 @@ export class CompletedCheckpointStore {
     return this.all().find((m) => m.checkpointId === checkpointId);
   }
 
-  /** True if a retained checkpoint or a savepoint references this path. */
+  /** True if a retained (owned or foreign) checkpoint or a savepoint references this path. */
   isReferenced(path: string): boolean {
     if (this.registry.isRegistered(path)) return true;
     this.referenced ??= new Set(this.all().flatMap((m) => referencedPaths(m)));

@@ -1,38 +1,43 @@
 /**
- * CheckpointCoordinator: triggers checkpoints (periodically through the injected Clock,
- * or on request), collects the acknowledgements of every expected subtask, publishes
- * `_metadata`, hands the result to the CompletedCheckpointStore, and cleans up after
- * every checkpoint that does not complete.
+ * CheckpointCoordinator: triggers checkpoints, collects the acknowledgements of every
+ * expected subtask, publishes `_metadata`, hands the result to the
+ * CompletedCheckpointStore, and aborts every checkpoint that does not complete. The
+ * guarantees live in small role modules beside it, as Flink splits its coordinator:
+ *
+ *   checkpoint-id-counter.ts       ids strictly increase, never reused (also across
+ *                                  attempts and processes of one job)
+ *   checkpoint-request-decider.ts  interval, min pause, max concurrent
+ *   checkpoint-failure-manager.ts  consecutive failures vs tolerableFailures
+ *   checkpoint-stats-tracker.ts    per-checkpoint statistics (history)
+ *   checkpoint-cleaner.ts          deletion of what aborted and late checkpoints uploaded
+ *   restore-claim.ts               which recovered checkpoints this run owns (may delete)
+ *   job-lease.ts                   one writer per job directory (the `fence` below)
  *
  * Life of a checkpoint:
- *   trigger   id = nextId++ (ids strictly increase, also across restarts: create() starts
- *             after the highest id found in storage, with or without `_metadata`);
- *             participant.triggerCheckpoint(); a timeout timer starts.
+ *   trigger   the decider allows it; id = idCounter.next(); participant.triggerCheckpoint();
+ *             a timeout timer starts.
  *   ack       each expected subtask acknowledges once with its SubtaskState.
  *   complete  (all acks in; serialized through `completionChain`, one at a time)
  *             check the handles (paths inside the job, registry rules, savepoints
- *             self-contained) → write `_metadata` (LAST, atomically) → store.add()
- *             (register, subsume, delete) → participant.notifyCheckpointComplete(id) →
+ *             self-contained) → fence (the run still holds the job's lease) → write
+ *             `_metadata` (LAST, atomically) → store.add() (register, subsume the run's
+ *             own old checkpoints, delete) → participant.notifyCheckpointComplete(id) →
  *             abort older pending checkpoints (they may reference files this completion
  *             just released; Flink does the same).
- *   abort     (decline, timeout, failed trigger, failed `_metadata` write, stop)
- *             participant.notifyCheckpointAborted(id, reason), then delete every file the
- *             acked handles uploaded that nothing references — and the same for acks that
- *             arrive after the abort (FLINK-30461: late uploads must not leak).
+ *   abort     (decline, timeout, failed trigger, failed fence or `_metadata` write, stop)
+ *             participant.notifyCheckpointAborted(id, reason), then the cleaner deletes
+ *             every file the acked handles uploaded that nothing references — and the same
+ *             for acks that arrive after the abort (FLINK-30461).
  *
- * Deletion safety: a file is only deleted by cleanup if it is inside `<job>/`, is not a
- * re-referenced (reused) shared file, and no retained checkpoint, savepoint or pending
- * checkpoint's acked handle references it.
- *
- * Ids: the next id is above every id that left anything in storage (`_metadata` or any
- * object in a `chk-<N>/` directory). An id whose checkpoint crashed before writing
- * anything there may be handed out again after a restart; nothing can refer to it
- * (state backends name their uploads with a per-instance random backend id).
+ * At start (create()) nothing retained is deleted: the store subsumes only when this run
+ * completes a checkpoint, so the checkpoint being restored survives until a newer one of
+ * this run exists (restore-claim.ts). Orphans (objects no readable `_metadata` references)
+ * are deleted, unless a `_metadata` is unreadable; the caller holds the job's lease, so no
+ * other live run's uploads are among them.
  *
  * Concurrency: JS is single-threaded; every field below is owned by this object and
- * changed only by its methods. The async completion and cleanup work is tracked in
- * `background` so stop()/whenIdle() can wait for it. Nothing here awaits while holding a
- * half-updated structure: each mutation happens between awaits.
+ * changed only by its methods. Nothing here awaits while holding a half-updated
+ * structure: each mutation happens between awaits.
  */
 import type { CheckpointStorage } from '../storage/checkpoint-storage.ts';
 import { assert } from '../util/assert.ts';
@@ -42,112 +47,35 @@ import { CheckpointDeclinedError, ConfigError, errorMessage } from '../util/erro
 import { CompletedCheckpointStore } from './completed-checkpoint-store.ts';
 import { foreignJobDirectoryError, writeJobMarker } from './job-scan.ts';
 import type { DeletionReport } from './completed-checkpoint-store.ts';
-import { isInsideJob, metadataPath, validateJobName } from './layout.ts';
+import { metadataPath, validateJobName } from '../storage/job-layout.ts';
 import { serializeMetadata, validateMetadata } from './metadata.ts';
 import type { SharedStateRegistry } from './shared-state-registry.ts';
 import { METADATA_FORMAT_VERSION } from './types.ts';
+import type { CheckpointMetadata, CheckpointParticipant, SubtaskCheckpointMetrics, SubtaskState } from './types.ts';
+import { InMemoryCheckpointIdCounter, type CheckpointIdCounter } from './checkpoint-id-counter.ts';
+import { CheckpointRequestDecider } from './checkpoint-request-decider.ts';
+import { CheckpointFailureManager } from './checkpoint-failure-manager.ts';
+import { CheckpointStatsTracker, type TrackedCheckpoint } from './checkpoint-stats-tracker.ts';
+import { CheckpointCleaner } from './checkpoint-cleaner.ts';
+import type { RunIdentity } from './restore-claim.ts';
 import type {
-  CheckpointMetadata,
-  CheckpointParticipant,
-  SubtaskCheckpointMetrics,
-  SubtaskState,
-} from './types.ts';
+  CheckpointCoordinatorOptions, CheckpointEvent, CheckpointKind, CheckpointStats, CompletedCheckpointInfo, TaskId,
+} from './coordinator-types.ts';
 
-export type CheckpointKind = 'checkpoint' | 'savepoint';
-
-export interface TaskId {
-  readonly operatorId: string;
-  readonly subtaskIndex: number;
-}
-
-export interface CheckpointCoordinatorOptions {
-  readonly job: string;
-  readonly storage: CheckpointStorage;
-  readonly clock: Clock;
-  readonly participant: CheckpointParticipant;
-  /** Every subtask that must acknowledge a checkpoint. */
-  readonly expectedTasks: readonly TaskId[];
-  /** Periodic trigger interval in ms; 0 = only on request. */
-  readonly interval: number;
-  /** A checkpoint not complete after this many ms is aborted. */
-  readonly timeout: number;
-  /** Checkpoints (not savepoints) in flight at once. Default 1. */
-  readonly maxConcurrent?: number;
-  /** Minimum ms between the end of one checkpoint and the periodic trigger of the next. Default 0. */
-  readonly minPause?: number;
-  /** Completed checkpoints to keep. Default 1. */
-  readonly retained?: number;
-  readonly maxParallelism: number;
-  readonly operators: readonly { readonly operatorId: string; readonly parallelism: number }[];
-  /** Listener for metrics / REST (must not throw; errors are swallowed). */
-  readonly onEvent?: (event: CheckpointEvent) => void;
-  /** Consecutive failed checkpoints tolerated; one more emits 'failure-threshold-exceeded'. Default: unlimited. */
-  readonly tolerableFailures?: number;
-  /** Delete orphans of the job's directory in create(). Default true. */
-  readonly cleanupOrphansOnStart?: boolean;
-  /** Entries kept in history(). Default 20. */
-  readonly historySize?: number;
-  /**
-   * Lowest id this coordinator may hand out. A runtime that restarts a job inside the
-   * same process passes the previous coordinator's peekNextCheckpointId(), so ids of the
-   * previous attempt that left nothing in storage are not reused either.
-   */
-  readonly firstCheckpointId?: number;
-}
-
-export interface CompletedCheckpointInfo {
-  readonly checkpointId: number;
-  readonly kind: CheckpointKind;
-  readonly metadataPath: string;
-  readonly triggerTime: number;
-  readonly completeTime: number;
-  readonly durationMillis: number;
-  /** Bytes a restore downloads. */
-  readonly fullSize: number;
-  /** Bytes this checkpoint uploaded (new shared + private files). */
-  readonly checkpointedSize: number;
-}
-
-export interface CheckpointStats {
-  readonly checkpointId: number;
-  readonly kind: CheckpointKind;
-  readonly status: 'in_progress' | 'completed' | 'failed';
-  readonly triggerTime: number;
-  /** Trigger to completion or failure (ms); undefined while in progress. */
-  readonly durationMillis: number | undefined;
-  readonly ackedSubtasks: number;
-  readonly totalSubtasks: number;
-  readonly syncMaxMillis: number;
-  readonly asyncMaxMillis: number;
-  readonly alignmentMaxMillis: number;
-  readonly fullSize: number;
-  readonly checkpointedSize: number;
-  readonly failureReason: string | undefined;
-}
-
-export type CheckpointEvent =
-  | { readonly type: 'recovered'; readonly latestCheckpointId: number | undefined; readonly nextCheckpointId: number; readonly orphansDeleted: readonly string[]; readonly unreadable: readonly string[]; readonly subsumed: readonly number[] }
-  | { readonly type: 'triggered'; readonly checkpointId: number; readonly kind: CheckpointKind; readonly triggerTime: number }
-  | { readonly type: 'completed'; readonly info: CompletedCheckpointInfo; readonly stats: CheckpointStats; readonly subsumed: readonly number[] }
-  | { readonly type: 'failed'; readonly checkpointId: number; readonly kind: CheckpointKind; readonly reason: string; readonly stats: CheckpointStats }
-  | { readonly type: 'skipped'; readonly reason: string }
-  | { readonly type: 'cleanup'; readonly checkpointId: number; readonly deleted: readonly string[]; readonly failed: readonly string[]; readonly late: boolean }
-  | { readonly type: 'failure-threshold-exceeded'; readonly consecutiveFailures: number; readonly reason: string }
-  | { readonly type: 'warning'; readonly checkpointId: number | undefined; readonly message: string };
+export type {
+  CheckpointCoordinatorOptions, CheckpointEvent, CheckpointKind, CheckpointStats, CompletedCheckpointInfo, TaskId,
+} from './coordinator-types.ts';
 
 interface Ack {
   readonly state: SubtaskState;
   readonly metrics: SubtaskCheckpointMetrics;
 }
 
-type MutableStats = { -readonly [K in keyof CheckpointStats]: CheckpointStats[K] };
-
 /** One checkpoint in flight. Owned by the coordinator; removed from `pending` when it completes or aborts. */
 interface PendingCheckpoint {
   readonly id: number;
   readonly kind: CheckpointKind;
   readonly triggerTime: number;
-  readonly startMono: number;
   /** Task keys not yet acknowledged. */
   readonly waiting: Set<string>;
   readonly acks: Map<string, Ack>;
@@ -156,7 +84,7 @@ interface PendingCheckpoint {
   finalizing: boolean;
   /** Completed or aborted (settled exactly once). */
   done: boolean;
-  readonly stats: MutableStats;
+  readonly tracked: TrackedCheckpoint;
   readonly resolve: (info: CompletedCheckpointInfo) => void;
   readonly reject: (err: Error) => void;
 }
@@ -172,63 +100,76 @@ export class CheckpointCoordinator {
   private readonly clock: Clock;
   private readonly participant: CheckpointParticipant;
   private readonly expected: readonly TaskId[];
-  private readonly interval: number;
   private readonly timeout: number;
-  private readonly maxConcurrent: number;
-  private readonly minPause: number;
   private readonly maxParallelism: number;
   private readonly operators: readonly { readonly operatorId: string; readonly parallelism: number }[];
   private readonly onEvent: ((event: CheckpointEvent) => void) | undefined;
-  private readonly tolerableFailures: number;
-  private readonly historySize: number;
+  private readonly fence: (() => Promise<void>) | undefined;
+  private readonly run: RunIdentity | undefined;
 
-  /** Next id to hand out. Invariant: greater than every id ever used in storage. */
-  private nextId: number;
+  private readonly ids: CheckpointIdCounter;
+  private readonly decider: CheckpointRequestDecider;
+  private readonly failures: CheckpointFailureManager;
+  private readonly stats: CheckpointStatsTracker;
+  private readonly cleaner: CheckpointCleaner;
+
   private readonly pending = new Map<number, PendingCheckpoint>();
   /** Serializes completions: `_metadata` publication and store.add() happen one at a time, in order. */
   private completionChain: Promise<void> = Promise.resolve();
-  private readonly background = new Set<Promise<unknown>>();
-  private periodicTimer: TimerHandle | undefined;
-  /** The periodic trigger found maxConcurrent checkpoints in flight; trigger when one ends. */
-  private waitingForSlot = false;
-  private lastEndMono: number | undefined;
-  private consecutiveFailures = 0;
-  private started = false;
   private stopped = false;
-  private readonly historyList: MutableStats[] = [];
 
-  private constructor(options: CheckpointCoordinatorOptions, store: CompletedCheckpointStore, nextId: number) {
+  private constructor(options: CheckpointCoordinatorOptions, store: CompletedCheckpointStore, ids: CheckpointIdCounter) {
     this.job = options.job;
     this.store = store;
     this.storage = options.storage;
     this.clock = options.clock;
     this.participant = options.participant;
     this.expected = [...options.expectedTasks];
-    this.interval = options.interval;
     this.timeout = options.timeout;
-    this.maxConcurrent = options.maxConcurrent ?? 1;
-    this.minPause = options.minPause ?? 0;
     this.maxParallelism = options.maxParallelism;
     this.operators = [...options.operators];
     this.onEvent = options.onEvent;
-    this.tolerableFailures = options.tolerableFailures ?? Number.POSITIVE_INFINITY;
-    this.historySize = options.historySize ?? 20;
-    this.nextId = nextId;
+    this.fence = options.fence;
+    this.run = options.run;
+    this.ids = ids;
+    this.decider = new CheckpointRequestDecider({
+      clock: options.clock,
+      interval: options.interval,
+      minPause: options.minPause ?? 0,
+      maxConcurrent: options.maxConcurrent ?? 1,
+      inFlight: () => this.inFlightCheckpoints(),
+      trigger: () => {
+        this.triggerCheckpoint('checkpoint').catch(() => {
+          // reported through the 'failed' event and history
+        });
+      },
+      skipped: (reason) => this.emit({ type: 'skipped', reason }),
+    });
+    this.failures = new CheckpointFailureManager(options.tolerableFailures);
+    this.stats = new CheckpointStatsTracker(options.clock, options.historySize ?? 20);
+    this.cleaner = new CheckpointCleaner({
+      job: options.job,
+      storage: options.storage,
+      isProtected: (path) => this.pendingPaths().has(path) || this.store.isReferenced(path),
+      emit: (e) => this.emit(e),
+    });
   }
 
   /**
-   * Recovers the job's completed checkpoints from storage (registry counts included),
-   * subsumes those beyond `retained`, deletes orphans (unless a `_metadata` is
-   * unreadable or cleanupOrphansOnStart is false) and returns a coordinator whose next
-   * id is above every id in storage. Call start() for periodic checkpoints.
+   * Recovers the job's completed checkpoints from storage (registry counts included, the
+   * run's owned and foreign ones apart), deletes orphans (unless a `_metadata` is
+   * unreadable or cleanupOrphansOnStart is false), deletes no retained checkpoint, and
+   * returns a coordinator whose next id is above every id in storage and every id the
+   * counter handed out. Call start() for periodic checkpoints.
    */
   static async create(options: CheckpointCoordinatorOptions): Promise<CheckpointCoordinator> {
     validateOptions(options);
-    const recovered = await CompletedCheckpointStore.recover({ storage: options.storage, job: options.job, retained: options.retained });
+    const recovered = await CompletedCheckpointStore.recover({
+      storage: options.storage, job: options.job, retained: options.retained, ...(options.run ? { run: options.run } : {}),
+    });
     // Never write into, or delete from, a directory weir did not create; mark the ones it did.
     if (recovered.ownership === 'foreign') throw foreignJobDirectoryError(options.storage.uri, options.job, 'use');
     if (recovered.ownership !== 'marked') await writeJobMarker(options.storage, options.job);
-    const retention = await recovered.store.enforceRetention();
     const orphansDeleted: string[] = [];
     const warnings: string[] = [];
     if ((options.cleanupOrphansOnStart ?? true) && recovered.unreadable.length === 0) {
@@ -244,17 +185,17 @@ export class CheckpointCoordinator {
       warnings.push(`orphans not deleted: unreadable ${recovered.unreadable.map((u) => `${u.path} (${u.error.message})`).join(', ')}`);
     }
     const latest = recovered.store.all().at(-1)?.checkpointId ?? 0;
-    const nextId = Math.max(recovered.maxCheckpointId + 1, latest + 1, options.firstCheckpointId ?? 1);
-    const coordinator = new CheckpointCoordinator(options, recovered.store, nextId);
-    for (const f of retention.failed) warnings.push(`could not delete ${f.path}: ${errorMessage(f.error)}`);
+    const ids = options.idCounter ?? new InMemoryCheckpointIdCounter(options.firstCheckpointId ?? 1);
+    await ids.advanceTo(Math.max(recovered.maxCheckpointId + 1, latest + 1));
+    const coordinator = new CheckpointCoordinator(options, recovered.store, ids);
     for (const message of warnings) coordinator.emit({ type: 'warning', checkpointId: undefined, message });
     coordinator.emit({
       type: 'recovered',
       latestCheckpointId: recovered.store.latest()?.checkpointId,
-      nextCheckpointId: nextId,
+      nextCheckpointId: ids.peek(),
       orphansDeleted,
       unreadable: recovered.unreadable.map((u) => u.path),
-      subsumed: retention.subsumed.map((m) => m.checkpointId),
+      subsumed: [],
     });
     return coordinator;
   }
@@ -270,7 +211,7 @@ export class CheckpointCoordinator {
 
   /** The id the next trigger will use. */
   peekNextCheckpointId(): number {
-    return this.nextId;
+    return this.ids.peek();
   }
 
   pendingCheckpointIds(): number[] {
@@ -279,15 +220,13 @@ export class CheckpointCoordinator {
 
   /** The last `historySize` checkpoints, oldest first. */
   history(): CheckpointStats[] {
-    return this.historyList.map((s) => ({ ...s }));
+    return this.stats.history();
   }
 
   /** Starts periodic triggering (no-op if interval is 0). */
   start(): void {
     assert(!this.stopped, 'coordinator stopped');
-    if (this.started) return;
-    this.started = true;
-    if (this.interval > 0) this.schedulePeriodic(this.interval);
+    this.decider.start();
   }
 
   /**
@@ -296,12 +235,13 @@ export class CheckpointCoordinator {
    * maxConcurrent checkpoints are in flight; savepoints are never refused for that.
    */
   triggerCheckpoint(kind: CheckpointKind = 'checkpoint'): Promise<CompletedCheckpointInfo> {
-    if (this.stopped) return Promise.reject(new CheckpointDeclinedError(this.nextId, 'coordinator stopped'));
-    if (kind === 'checkpoint' && this.inFlightCheckpoints() >= this.maxConcurrent) {
-      return Promise.reject(new CheckpointDeclinedError(this.nextId,
-        `${this.inFlightCheckpoints()} checkpoint(s) in flight, maxConcurrent is ${this.maxConcurrent}`));
+    if (this.stopped) return Promise.reject(new CheckpointDeclinedError(this.ids.peek(), 'coordinator stopped'));
+    const refusal = this.decider.refusal(kind);
+    if (refusal !== undefined) return Promise.reject(new CheckpointDeclinedError(this.ids.peek(), refusal));
+    const id = this.ids.next();
+    if (id === undefined) {
+      return Promise.reject(new CheckpointDeclinedError(this.ids.peek(), 'checkpoint ids are being reserved in storage; try again'));
     }
-    const id = this.nextId++;
     const triggerTime = this.clock.now();
     let resolve!: (info: CompletedCheckpointInfo) => void;
     let reject!: (err: Error) => void;
@@ -309,38 +249,20 @@ export class CheckpointCoordinator {
       resolve = res;
       reject = rej;
     });
-    const stats: MutableStats = {
-      checkpointId: id,
-      kind,
-      status: 'in_progress',
-      triggerTime,
-      durationMillis: undefined,
-      ackedSubtasks: 0,
-      totalSubtasks: this.expected.length,
-      syncMaxMillis: 0,
-      asyncMaxMillis: 0,
-      alignmentMaxMillis: 0,
-      fullSize: 0,
-      checkpointedSize: 0,
-      failureReason: undefined,
-    };
     const p: PendingCheckpoint = {
       id,
       kind,
       triggerTime,
-      startMono: this.clock.monotonic(),
       waiting: new Set(this.expected.map((t) => taskKey(t.operatorId, t.subtaskIndex))),
       acks: new Map(),
       timer: undefined,
       finalizing: false,
       done: false,
-      stats,
+      tracked: this.stats.triggered(id, kind, triggerTime, this.expected.length),
       resolve,
       reject,
     };
     this.pending.set(id, p);
-    this.historyList.push(stats);
-    while (this.historyList.length > this.historySize) this.historyList.shift();
     this.emit({ type: 'triggered', checkpointId: id, kind, triggerTime });
     p.timer = this.clock.setTimeout(() => this.abort(p, `timed out after ${this.timeout} ms`), this.timeout);
     let accepted: boolean;
@@ -360,7 +282,7 @@ export class CheckpointCoordinator {
   acknowledge(checkpointId: number, state: SubtaskState, metrics: SubtaskCheckpointMetrics): void {
     const p = this.pending.get(checkpointId);
     if (p === undefined || p.done) {
-      this.discard(checkpointId, [state], true);
+      this.cleaner.discard(checkpointId, [state], true);
       return;
     }
     const key = taskKey(state.operatorId, state.subtaskIndex);
@@ -369,7 +291,7 @@ export class CheckpointCoordinator {
       this.emit({ type: 'warning', checkpointId, message: first
         ? `duplicate ack from ${state.operatorId}/${state.subtaskIndex}; its files are discarded`
         : `ack from unexpected subtask ${state.operatorId}/${state.subtaskIndex}; its files are discarded` });
-      this.discard(checkpointId, [state], true);
+      this.cleaner.discard(checkpointId, [state], true);
       return;
     }
     if (state.keyed !== undefined && (state.keyed.checkpointId !== checkpointId
@@ -381,13 +303,7 @@ export class CheckpointCoordinator {
     }
     p.waiting.delete(key);
     p.acks.set(key, { state, metrics });
-    const s = p.stats;
-    s.ackedSubtasks++;
-    s.syncMaxMillis = Math.max(s.syncMaxMillis, metrics.syncMillis);
-    s.asyncMaxMillis = Math.max(s.asyncMaxMillis, metrics.asyncMillis);
-    s.alignmentMaxMillis = Math.max(s.alignmentMaxMillis, metrics.alignmentMillis);
-    s.fullSize += state.keyed?.fullSize ?? 0;
-    s.checkpointedSize += state.keyed?.incrementalSize ?? 0;
+    this.stats.acknowledged(p.tracked, state, metrics);
     if (p.waiting.size === 0) this.finalize(p);
   }
 
@@ -408,11 +324,14 @@ export class CheckpointCoordinator {
     }
   }
 
-  /** Cancels timers, aborts pending checkpoints (finalizing ones may finish) and waits for background work. */
+  /**
+   * Cancels timers, aborts pending checkpoints (finalizing ones may finish) and waits for
+   * background work, so the aborted checkpoints' acknowledged uploads are deleted before it
+   * resolves. Acks that arrive later are still cleaned up (acknowledge() after stop).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.periodicTimer?.cancel();
-    this.periodicTimer = undefined;
+    this.decider.stop();
     for (const p of [...this.pending.values()]) {
       if (!p.finalizing) this.abort(p, 'coordinator stopped', { countFailure: false });
     }
@@ -421,60 +340,13 @@ export class CheckpointCoordinator {
 
   /** Resolves when no completion or cleanup is running (for tests and shutdown). */
   async whenIdle(): Promise<void> {
-    for (let round = 0; round < 10_000; round++) {
-      await this.completionChain;
-      if (this.background.size === 0) return;
-      await Promise.allSettled([...this.background]);
-    }
-    assert(false, 'background work did not settle');
+    await this.cleaner.whenIdle(() => this.completionChain);
   }
-
-  // ---- periodic triggering -----------------------------------------------------------
 
   private inFlightCheckpoints(): number {
     let n = 0;
     for (const p of this.pending.values()) if (p.kind === 'checkpoint') n++;
     return n;
-  }
-
-  private schedulePeriodic(delay: number): void {
-    this.periodicTimer?.cancel();
-    this.periodicTimer = this.clock.setTimeout(() => this.onPeriodicTimer(), Math.max(0, delay));
-  }
-
-  private onPeriodicTimer(): void {
-    this.periodicTimer = undefined;
-    if (this.stopped) return;
-    if (this.inFlightCheckpoints() >= this.maxConcurrent) {
-      this.waitingForSlot = true;
-      this.emit({ type: 'skipped', reason: `maxConcurrent (${this.maxConcurrent}) checkpoints in flight` });
-      return;
-    }
-    const pauseLeft = this.pauseRemaining();
-    if (pauseLeft > 0) {
-      this.emit({ type: 'skipped', reason: `minPause: ${pauseLeft} ms left` });
-      this.schedulePeriodic(pauseLeft);
-      return;
-    }
-    this.triggerCheckpoint('checkpoint').catch(() => {
-      // reported through the 'failed' event and history
-    });
-    this.schedulePeriodic(this.interval);
-  }
-
-  private pauseRemaining(): number {
-    if (this.minPause <= 0 || this.lastEndMono === undefined) return 0;
-    return Math.max(0, this.lastEndMono + this.minPause - this.clock.monotonic());
-  }
-
-  /** A checkpoint ended (completed or aborted). */
-  private onCheckpointEnded(p: PendingCheckpoint): void {
-    if (p.kind !== 'checkpoint') return;
-    this.lastEndMono = this.clock.monotonic();
-    if (this.waitingForSlot && !this.stopped && this.started && this.interval > 0) {
-      this.waitingForSlot = false;
-      this.schedulePeriodic(this.pauseRemaining());
-    }
   }
 
   // ---- completion ----------------------------------------------------------------------
@@ -487,7 +359,7 @@ export class CheckpointCoordinator {
       // complete() handles its own failures; reaching here is a bug in it.
       this.emit({ type: 'warning', checkpointId: p.id, message: `completion failed: ${errorMessage(err)}` });
     });
-    this.track(this.completionChain);
+    this.cleaner.track(this.completionChain);
   }
 
   private buildMetadata(p: PendingCheckpoint): CheckpointMetadata {
@@ -512,6 +384,8 @@ export class CheckpointCoordinator {
       subtasks,
       fullSize,
       checkpointedSize,
+      ...(this.run ? { runId: this.run.runId } : {}),
+      ...(this.run?.restoredFrom !== undefined ? { restoredFrom: this.run.restoredFrom } : {}),
     };
   }
 
@@ -540,6 +414,14 @@ export class CheckpointCoordinator {
       this.abort(p, `invalid snapshot: ${problems.join('; ')}`, { force: true });
       return;
     }
+    if (this.fence !== undefined) {
+      try {
+        await this.fence();
+      } catch (err) {
+        this.abort(p, `not published: ${errorMessage(err)}`, { force: true });
+        return;
+      }
+    }
     const path = metadataPath(this.job, p.id, p.kind);
     try {
       crashPoint('metadata-before');
@@ -566,7 +448,7 @@ export class CheckpointCoordinator {
       report = await this.store.add(metadata);
     } catch (err) {
       // Only a broken invariant gets here (the registry rules were checked above).
-      this.failStats(p, `store.add failed: ${errorMessage(err)}`);
+      this.stats.failed(p.tracked, `store.add failed: ${errorMessage(err)}`);
       p.reject(err instanceof Error ? err : new Error(errorMessage(err)));
       throw err;
     }
@@ -585,28 +467,24 @@ export class CheckpointCoordinator {
         }
       }
     }
-    const s = p.stats;
-    s.status = 'completed';
-    s.durationMillis = this.clock.monotonic() - p.startMono;
-    s.fullSize = metadata.fullSize;
-    s.checkpointedSize = metadata.checkpointedSize;
-    if (p.kind === 'checkpoint') this.consecutiveFailures = 0;
+    const stats = this.stats.completed(p.tracked, metadata.fullSize, metadata.checkpointedSize);
+    this.failures.completed(p.kind);
     const info: CompletedCheckpointInfo = {
       checkpointId: p.id,
       kind: p.kind,
       metadataPath: path,
       triggerTime: p.triggerTime,
       completeTime: metadata.completeTime,
-      durationMillis: s.durationMillis,
+      durationMillis: stats.durationMillis ?? 0,
       fullSize: metadata.fullSize,
       checkpointedSize: metadata.checkpointedSize,
     };
-    this.emit({ type: 'completed', info, stats: { ...s }, subsumed: report.subsumed.map((m) => m.checkpointId) });
-    this.onCheckpointEnded(p);
+    this.emit({ type: 'completed', info, stats, subsumed: report.subsumed.map((m) => m.checkpointId) });
+    if (p.kind === 'checkpoint') this.decider.onCheckpointEnded();
     p.resolve(info);
   }
 
-  // ---- abort and cleanup -----------------------------------------------------------------
+  // ---- abort -----------------------------------------------------------------------------
 
   private abort(p: PendingCheckpoint, reason: string, opts: { force?: boolean; deleteFiles?: boolean; countFailure?: boolean } = {}): void {
     if (p.done) return;
@@ -619,23 +497,14 @@ export class CheckpointCoordinator {
     } catch (err) {
       this.emit({ type: 'warning', checkpointId: p.id, message: `notifyCheckpointAborted threw: ${errorMessage(err)}` });
     }
-    if (opts.deleteFiles ?? true) this.discard(p.id, [...p.acks.values()].map((a) => a.state), false);
-    this.failStats(p, reason);
-    this.emit({ type: 'failed', checkpointId: p.id, kind: p.kind, reason, stats: { ...p.stats } });
-    if ((opts.countFailure ?? true) && p.kind === 'checkpoint') {
-      this.consecutiveFailures++;
-      if (this.consecutiveFailures > this.tolerableFailures) {
-        this.emit({ type: 'failure-threshold-exceeded', consecutiveFailures: this.consecutiveFailures, reason });
-      }
+    if (opts.deleteFiles ?? true) this.cleaner.discard(p.id, [...p.acks.values()].map((a) => a.state), false);
+    const stats = this.stats.failed(p.tracked, reason);
+    this.emit({ type: 'failed', checkpointId: p.id, kind: p.kind, reason, stats });
+    if (this.failures.failed(p.kind, opts.countFailure ?? true)) {
+      this.emit({ type: 'failure-threshold-exceeded', consecutiveFailures: this.failures.consecutiveFailures, reason });
     }
-    this.onCheckpointEnded(p);
+    if (p.kind === 'checkpoint') this.decider.onCheckpointEnded();
     p.reject(new CheckpointDeclinedError(p.id, reason));
-  }
-
-  private failStats(p: PendingCheckpoint, reason: string): void {
-    p.stats.status = 'failed';
-    p.stats.failureReason = reason;
-    p.stats.durationMillis = this.clock.monotonic() - p.startMono;
   }
 
   /** Paths referenced by the acks of pending checkpoints. */
@@ -650,42 +519,6 @@ export class CheckpointCoordinator {
       }
     }
     return out;
-  }
-
-  /** Deletes the files these states uploaded that nothing references (see the file comment). */
-  private discard(checkpointId: number, states: readonly SubtaskState[], late: boolean): void {
-    const candidates: string[] = [];
-    for (const s of states) {
-      const h = s.keyed;
-      if (h === undefined) continue;
-      for (const f of h.sharedFiles) if (!f.reused) candidates.push(f.path);
-      for (const f of h.privateFiles) candidates.push(f.path);
-    }
-    if (candidates.length === 0) return;
-    // Protection is decided now: a path unprotected now cannot become referenced later, since
-    // completions only re-reference registered files and new uploads have unique names.
-    const pendingPaths = this.pendingPaths();
-    const doomed = [...new Set(candidates)].filter((path) =>
-      isInsideJob(this.job, path) && !pendingPaths.has(path) && !this.store.isReferenced(path));
-    const work = (async () => {
-      const deleted: string[] = [];
-      const failed: string[] = [];
-      for (const path of doomed) {
-        try {
-          await this.storage.delete(path);
-          deleted.push(path);
-        } catch (err) {
-          failed.push(`${path}: ${errorMessage(err)}`);
-        }
-      }
-      this.emit({ type: 'cleanup', checkpointId, deleted, failed, late });
-    })();
-    this.track(work);
-  }
-
-  private track(work: Promise<unknown>): void {
-    const tracked = work.catch(() => undefined).finally(() => this.background.delete(tracked));
-    this.background.add(tracked);
   }
 
   private emit(event: CheckpointEvent): void {

@@ -20,6 +20,14 @@ export type {
   TaskId,
 } from './coordinator.ts';
 export { CompletedCheckpointStore } from './completed-checkpoint-store.ts';
+export { InMemoryCheckpointIdCounter, StorageCheckpointIdCounter } from './checkpoint-id-counter.ts';
+export type { CheckpointIdCounter } from './checkpoint-id-counter.ts';
+export { JobLease, JobLeaseError } from './job-lease.ts';
+export type { LeaseRecord } from './job-lease.ts';
+export { startJobRun } from './job-start.ts';
+export type { JobStart, JobStartOptions } from './job-start.ts';
+export { ownedCheckpointIds } from './restore-claim.ts';
+export type { RunIdentity } from './restore-claim.ts';
 export type { CompletedCheckpointStoreOptions, DeletionReport, RecoveredStore } from './completed-checkpoint-store.ts';
 export { SharedStateRegistry } from './shared-state-registry.ts';
 export type { SharedStateEntry } from './shared-state-registry.ts';
@@ -35,7 +43,7 @@ export {
   taskOwnedDir,
   validateJobName,
   METADATA_FILE,
-} from './layout.ts';
+} from '../storage/job-layout.ts';
 export { findOrphans, listJobs, scanJob } from './job-scan.ts';
 export type { JobScan } from './job-scan.ts';
 export { gcJob, inspectJob, verifyCheckpoint, verifyJob, viewCheckpoint } from './inspection.ts';

@@ -11,7 +11,7 @@ import { ConfigError, errorMessage } from '../util/errors.ts';
 import { CompletedCheckpointStore } from './completed-checkpoint-store.ts';
 import { foreignJobDirectoryError } from './job-scan.ts';
 import type { JobOwnership } from './job-scan.ts';
-import { metadataPath } from './layout.ts';
+import { metadataPath } from '../storage/job-layout.ts';
 import type { SharedStateEntry } from './shared-state-registry.ts';
 import type { CheckpointMetadata, KeyGroupRange } from './types.ts';
 

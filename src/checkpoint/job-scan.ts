@@ -17,7 +17,7 @@
  */
 import type { CheckpointStorage, ObjectInfo } from '../storage/checkpoint-storage.ts';
 import { ConfigError, errorMessage } from '../util/errors.ts';
-import { classifyJobPath, jobMarkerPath, jobPrefix, validateJobName } from './layout.ts';
+import { classifyJobPath, jobMarkerPath, jobPrefix, validateJobName } from '../storage/job-layout.ts';
 import { parseMetadata, referencedPaths } from './metadata.ts';
 import type { CheckpointMetadata } from './types.ts';
 

@@ -32,7 +32,7 @@
 import { assert } from '../util/assert.ts';
 import { crc32c, crc32cHex } from '../util/crc32c.ts';
 import { CorruptionError, ConfigError } from '../util/errors.ts';
-import { isInsideJob, validateJobName } from './layout.ts';
+import { isInsideJob, validateJobName } from '../storage/job-layout.ts';
 import { METADATA_FORMAT_VERSION } from './types.ts';
 import type { CheckpointMetadata, KeyedStateHandle, SubtaskState } from './types.ts';
 
@@ -225,6 +225,8 @@ function checkShape(doc: Record<string, unknown>): void {
   need((doc['maxParallelism'] as number) >= 1, 'maxParallelism');
   int(doc['fullSize'], 'fullSize');
   int(doc['checkpointedSize'], 'checkpointedSize');
+  if (doc['runId'] !== undefined) str(doc['runId'], 'runId');
+  if (doc['restoredFrom'] !== undefined) int(doc['restoredFrom'], 'restoredFrom');
   const ops = doc['operators'];
   need(Array.isArray(ops), 'operators');
   for (const [i, op] of ops.entries()) {

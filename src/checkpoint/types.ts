@@ -58,4 +58,11 @@ export interface CheckpointMetadata {
   /** Sum of handles' fullSize and incrementalSize. */
   readonly fullSize: number;
   readonly checkpointedSize: number;
+  /**
+   * The run (one start of the job) that completed it; absent in files written before runs
+   * had ids (treated as one run, ''). Ownership: see restore-claim.ts.
+   */
+  readonly runId?: string;
+  /** The checkpoint that run restored from (absent: the run started fresh). */
+  readonly restoredFrom?: number;
 }

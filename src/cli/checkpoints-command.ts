@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { listJobs } from '../checkpoint/job-scan.ts';
 import { gcJob, inspectJob, verifyJob } from '../checkpoint/inspection.ts';
 import type { CheckpointView, JobInspection } from '../checkpoint/inspection.ts';
-import { validateJobName } from '../checkpoint/layout.ts';
+import { validateJobName } from '../storage/job-layout.ts';
 import { createStorage, LocalStorage } from '../storage/index.ts';
 import type { CheckpointStorage } from '../storage/index.ts';
 import { ConfigError } from '../util/errors.ts';

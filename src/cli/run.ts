@@ -41,6 +41,7 @@ interface RunFlags {
   parallelism?: string;
   maxParallelism?: string;
   resume?: string;
+  fresh?: boolean;
   jobName?: string;
   restartAttempts?: string;
   workers?: string;
@@ -68,6 +69,7 @@ export function registerRunCommand(program: Command, io: CliIo): void {
     .option('--parallelism <n>', 'default parallelism of every operator')
     .option('--max-parallelism <n>', 'number of key groups (fixed for the life of the state)')
     .option('--resume <checkpoint>', '"latest", or a checkpoint path/id (chk-N)')
+    .option('--fresh', 'start with empty state although the job has checkpoints (they are kept)')
     .option('--job-name <name>', 'job directory in checkpoint storage (default: the file name)')
     .option('--restart-attempts <n>', 'restarts after a failure (fixed delay 1s)')
     .option('--workers <n>', 'worker threads (task slots) for the subtasks; 0 = all on the main thread (default: one per core, at most the parallelism)')
@@ -111,6 +113,7 @@ export function flagsToOptions(job: string, flags: RunFlags): StreamEnvironmentO
     maxParallelism: int(flags.maxParallelism, 'max-parallelism', 1),
     resume: flags.resume,
     workers: int(flags.workers ?? flags.slots, flags.workers !== undefined ? 'workers' : 'slots', 0),
+    fresh: flags.fresh === true ? true : undefined,
     restartStrategy: attempts === undefined ? undefined : attempts === 0 ? { kind: 'none' } : { kind: 'fixed-delay', attempts, delayMs: 1000 },
   };
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));

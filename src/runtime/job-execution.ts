@@ -62,6 +62,8 @@ export interface CoordinatorPort {
   stop(): Promise<void>;
   /** The latest completed checkpoint in storage (restart point), if any. */
   latestCompleted(): CheckpointMetadata | undefined;
+  /** The id the next checkpoint would get (the next attempt's coordinator starts there: ids are never reused). */
+  peekNextCheckpointId(): number;
 }
 
 export interface CoordinatorSetup {
@@ -70,6 +72,8 @@ export interface CoordinatorSetup {
   readonly expectedTasks: readonly { readonly operatorId: string; readonly subtaskIndex: number }[];
   readonly operators: readonly { readonly operatorId: string; readonly parallelism: number }[];
   readonly maxParallelism: number;
+  /** Lowest id the coordinator may hand out: above every id an earlier attempt of this execution used. */
+  readonly firstCheckpointId: number;
 }
 
 export interface JobExecutionOptions {
@@ -82,6 +86,8 @@ export interface JobExecutionOptions {
   readonly createCoordinator?: (setup: CoordinatorSetup) => Promise<CoordinatorPort>;
   readonly createBackend: (opts: StateBackendOptions) => Promise<KeyedStateBackend>;
   readonly stateDir: string;
+  /** Id of this run of the job; state backends put it in every upload's name. */
+  readonly runId?: string;
   readonly keySerializer?: Serializer<unknown>;
   readonly restartStrategy: RestartStrategy;
   /** Checkpoint to start from (resume), or undefined for a fresh start. */
@@ -175,9 +181,11 @@ export class JobExecution implements CheckpointParticipant {
     let restore = o.restoreFrom;
     const firstRestore = restore?.checkpointId;
     const strategy = o.restartStrategy;
+    // Ids are never reused, also across attempts: each coordinator starts where the last one stopped.
+    let nextCheckpointId = 1;
     for (let index = 0; ; index++) {
       const coordinator = o.createCoordinator
-        ? await o.createCoordinator({ participant: this, expectedTasks, operators, maxParallelism: o.graph.maxParallelism })
+        ? await o.createCoordinator({ participant: this, expectedTasks, operators, maxParallelism: o.graph.maxParallelism, firstCheckpointId: nextCheckpointId })
         : undefined;
       if (index > 0) {
         // Restart from the newest checkpoint THIS execution completed, else from where it
@@ -195,6 +203,7 @@ export class JobExecution implements CheckpointParticipant {
         error = await this.runAttempt(index, restore);
       } finally {
         await coordinator?.stop();
+        if (coordinator) nextCheckpointId = Math.max(nextCheckpointId, coordinator.peekNextCheckpointId());
         this.coordinator = undefined;
       }
       if (error === undefined || this.cancelled) return { metrics: this.metrics, restoredFrom: firstRestore };
@@ -263,7 +272,7 @@ export class JobExecution implements CheckpointParticipant {
       turns: this.turns,
       createBackend: (node, subtaskIndex) =>
         this.openBackend(index, restore?.checkpointId, node, subtaskIndex, {
-          ...backendOptions({ stateDir: o.stateDir, jobPath: o.jobPath, attempt: index, storage: o.storage, keySerializer }, graph, node, subtaskIndex, assigned),
+          ...backendOptions({ stateDir: o.stateDir, jobPath: o.jobPath, attempt: index, storage: o.storage, keySerializer, ...(o.runId !== undefined ? { runId: o.runId } : {}) }, graph, node, subtaskIndex, assigned),
           ...(o.observer?.restoreProgress
             ? { onRestoreProgress: (d: number, t: number) => notifyObserver(o.observer, 'restoreProgress', node.operatorId, subtaskIndex, d, t) }
             : {}),

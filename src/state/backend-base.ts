@@ -28,7 +28,8 @@ import type { CellStore, StateKind } from './state-objects.ts';
 import { TimerQueues } from './timer-queue.ts';
 import type { TimerDomain, TimerSnapshotEntry } from './timer-queue.ts';
 import type { SnapshotMeta, StateMetaEntry } from './snapshot-meta.ts';
-import { META_FORMAT_VERSION, randomHex } from './snapshot-meta.ts';
+import { META_FORMAT_VERSION } from './snapshot-meta.ts';
+import { newRunId, randomHex, validateRunId, type UploadOwner } from '../storage/job-layout.ts';
 
 /** Options every backend factory accepts beyond the contract's StateBackendOptions. */
 export interface BackendExtraOptions {
@@ -49,6 +50,8 @@ export abstract class BaseKeyedBackend implements KeyedStateBackend, CellStore {
   readonly maxParallelism: number;
   /** New for every open/restore: recorded in every handle this instance writes. */
   readonly backendId = randomHex(8);
+  /** The run whose uploads this backend writes (in every upload's name, see job-layout.ts). */
+  readonly runId: string;
 
   protected readonly operatorId: string;
   protected readonly subtaskIndex: number;
@@ -88,6 +91,11 @@ export abstract class BaseKeyedBackend implements KeyedStateBackend, CellStore {
   protected readonly timers = new TimerQueues();
   protected disposed = false;
 
+  /** Who writes this checkpoint's uploads (their unique names start with the run id). */
+  protected uploadOwner(checkpointId: number): UploadOwner {
+    return { runId: this.runId, operatorId: this.operatorId, subtaskIndex: this.subtaskIndex, checkpointId };
+  }
+
   constructor(opts: BackendOptions) {
     checkMaxParallelism(opts.maxParallelism);
     const r = opts.keyGroupRange;
@@ -98,6 +106,7 @@ export abstract class BaseKeyedBackend implements KeyedStateBackend, CellStore {
     this.maxParallelism = opts.maxParallelism;
     this.operatorId = opts.operatorId;
     this.subtaskIndex = opts.subtaskIndex;
+    this.runId = validateRunId(opts.runId ?? newRunId());
     this.storage = opts.storage;
     this.clock = opts.clock ?? systemClock;
     this.transferConcurrency = Math.max(1, opts.transferConcurrency ?? 4);

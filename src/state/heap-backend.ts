@@ -39,12 +39,13 @@ import { BaseKeyedBackend } from './backend-base.ts';
 import type { BackendOptions } from './backend-base.ts';
 import { bytesToBinaryString, readVarint } from './key-layout.ts';
 import {
-  decodeMeta, encodeMeta, privatePath, readVerified, writePrivate,
+  decodeMeta, encodeMeta, readVerified, writePrivate,
 } from './snapshot-meta.ts';
 import { intersectRanges, rangeContains, rangeSize } from './key-groups.ts';
 import type { TimerSnapshotEntry } from './timer-queue.ts';
 import type { StateMetaEntry } from './snapshot-meta.ts';
 import { msgpackIntAt, msgpackSerializer, writeMsgpackFast } from './serializers.ts';
+import { privatePath } from '../storage/job-layout.ts';
 import { assert } from '../util/assert.ts';
 import { crashPoint } from '../util/crash-points.ts';
 import { CheckpointDeclinedError, CorruptionError } from '../util/errors.ts';
@@ -170,6 +171,8 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
   private cachedCellVersion = -1;
   /** Snapshots whose asynchronous part is running: id → aborted flag. */
   private readonly running = new Map<number, { aborted: boolean }>();
+  /** Asynchronous parts not yet settled (dispose() waits for them). */
+  private readonly asyncParts = new Set<Promise<void>>();
 
   constructor(opts: BackendOptions) {
     super(opts);
@@ -378,6 +381,9 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
       }
     };
     const done = this.asyncSnapshot(target, frozen, timers, states, release);
+    const tracked = done.then(() => undefined, () => undefined);
+    this.asyncParts.add(tracked);
+    void tracked.then(() => this.asyncParts.delete(tracked));
     return { syncMillis, done };
   }
 
@@ -430,12 +436,12 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
       checkAborted();
       const { checkpointId, jobPath } = target;
       const r = this.keyGroupRange;
-      const dataPath = privatePath(jobPath, this.operatorId, this.subtaskIndex, checkpointId, `heap-kg-${r.start}-${r.end}`);
+      const dataPath = privatePath(jobPath, this.uploadOwner(checkpointId), `heap-kg-${r.start}-${r.end}`);
       written.push(dataPath);
       const dataRef = await writePrivate(this.storage, dataPath, `heap-kg-${r.start}-${r.end}`, w.result());
       crashPoint('upload');
       const meta = encodeMeta({ ...this.buildMeta(timers, chunks), states });
-      const metaPath = privatePath(jobPath, this.operatorId, this.subtaskIndex, checkpointId, 'meta');
+      const metaPath = privatePath(jobPath, this.uploadOwner(checkpointId), 'meta');
       written.push(metaPath);
       const metaRef = await writePrivate(this.storage, metaPath, 'meta', meta);
       checkAborted();
@@ -486,6 +492,10 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
 
   async dispose(): Promise<void> {
     this.disposed = true;
+    // A snapshot still writing can no longer be acknowledged (the task is closing, e.g. on
+    // Ctrl-C): abort it, so it deletes what it wrote, and wait (a clean stop leaves no upload behind).
+    for (const run of this.running.values()) run.aborted = true;
+    await Promise.allSettled([...this.asyncParts]);
     this.tables = [];
   }
 

@@ -48,9 +48,10 @@ import { BaseKeyedBackend } from './backend-base.ts';
 import type { BackendOptions } from './backend-base.ts';
 import { KEY_GROUP_BYTES, STATE_ID_BYTES, fullPrefix, keyGroupBytes } from './key-layout.ts';
 import {
-  decodeMeta, encodeMeta, privatePath, readVerified, sharedPath, writePrivate, TransferLimit,
+  decodeMeta, encodeMeta, readVerified, writePrivate, TransferLimit,
 } from './snapshot-meta.ts';
 import type { SnapshotMeta, StateMetaEntry } from './snapshot-meta.ts';
+import { privatePath, sharedPath } from '../storage/job-layout.ts';
 import type { TimerSnapshotEntry } from './timer-queue.ts';
 import { intersectRanges, rangeSize, rangesEqual } from './key-groups.ts';
 import { prefixSuccessor } from '../util/bytes.ts';
@@ -227,7 +228,7 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
       const results = await Promise.allSettled(files.files.map((f) => limit.run(async (): Promise<SharedFileRef> => {
         const prev = base?.get(f.name);
         if (prev !== undefined && prev.size === f.size) return { ...prev, reused: true };
-        const path = sharedPath(jobPath, this.operatorId, this.subtaskIndex, checkpointId, f.name);
+        const path = sharedPath(jobPath, this.uploadOwner(checkpointId), f.name);
         uploaded.push(path);
         const r = await this.storage.writeFile(path, f.path);
         crashPoint('upload');
@@ -250,9 +251,9 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
       if (failed) throw failed.reason;
       const sharedFiles = results.map((r) => (r as PromiseFulfilledResult<SharedFileRef>).value);
 
-      const manifestPath = privatePath(jobPath, this.operatorId, this.subtaskIndex, checkpointId, 'MANIFEST');
+      const manifestPath = privatePath(jobPath, this.uploadOwner(checkpointId), 'MANIFEST');
       uploaded.push(manifestPath);
-      const metaPath = privatePath(jobPath, this.operatorId, this.subtaskIndex, checkpointId, 'meta');
+      const metaPath = privatePath(jobPath, this.uploadOwner(checkpointId), 'meta');
       uploaded.push(metaPath);
       const meta: SnapshotMeta = { ...this.buildMeta(timers), states };
       // allSettled, not all: on a failure the catch below deletes both paths, and a write
@@ -337,6 +338,9 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    // A snapshot still uploading can no longer be acknowledged (the task is closing, e.g. on
+    // Ctrl-C): abort it, so it deletes what it uploaded, and wait (a clean stop leaves no upload behind).
+    for (const id of [...this.running.keys()]) this.notifyCheckpointAborted(id);
     await Promise.allSettled([...this.inFlight]);
     // No WAL and no local recovery: the local copy is not needed after disposal.
     await this.store?.abandon();

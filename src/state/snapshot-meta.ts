@@ -7,10 +7,9 @@
  *     timers: [[domain 0|1, timestamp, key group, keyNs bytes]],
  *     heapChunks?: [[key group, offset, length]]   (heap: where each key group's chunk is in the data file) }
  *
- * Plus the transfer helpers both snapshot strategies use: unique names, a concurrency
- * limit, downloads with size/checksum verification.
+ * Plus the transfer helpers both snapshot strategies use: a concurrency limit, downloads
+ * with size/checksum verification. Upload names come from src/storage/job-layout.ts.
  */
-import { randomBytes } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.ts';
 import type { KeyGroupRange, PrivateFileRef } from './handles.ts';
@@ -55,24 +54,6 @@ export function decodeMeta(bytes: Uint8Array, file: string): SnapshotMeta {
     throw new CorruptionError(file, undefined, `unsupported meta format ${String((meta as { formatVersion?: unknown } | null)?.formatVersion)}`);
   }
   return meta;
-}
-
-export function randomHex(bytes = 8): string {
-  return randomBytes(bytes).toString('hex');
-}
-
-/** `<job>/taskowned/<op>-<subtask>-<chk>-<random>-<role>`: never reused. */
-export function privatePath(jobPath: string, operatorId: string, subtaskIndex: number, checkpointId: number, role: string): string {
-  return `${jobPath}/taskowned/${safeSegment(operatorId)}-${subtaskIndex}-${checkpointId}-${randomHex()}-${safeSegment(role)}`;
-}
-
-/** `<job>/shared/<op>-<subtask>-<chk>-<random>-<local name>`: never reused. */
-export function sharedPath(jobPath: string, operatorId: string, subtaskIndex: number, checkpointId: number, localName: string): string {
-  return `${jobPath}/shared/${safeSegment(operatorId)}-${subtaskIndex}-${checkpointId}-${randomHex()}-${safeSegment(localName)}`;
-}
-
-function safeSegment(s: string): string {
-  return s.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
 /** At most `limit` tasks in flight; once `stop()` is called, tasks not yet started reject. */

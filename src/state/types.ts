@@ -81,6 +81,8 @@ export interface StateBackendOptions {
   /** Local working directory for this subtask's store (lsm backend). */
   readonly localDir: string;
   readonly storage: CheckpointStorage;
+  /** Id of the run (one start of the job) in every upload's name; default: a new one per backend. */
+  readonly runId?: string;
   /** Parallel uploads/downloads per subtask. Default 4. */
   readonly transferConcurrency?: number;
   /** Handles to restore from (empty/undefined: start empty). May cover more key groups than keyGroupRange. */

@@ -40,6 +40,15 @@ export interface CheckpointStorage {
 
   /** Writes a small object from memory. */
   write(path: string, data: Uint8Array): Promise<WriteResult>;
+  /**
+   * Writes a small object only if no object exists at `path` (atomically: of two
+   * concurrent creates at most one succeeds); AlreadyExistsError otherwise. Local: a temp
+   * file hard-linked to the final name (link fails if the name exists). S3: PutObject with
+   * `If-None-Match: *` (a store that ignores the header, such as s3rver, overwrites:
+   * callers that need exclusivity read the object back, see src/checkpoint/job-lease.ts).
+   * Optional: a storage without it gets a stat-then-write fallback from the caller.
+   */
+  create?(path: string, data: Uint8Array): Promise<WriteResult>;
   /** Uploads a local file, streaming (multipart on S3 above a threshold). */
   writeFile(path: string, localFile: string): Promise<WriteResult>;
   /** Reads a whole object. NotFoundError if absent. */

@@ -33,6 +33,7 @@ import type { StreamingWrite } from './streaming-write.ts';
 
 export type StorageOp =
   | 'write'
+  | 'create'
   | 'writeFile'
   | 'writeStream'
   | 'read'
@@ -43,7 +44,7 @@ export type StorageOp =
   | 'deletePrefix';
 
 export const ALL_STORAGE_OPS: readonly StorageOp[] = [
-  'write', 'writeFile', 'writeStream', 'read', 'readToFile', 'stat', 'list', 'delete', 'deletePrefix',
+  'write', 'create', 'writeFile', 'writeStream', 'read', 'readToFile', 'stat', 'list', 'delete', 'deletePrefix',
 ];
 const WRITE_OPS: ReadonlySet<StorageOp> = new Set(['write', 'writeFile', 'writeStream']);
 
@@ -199,6 +200,13 @@ export class FaultInjectingStorage implements CheckpointStorage, StreamingWrite 
   async write(path: string, data: Uint8Array): Promise<WriteResult> {
     validatePath(path);
     return this.run('write', path, () => this.inner.write(path, data), () => this.partial(path, [data], data.length));
+  }
+
+  async create(path: string, data: Uint8Array): Promise<WriteResult> {
+    validatePath(path);
+    const inner = this.inner;
+    assert(inner.create !== undefined, `${this.uri} does not support create`);
+    return this.run('create', path, () => inner.create!(path, data));
   }
 
   async writeFile(path: string, localFile: string): Promise<WriteResult> {

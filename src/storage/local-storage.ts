@@ -30,14 +30,14 @@
  */
 import { constants } from 'node:fs';
 import type { Dirent } from 'node:fs';
-import { lstat, open, readdir, rm, rmdir, unlink } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { link, lstat, open, readdir, rm, rmdir, unlink } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { assert } from '../util/assert.ts';
-import { NotFoundError, PermanentStorageError, TransientStorageError, WeirError } from '../util/errors.ts';
+import { AlreadyExistsError, NotFoundError, PermanentStorageError, TransientStorageError, WeirError } from '../util/errors.ts';
 import type { CheckpointStorage, ObjectInfo, WriteResult } from './checkpoint-storage.ts';
 import { limitConcurrency } from './concurrency.ts';
-import { checkLocalSource, copyFileAtomically, writeFileAtomically } from './local-files.ts';
+import { checkLocalSource, copyFileAtomically, fsyncDir, tempPathFor, writeFileAtomically } from './local-files.ts';
 import type { Expectation } from './local-files.ts';
 import { TEMP_MARKER, comparePaths, isTempPath, validateDeletePrefix, validatePath, validatePrefix, validateTempPath } from './paths.ts';
 import type { StreamingWrite } from './streaming-write.ts';
@@ -66,6 +66,29 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
 
   async write(path: string, data: Uint8Array): Promise<WriteResult> {
     return this.writeStream(path, [data]);
+  }
+
+  /** Exclusive create: the bytes are published under a hidden temp name, then hard-linked to the final name (link(2) fails with EEXIST). */
+  async create(path: string, data: Uint8Array): Promise<WriteResult> {
+    const full = this.resolvePath(path);
+    const staged = tempPathFor(full);
+    let result: WriteResult;
+    try {
+      await this.refuseLinkedParents(path);
+      result = await writeFileAtomically(staged, [data], this.label(path));
+    } catch (err) {
+      throw mapWriteError(err, this.label(path));
+    }
+    try {
+      await link(staged, full);
+      await fsyncDir(dirname(full));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new AlreadyExistsError(this.label(path), { cause: err });
+      throw mapWriteError(err, this.label(path));
+    } finally {
+      await unlink(staged).catch(() => undefined);
+    }
+    return result;
   }
 
   async writeFile(path: string, localFile: string): Promise<WriteResult> {

@@ -3,7 +3,7 @@
  * contract suite checks the others against). Objects are copied on write and on read,
  * so a caller mutating its buffer can never change a stored object.
  */
-import { NotFoundError, PermanentStorageError } from '../util/errors.ts';
+import { AlreadyExistsError, NotFoundError, PermanentStorageError } from '../util/errors.ts';
 import type { CheckpointStorage, ObjectInfo, WriteResult } from './checkpoint-storage.ts';
 import { checkLocalSource, checksumBytes, fileChunks, writeFileAtomically } from './local-files.ts';
 import type { Expectation } from './local-files.ts';
@@ -25,6 +25,15 @@ export class MemoryStorage implements CheckpointStorage, StreamingWrite {
   async write(path: string, data: Uint8Array): Promise<WriteResult> {
     this.open();
     validatePath(path);
+    const copy = Uint8Array.from(data);
+    this.objects.set(path, copy);
+    return checksumBytes(copy);
+  }
+
+  async create(path: string, data: Uint8Array): Promise<WriteResult> {
+    this.open();
+    validatePath(path);
+    if (this.objects.has(path)) throw new AlreadyExistsError(path);
     const copy = Uint8Array.from(data);
     this.objects.set(path, copy);
     return checksumBytes(copy);

@@ -56,6 +56,7 @@ import {
   ConfigError,
   CorruptionError,
   NotFoundError,
+  AlreadyExistsError,
   PermanentStorageError,
   TransientStorageError,
   WeirError,
@@ -287,6 +288,21 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
   async write(path: string, data: Uint8Array): Promise<WriteResult> {
     this.key(path);
     return this.putFromSource('write', path, [data]);
+  }
+
+  /** PutObject with `If-None-Match: *`: S3 (since 2024), MinIO and R2 answer 412 if the key exists. */
+  async create(path: string, data: Uint8Array): Promise<WriteResult> {
+    const key = this.key(path);
+    try {
+      await this.retry('create', path, () =>
+        this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: data, ContentLength: data.length, IfNoneMatch: '*' })),
+      );
+    } catch (err) {
+      const status = ((err as { cause?: AwsLikeError }).cause ?? (err as AwsLikeError)).$metadata?.httpStatusCode;
+      if (status === 412 || status === 409) throw new AlreadyExistsError(this.label(path), { cause: err });
+      throw err;
+    }
+    return { size: data.length, checksum: crc32cHex(crc32c(data)) };
   }
 
   async writeFile(path: string, localFile: string): Promise<WriteResult> {

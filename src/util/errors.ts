@@ -48,6 +48,15 @@ export class NotFoundError extends PermanentStorageError {
   }
 }
 
+/** A create-if-absent found the object already there (another writer created it first). */
+export class AlreadyExistsError extends PermanentStorageError {
+  readonly path: string;
+  constructor(path: string, options?: { cause?: unknown }) {
+    super(`already exists: ${path}`, options);
+    this.path = path;
+  }
+}
+
 export class CheckpointDeclinedError extends WeirError {
   readonly code = 'CHECKPOINT_DECLINED';
   readonly checkpointId: number;

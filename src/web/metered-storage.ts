@@ -11,6 +11,7 @@
 import { stat } from 'node:fs/promises';
 import type { CheckpointStorage, ObjectInfo, WriteResult } from '../storage/checkpoint-storage.ts';
 import { supportsStreamingWrite } from '../storage/streaming-write.ts';
+import { PermanentStorageError } from '../util/errors.ts';
 
 export interface StorageCounters {
   bytesUploaded: number;
@@ -55,6 +56,14 @@ export class MeteredStorage implements CheckpointStorage {
 
   async write(path: string, data: Uint8Array): Promise<WriteResult> {
     const r = await this.count(this.inner.write(path, data));
+    this.wrote(path, r.size);
+    return r;
+  }
+
+  async create(path: string, data: Uint8Array): Promise<WriteResult> {
+    const inner = this.inner;
+    if (inner.create === undefined) throw new PermanentStorageError(`${inner.uri} does not support create`);
+    const r = await this.count(inner.create(path, data));
     this.wrote(path, r.size);
     return r;
   }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CheckpointCoordinator } from '../../src/checkpoint/coordinator.ts';
 import type { CheckpointCoordinatorOptions, CheckpointEvent } from '../../src/checkpoint/coordinator.ts';
-import { JOB_MARKER_FILE, metadataPath } from '../../src/checkpoint/layout.ts';
+import { JOB_MARKER_FILE, metadataPath } from '../../src/storage/job-layout.ts';
 import type { CheckpointParticipant, SubtaskState } from '../../src/checkpoint/types.ts';
 import type { CheckpointStorage } from '../../src/storage/checkpoint-storage.ts';
 import { FaultInjectingStorage } from '../../src/storage/fault-injecting-storage.ts';
@@ -330,7 +330,7 @@ test('checkpoint ids strictly increase across restarts, also past chk dirs witho
   await h3.coordinator.stop();
 });
 
-test('create() recovers registry counts, subsumes beyond retained, deletes orphans of this job only', async () => {
+test('create() recovers registry counts, deletes orphans of this job only and no retained checkpoint; retention applies at the next completion', async () => {
   const storage = new MemoryStorage();
   const h = await harness({ retained: 3 }, storage);
   for (const id of [1, 2, 3]) {
@@ -345,14 +345,22 @@ test('create() recovers registry counts, subsumes beyond retained, deletes orpha
   await storage.write(`${JOB}/taskowned/orphan-meta`, new Uint8Array(5));
   await storage.write(`other/shared/not-ours.sst`, new Uint8Array(5));
   const h2 = await harness({ retained: 2 }, storage);
-  assert.deepEqual(h2.coordinator.store.checkpoints().map((m) => m.checkpointId), [2, 3]);
-  assert.deepEqual(h2.coordinator.registry.entries().map((e) => e.refCount), [2, 2, 2, 2]);
-  const left = await paths(storage, '');
+  // nothing retained is deleted at start: a restore may still be reading checkpoint 1..3 (restore-claim.ts)
+  assert.deepEqual(h2.coordinator.store.checkpoints().map((m) => m.checkpointId), [1, 2, 3]);
+  assert.deepEqual(h2.coordinator.registry.entries().map((e) => e.refCount), [3, 3, 3, 3]);
+  let left = await paths(storage, '');
   assert.ok(!left.includes(`${JOB}/shared/orphan.sst`) && !left.includes(`${JOB}/taskowned/orphan-meta`));
   assert.ok(left.includes('other/shared/not-ours.sst'));
-  assert.ok(!left.includes(metadataPath(JOB, 1)));
+  assert.ok(left.includes(metadataPath(JOB, 1)));
   const recovered = h2.events.find((e) => e.type === 'recovered');
-  assert.ok(recovered && recovered.type === 'recovered' && recovered.orphansDeleted.length === 2);
+  assert.ok(recovered && recovered.type === 'recovered' && recovered.orphansDeleted.length === 2 && recovered.subsumed.length === 0);
+  const c4 = h2.coordinator.triggerCheckpoint();
+  await h2.ackAll(4);
+  await c4;
+  await h2.coordinator.whenIdle();
+  assert.deepEqual(h2.coordinator.store.checkpoints().map((m) => m.checkpointId), [3, 4]);
+  left = await paths(storage, '');
+  assert.ok(!left.includes(metadataPath(JOB, 1)) && !left.includes(metadataPath(JOB, 2)));
   await h2.coordinator.stop();
 });
 

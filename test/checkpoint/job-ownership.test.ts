@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CheckpointCoordinator } from '../../src/checkpoint/coordinator.ts';
 import { scanJob } from '../../src/checkpoint/job-scan.ts';
-import { jobMarkerPath, metadataPath } from '../../src/checkpoint/layout.ts';
+import { jobMarkerPath, metadataPath } from '../../src/storage/job-layout.ts';
 import { serializeMetadata } from '../../src/checkpoint/metadata.ts';
 import { METADATA_FORMAT_VERSION } from '../../src/checkpoint/types.ts';
 import { MemoryStorage } from '../../src/storage/memory-storage.ts';

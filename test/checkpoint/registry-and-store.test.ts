@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { CompletedCheckpointStore } from '../../src/checkpoint/completed-checkpoint-store.ts';
 import { CheckpointCoordinator } from '../../src/checkpoint/coordinator.ts';
-import { metadataPath } from '../../src/checkpoint/layout.ts';
+import { metadataPath } from '../../src/storage/job-layout.ts';
 import { parseMetadata, referencedPaths, sealMetadataJson, serializeMetadata } from '../../src/checkpoint/metadata.ts';
 import { SharedStateRegistry } from '../../src/checkpoint/shared-state-registry.ts';
 import { METADATA_FORMAT_VERSION } from '../../src/checkpoint/types.ts';

@@ -62,8 +62,10 @@ test('a restart before this run completed a checkpoint starts from the beginning
     const first = job(dir, { armed: false });
     await first.env.execute('letters');
     assert.equal(first.sink.values.at(-1), 2000);
-    // Second run of the same job without --resume: fails on its first record, restarts once.
+    // Second run of the same job started fresh (--fresh; without it or --resume it would be
+    // refused): fails on its first record, restarts once.
     const second = job(dir, { armed: true });
+    second.env.configure({ fresh: true });
     await second.env.execute('letters');
     assert.deepEqual(second.sink.values, Array.from({ length: 2000 }, (_, i) => i + 1));
   } finally {

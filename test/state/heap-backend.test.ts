@@ -22,7 +22,7 @@ test('heap: handle is full, self-contained, in taskowned/', async () => {
     assert.equal(h.mode, 'full');
     assert.equal(h.sharedFiles.length, 0);
     assert.deepEqual(h.privateFiles.map((f) => f.name).sort(), ['heap-kg-0-127', 'meta']);
-    for (const f of h.privateFiles) assert.match(f.path, /^job\/taskowned\/op-0-3-[0-9a-f]+-/);
+    for (const f of h.privateFiles) assert.match(f.path, /^job\/taskowned\/[0-9a-f]{12}\/op-0-3-[0-9a-f]+-/);
     assert.equal(h.fullSize, h.incrementalSize);
     const listed = await env.storage.list('job/');
     assert.deepEqual(listed.map((o) => o.path).sort(), h.privateFiles.map((f) => f.path).sort());

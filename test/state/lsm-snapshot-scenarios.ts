@@ -106,7 +106,7 @@ export function runLsmSnapshotScenarios(name: string, engine: LsmEngine, lsmOpti
         assert.deepEqual(shared(h1).reused, []);
         assert.equal(h1.incrementalSize, h1.fullSize);
         for (const f of h1.sharedFiles) {
-          assert.match(f.path, /^job\/shared\/op-0-1-[0-9a-f]+-/);
+          assert.match(f.path, /^job\/shared\/[0-9a-f]{12}\/op-0-1-[0-9a-f]+-/);
           assert.equal(f.registryKey, `op-0-${f.localName}`);
           assert.equal(f.uploadedBy, 1);
         }

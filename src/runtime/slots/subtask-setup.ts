@@ -35,6 +35,8 @@ export interface BackendPlace {
   readonly attempt: number;
   readonly storage: CheckpointStorage;
   readonly keySerializer: Serializer<unknown>;
+  /** The run's id, in every upload's name (src/storage/job-layout.ts); workers pass none yet (a per-backend id then). */
+  readonly runId?: string;
 }
 
 export function backendOptions(place: BackendPlace, graph: JobGraph, node: JobNode, subtaskIndex: number, restore: RestoreAssignment): StateBackendOptions {
@@ -47,6 +49,7 @@ export function backendOptions(place: BackendPlace, graph: JobGraph, node: JobNo
     keySerializer: place.keySerializer,
     localDir: `${place.stateDir}/${place.jobPath}/attempt-${place.attempt}/${node.operatorId}-${subtaskIndex}`,
     storage: place.storage,
+    ...(place.runId !== undefined ? { runId: place.runId } : {}),
     restoreFrom: restore.keyedHandles(node, subtaskIndex) ?? [],
   };
 }

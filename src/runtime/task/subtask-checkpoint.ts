@@ -5,7 +5,11 @@
  * finish off the task's path and are acknowledged to the coordinator with the timings.
  *
  * A snapshot that throws declines the checkpoint, and the barrier still goes downstream
- * (downstream alignment must not hang on it). After cancellation nothing is reported.
+ * (downstream alignment must not hang on it). After cancellation a failed asynchronous
+ * part is not reported (the backend deleted what it uploaded), but a finished one still is:
+ * the coordinator then owns its uploads (completes the checkpoint or deletes them) —
+ * dropping it leaked them on every Ctrl-C (issue 9, defect 7). whenDelivered() lets the
+ * task's close wait for every asynchronous part.
  */
 import { errorMessage } from '../../util/errors.ts';
 import type { KeyedStateHandle, SnapshotTarget } from '../../state/types.ts';
@@ -17,6 +21,9 @@ import type { OperatorChain } from './operator-chain.ts';
 import type { TaskServices } from './task-services.ts';
 
 export class SubtaskCheckpointer {
+  /** Asynchronous parts not yet delivered. */
+  private readonly inFlight = new Set<Promise<void>>();
+
   constructor(
     private readonly taskName: string,
     private readonly chain: OperatorChain,
@@ -58,9 +65,8 @@ export class SubtaskCheckpointer {
       });
       return states;
     };
-    finish().then(
+    const delivered = finish().then(
       (states) => {
-        if (this.cancelled()) return;
         this.services.acknowledge(id, states, { syncMillis, asyncMillis: clock.monotonic() - asyncStart, alignmentMillis });
       },
       (err: unknown) => {
@@ -68,5 +74,12 @@ export class SubtaskCheckpointer {
         this.services.decline(id, `asynchronous snapshot of ${this.taskName} failed: ${errorMessage(err)}`, err);
       },
     );
+    this.inFlight.add(delivered);
+    void delivered.then(() => this.inFlight.delete(delivered));
+  }
+
+  /** Resolves when every asynchronous part so far was delivered (or failed). */
+  async whenDelivered(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
   }
 }

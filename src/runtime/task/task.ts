@@ -253,6 +253,8 @@ export class Task implements TaskHandle {
     for (const t of this.timers) t.cancel();
     this.timers.clear();
     const errors = await this.operators.close();
+    // Closed backends aborted their running snapshots; wait until each is delivered or gone.
+    await this.checkpointer.whenDelivered();
     if (errors.length > 0 && !this.cancelled) throw errors[0];
   }
 
