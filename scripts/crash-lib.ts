@@ -15,7 +15,9 @@ const root = new URL('../', import.meta.url).pathname;
 const bin = join(root, 'bin/weir.js');
 const job = join(root, 'examples/wordcount.ts');
 
-export const POINTS = ['snapshot-sync', 'snapshot-async', 'upload', 'metadata-before', 'metadata-after', 'subsume-delete', 'compaction', 'manifest-synced', 'restore'] as const;
+export const POINTS = ['snapshot-sync', 'snapshot-async', 'upload', 'metadata-before', 'metadata-after', 'subsume-delete', 'compaction', 'manifest-synced', 'recovered', 'restore'] as const;
+/** Points only reached when a run restores a checkpoint. */
+const RESTORE_POINTS: readonly string[] = ['recovered', 'restore'];
 /** Points only the lsm backend reaches. */
 const LSM_POINTS: readonly string[] = ['compaction', 'manifest-synced'];
 
@@ -126,6 +128,31 @@ export function runWeir(args: readonly string[], env: NodeJS.ProcessEnv, plan: K
   });
 }
 
+/**
+ * Starts a second `weir run` on the same job directory once the first one holds it (its
+ * lease exists). While the first runs, the second must exit 2 naming the holder. If the
+ * first is gone before the second got its answer (it finished, or was killed, so its
+ * lease is stale), the second may run: it is then waited for, and it must end cleanly.
+ */
+function secondProcess(args: readonly string[], env: NodeJS.ProcessEnv, jobDir: string): {
+  outcome(first: RunOutcome): Promise<{ refused: boolean; finished: boolean; error?: string }>;
+} {
+  const started = (async () => {
+    for (let i = 0; i < 2000 && !existsSync(join(jobDir, '_lease')); i++) await new Promise((r) => setTimeout(r, 5));
+    return weirCli(args, env);
+  })();
+  return {
+    async outcome(first) {
+      const r = await started;
+      if (r.code === 2 && /is in use by run [0-9a-f]+ \(pid \d+ on /.test(r.stderr) && r.stderr.trim().split('\n').length === 1) {
+        return { refused: true, finished: false };
+      }
+      if (r.code === 0 && (first.signal === 'SIGKILL' || first.code === 0)) return { refused: false, finished: /job finished/.test(r.stderr) };
+      return { refused: false, finished: false, error: `second process on the job directory exited ${r.code} while the first ran: ${r.stderr.slice(-1500)}` };
+    },
+  };
+}
+
 /** Runs `weir <args>` to completion (for `checkpoints verify|gc`). */
 export async function weirCli(args: readonly string[], env?: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -177,6 +204,8 @@ export interface RoundResult {
   readonly verifyProblems: number;
   readonly orphans: number;
   readonly checkpointsRetained: number;
+  /** Second processes started on the job directory while a run held it (all refused). */
+  readonly secondRefused?: number;
   readonly error?: string;
 }
 
@@ -198,6 +227,12 @@ export interface RoundOptions {
   readonly guardMs?: number;
   /** Keep a copy of the directories of a round that hung (for debugging). */
   readonly keepOnHang?: boolean;
+  /**
+   * Share of runs during which a SECOND process is started on the same job directory
+   * (issue 9, defect 3): it must fail at start naming the holder (exit 2), and the first
+   * run must not notice. Default 0.
+   */
+  readonly secondProcessShare?: number;
 }
 
 /**
@@ -223,6 +258,7 @@ export async function crashRound(o: RoundOptions): Promise<RoundResult> {
     const points = POINTS.filter((p) => o.variant.lsm || !LSM_POINTS.includes(p));
     const maxRuns = o.kills * 2 + 10;
     let finished = false;
+    let secondRefused = 0;
     for (; runs < maxRuns && !finished; runs++) {
       let plan: KillPlan = {};
       const planned = o.sequence?.[kills];
@@ -232,15 +268,24 @@ export async function crashRound(o: RoundOptions): Promise<RoundResult> {
           : { crashAt: planned.includes(':') ? planned : `${planned}:1` };
       } else if (o.sequence === undefined && kills < o.kills) {
         if (o.random() < (o.pointShare ?? 0.6)) {
-          const usable = points.filter((p) => p !== 'restore' || newestCheckpoint(jobDir) > 0);
+          const usable = points.filter((p) => !RESTORE_POINTS.includes(p) || newestCheckpoint(jobDir) > 0);
           const point = usable[Math.floor(o.random() * usable.length)]!;
           plan = { crashAt: `${point}:${1 + Math.floor(o.random() * 4)}` };
         } else {
           plan = { afterCheckpoints: Math.floor(o.random() * 3), extraMs: Math.floor(o.random() * 150), fallbackMs: 20_000 };
         }
       }
+      const second = (o.secondProcessShare ?? 0) > 0 && o.random() < o.secondProcessShare! ? secondProcess(args, o.env ?? {}, jobDir) : undefined;
       const r = await runWeir(args, o.env ?? {}, plan, jobDir, o.guardMs);
       writeFileSync(join(dir, `run-${runs}.log`), `${JSON.stringify(plan)}\n${r.stderr}`);
+      if (second !== undefined) {
+        const s2 = await second.outcome(r);
+        if (s2.error !== undefined) {
+          return { variant: o.variant.name, kills, killsByPoint, runs: runs + 1, outputProblems: [], verifyProblems: -1, orphans: -1, checkpointsRetained: 0, secondRefused, error: `run ${runs}: ${s2.error}` };
+        }
+        if (s2.refused) secondRefused++;
+        else finished ||= s2.finished;
+      }
       if (r.hung) {
         if (o.keepOnHang) cpSync(dir, `${dir}-hung`, { recursive: true });
         return { variant: o.variant.name, kills, killsByPoint, runs: runs + 1, outputProblems: [], verifyProblems: -1, orphans: -1, checkpointsRetained: 0, error: `run ${runs} (${JSON.stringify(plan)}) HUNG (killed after ${o.guardMs ?? 90_000} ms)${o.keepOnHang ? `, copy in ${dir}-hung` : ''}: ${r.stderr.slice(-3000)}` };
@@ -269,6 +314,7 @@ export async function crashRound(o: RoundOptions): Promise<RoundResult> {
       verifyProblems: v ? v.problems.length : -1,
       orphans: g ? g.orphans.length : -1,
       checkpointsRetained: v ? v.checkpoints.length : 0,
+      secondRefused,
       ...(v && g ? {} : { error: `verify exited ${verify.code}: ${verify.stderr}${verify.stdout}; gc exited ${gc.code}: ${gc.stderr}${gc.stdout}` }),
     };
   } finally {

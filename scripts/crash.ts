@@ -1,5 +1,9 @@
 /**
- * Crash harness (issue 6): `npm run test:crash -- --kills 200 [--seed 1] [--lines 60000] [--vocab 5000] [--json out.json]`
+ * Crash harness (issue 6): `npm run test:crash -- --kills 200 [--seed 1] [--lines 60000] [--vocab 5000] [--second-process 0.15] [--json out.json]`
+ *
+ * --second-process: share of runs during which a second `weir run` is started on the same
+ * job directory (issue 9): it must be refused at start naming the holder, the first run
+ * must not notice.
  *
  * Spreads the kills over lsm incremental, lsm full and heap; each variant runs rounds of
  * examples/wordcount.ts (scripts/crash-lib.ts) killed at random moments and at chosen
@@ -19,6 +23,7 @@ const { values } = parseArgs({
     lines: { type: 'string', default: '60000' },
     vocab: { type: 'string', default: '5000' },
     'per-round': { type: 'string', default: '12' },
+    'second-process': { type: 'string', default: '0.15' },
     variants: { type: 'string', default: VARIANTS.map((v) => v.name).join(',') },
     json: { type: 'string' },
     verbose: { type: 'boolean', default: false },
@@ -38,12 +43,13 @@ for (const [i, variant] of variants.entries()) {
   for (let round = 0; done < share && round < share + 5; round++) {
     const r = await crashRound({
       variant, kills: Math.min(perRound, share - done), lines: Number(values.lines), vocab: Number(values.vocab), random,
+      secondProcessShare: Number(values['second-process']),
       ...(values.verbose ? { log: (l: string) => console.log(l) } : {}),
     });
     results.push(r);
     done += r.kills;
     const ok = r.error === undefined && r.outputProblems.length === 0 && r.verifyProblems === 0 && r.orphans === 0;
-    console.log(`${variant.name} round ${round + 1}: ${r.kills} kills in ${r.runs} runs, output ${r.outputProblems.length === 0 ? 'exact' : `WRONG: ${r.outputProblems.join('; ')}`}, verify problems ${r.verifyProblems}, orphans ${r.orphans}${r.error ? `, ERROR ${r.error}` : ''}`);
+    console.log(`${variant.name} round ${round + 1}: ${r.kills} kills in ${r.runs} runs, output ${r.outputProblems.length === 0 ? 'exact' : `WRONG: ${r.outputProblems.join('; ')}`}, verify problems ${r.verifyProblems}, orphans ${r.orphans}, second processes refused ${r.secondRefused ?? 0}${r.error ? `, ERROR ${r.error}` : ''}`);
     if (!ok) failed = true;
   }
 }
@@ -63,8 +69,10 @@ for (const [p, row] of [...points].sort()) {
   grand += total;
   console.log(`${p.padEnd(18)}${names.map((n) => String(row[n] ?? 0).padStart(17)).join('')}${String(total).padStart(8)}`);
 }
+const secondRefused = results.reduce((n, r) => n + (r.secondRefused ?? 0), 0);
 const summary = {
   kills: grand,
+  secondRefused,
   rounds: results.length,
   seconds: Math.round((performance.now() - started) / 1000),
   failed,
@@ -72,6 +80,7 @@ const summary = {
   rounds_detail: results,
 };
 console.log(`\n${grand} kills survived in ${results.length} rounds, ${summary.seconds} s: ${failed ? 'PROBLEMS (see above)' : 'nothing lost, nothing duplicated, verify clean, no orphans'}`);
-console.log(JSON.stringify({ kills: grand, rounds: results.length, seconds: summary.seconds, failed, byPoint: summary.byPoint }));
+console.log(`${secondRefused} second processes started on a running job's directory, all refused at start`);
+console.log(JSON.stringify({ kills: grand, secondRefused, rounds: results.length, seconds: summary.seconds, failed, byPoint: summary.byPoint }));
 if (values.json) writeFileSync(values.json, JSON.stringify(summary, null, 1));
 process.exitCode = failed ? 1 : 0;

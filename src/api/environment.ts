@@ -263,6 +263,10 @@ export class StreamEnvironment implements GraphBuilder {
     const incremental = o.incremental ?? true;
     const stateDir = o.stateDir ?? mkdtempSync(join(tmpdir(), 'weir-state-'));
     const log = o.log ?? (() => undefined);
+    // Bad options fail before the job directory is touched (and before a lease is taken).
+    const interval = parseDuration(o.checkpointInterval ?? '10s', 'checkpoint interval');
+    const timeout = parseDuration(o.checkpointTimeout ?? '10m', 'checkpoint timeout');
+    const minPause = parseDuration(o.minPauseBetweenCheckpoints ?? 0, 'min pause between checkpoints');
     // Lease, start policy (--resume / --fresh / refuse), restore point and id counter: src/checkpoint/job-start.ts.
     let jobStart: JobStart | undefined;
     if (checkpointStorage) {
@@ -280,48 +284,53 @@ export class StreamEnvironment implements GraphBuilder {
     }
     const restoreFrom: CheckpointMetadata | undefined = jobStart?.restoreFrom;
     const runId = jobStart?.run.runId;
-    const interval = parseDuration(o.checkpointInterval ?? '10s', 'checkpoint interval');
-    const timeout = parseDuration(o.checkpointTimeout ?? '10m', 'checkpoint timeout');
-    const minPause = parseDuration(o.minPauseBetweenCheckpoints ?? 0, 'min pause between checkpoints');
+    let execution: JobExecution;
     let lastCheckpoint: CheckpointSummary | undefined;
-    const onEvent = (e: CheckpointEvent): void => {
-      if (e.type === 'completed') lastCheckpoint = summary(e.info);
-      else if (e.type === 'warning') log('warn', e.message);
-      notifyObserver(o.observer, 'checkpointEvent', e);
-    };
-    const createCoordinator = checkpointStorage
-      ? async (setup: CoordinatorSetup): Promise<CoordinatorPort> => {
-          const c = await CheckpointCoordinator.create({
-            job, storage: checkpointStorage, clock, participant: setup.participant, expectedTasks: setup.expectedTasks,
-            interval, timeout, maxParallelism: setup.maxParallelism, operators: setup.operators, onEvent,
-            firstCheckpointId: setup.firstCheckpointId,
-            ...(jobStart ? { idCounter: jobStart.ids, run: jobStart.run, fence: () => jobStart.lease.verify() } : {}),
-            ...(o.maxConcurrentCheckpoints !== undefined ? { maxConcurrent: o.maxConcurrentCheckpoints } : {}),
-            ...(minPause > 0 ? { minPause } : {}),
-            ...(o.retainedCheckpoints !== undefined ? { retained: o.retainedCheckpoints } : {}),
-          });
-          notifyObserver(o.observer, 'coordinatorCreated', c);
-          return coordinatorPort(c);
-        }
-      : undefined;
-    const createBackend = o.createBackend
-      ? (opts: StateBackendOptions) => o.createBackend!(opts, kind, incremental)
-      : (opts: StateBackendOptions) => defaultBackend(opts, kind, incremental, clock);
-    const workers = o.workers !== undefined && o.workers > 0 ? this.workerSetup(o.workers, graph.name) : undefined;
-    const execution = new JobExecution({
-      graph, clock, jobPath: job, storage, createBackend, stateDir,
-      ...(runId !== undefined ? { runId } : {}),
-      restartStrategy: o.restartStrategy ?? (checkpointStorage ? { kind: 'fixed-delay', attempts: 3, delayMs: 1000 } : { kind: 'none' }),
-      ...(createCoordinator ? { createCoordinator } : {}),
-      ...(restoreFrom ? { restoreFrom } : {}),
-      ...(o.keySerializer ? { keySerializer: o.keySerializer } : {}),
-      ...(o.channelCapacity ? { channelCapacity: o.channelCapacity } : {}),
-      ...(o.batchSize ? { batchSize: o.batchSize } : {}),
-      log,
-      ...(o.observer ? { observer: o.observer } : {}),
-      ...(workers ? { workers } : {}),
-    });
-    if (restoreFrom) log('info', `restoring from checkpoint ${restoreFrom.checkpointId}`);
+    try {
+      const onEvent = (e: CheckpointEvent): void => {
+        if (e.type === 'completed') lastCheckpoint = summary(e.info);
+        else if (e.type === 'warning') log('warn', e.message);
+        notifyObserver(o.observer, 'checkpointEvent', e);
+      };
+      const createCoordinator = checkpointStorage
+        ? async (setup: CoordinatorSetup): Promise<CoordinatorPort> => {
+            const c = await CheckpointCoordinator.create({
+              job, storage: checkpointStorage, clock, participant: setup.participant, expectedTasks: setup.expectedTasks,
+              interval, timeout, maxParallelism: setup.maxParallelism, operators: setup.operators, onEvent,
+              firstCheckpointId: setup.firstCheckpointId,
+              ...(jobStart ? { idCounter: jobStart.ids, run: jobStart.run, fence: () => jobStart.lease.verify() } : {}),
+              ...(o.maxConcurrentCheckpoints !== undefined ? { maxConcurrent: o.maxConcurrentCheckpoints } : {}),
+              ...(minPause > 0 ? { minPause } : {}),
+              ...(o.retainedCheckpoints !== undefined ? { retained: o.retainedCheckpoints } : {}),
+            });
+            notifyObserver(o.observer, 'coordinatorCreated', c);
+            return coordinatorPort(c);
+          }
+        : undefined;
+      const createBackend = o.createBackend
+        ? (opts: StateBackendOptions) => o.createBackend!(opts, kind, incremental)
+        : (opts: StateBackendOptions) => defaultBackend(opts, kind, incremental, clock);
+      const workers = o.workers !== undefined && o.workers > 0 ? this.workerSetup(o.workers, graph.name) : undefined;
+      execution = new JobExecution({
+        graph, clock, jobPath: job, storage, createBackend, stateDir,
+        ...(runId !== undefined ? { runId } : {}),
+        restartStrategy: o.restartStrategy ?? (checkpointStorage ? { kind: 'fixed-delay', attempts: 3, delayMs: 1000 } : { kind: 'none' }),
+        ...(createCoordinator ? { createCoordinator } : {}),
+        ...(restoreFrom ? { restoreFrom } : {}),
+        ...(o.keySerializer ? { keySerializer: o.keySerializer } : {}),
+        ...(o.channelCapacity ? { channelCapacity: o.channelCapacity } : {}),
+        ...(o.batchSize ? { batchSize: o.batchSize } : {}),
+        log,
+        ...(o.observer ? { observer: o.observer } : {}),
+        ...(workers ? { workers } : {}),
+      });
+      if (restoreFrom) log('info', `restoring from checkpoint ${restoreFrom.checkpointId}`);
+    } catch (err) {
+      // Nothing ran: give the job directory back (lease, id counter) and close what we opened.
+      await jobStart?.close();
+      if (checkpointStorage && typeof o.checkpoints === 'string') await checkpointStorage.close();
+      throw err;
+    }
     const done = execution.run().finally(async () => {
       await jobStart?.close();
       if (checkpointStorage && typeof o.checkpoints === 'string') await checkpointStorage.close();

@@ -7,8 +7,8 @@
  * a second process fails at start with one line naming the holder instead of sweeping
  * the first one's uploads and numbering checkpoints from 1 again.
  *
- * Acquire: `storage.create()` (exclusive: local link(2), S3 `If-None-Match: *`). If the
- * lease exists, its holder is live unless
+ * Acquire: read the lease; if there is none, `storage.create()` it (exclusive: local
+ * link(2), S3 `If-None-Match: *`). If the lease exists, its holder is live unless
  *   - it is on this host and its pid is gone (a crashed or killed process), or
  *   - its heartbeat is older than its time to live (a holder on another host, or a pid
  *     that was reused).
@@ -106,23 +106,27 @@ export class JobLease {
     };
     const lease = new JobLease(o, record);
     for (let attempt = 1; attempt <= 3; attempt++) {
+      // Look first: a store that ignores If-None-Match (s3rver) would let the create overwrite a live holder.
+      const holder = await lease.readRecord();
+      if (holder !== undefined) {
+        if (holder.runId === o.runId) {
+          // our own create landed but its answer was lost (a retried S3 PutObject answers 412)
+          lease.schedule();
+          return lease;
+        }
+        const stale = lease.staleReason(holder);
+        if (stale === undefined) throw lease.heldError(holder);
+        o.onWarning?.(`taking over the lease of run ${holder.runId} (${stale})`);
+        await retryTransient(o.clock, () => o.storage.delete(lease.path));
+        continue;
+      }
       if (await lease.tryCreate()) {
         const back = await lease.readRecord();
         if (back?.runId !== o.runId) throw lease.heldError(back, 'it was created at the same moment by another process');
         lease.schedule();
         return lease;
       }
-      const holder = await lease.readRecord();
-      if (holder === undefined) continue; // released meanwhile: try again
-      if (holder.runId === o.runId) {
-        // our own create landed but its answer was lost (a retried S3 PutObject answers 412)
-        lease.schedule();
-        return lease;
-      }
-      const stale = lease.staleReason(holder);
-      if (stale === undefined) throw lease.heldError(holder);
-      o.onWarning?.(`taking over the lease of run ${holder.runId} (${stale})`);
-      await retryTransient(o.clock, () => o.storage.delete(lease.path));
+      // AlreadyExists: another process created it between our look and our create; look again.
     }
     throw lease.heldError(await lease.readRecord(), 'could not take it after 3 attempts');
   }

@@ -18,6 +18,7 @@ import { formatBytes } from './format.ts';
 import type { CliIo } from './io.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { attachJobWeb } from '../web/job-web.ts';
+import { followLauncher } from './launcher-signals.ts';
 
 /** The logger's stream: stderr through CliIo, clearing the progress line first. */
 function logStream(io: CliIo, clearLine: () => void): NodeJS.WritableStream {
@@ -175,6 +176,13 @@ async function runJob(job: string, args: string[], flags: RunFlags, io: CliIo): 
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // npx / npm run put a shell between npm and node that does not pass SIGTERM on.
+  const launcher = followLauncher((why) => {
+    log('warn', `${why}: stopping as on SIGTERM`);
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+    stop();
+  });
   try {
     const result = await handle.done;
     if (flags.progress) show(true);
@@ -187,6 +195,7 @@ async function runJob(job: string, args: string[], flags: RunFlags, io: CliIo): 
     throw new Error(errorMessage(err), { cause: err });
   } finally {
     if (timer) clearInterval(timer);
+    launcher.stop();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }

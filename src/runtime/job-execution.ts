@@ -18,6 +18,7 @@
  * in through the participant methods, which only enqueue work on the tasks.
  */
 import type { Clock } from '../util/clock.ts';
+import { crashPoint } from '../util/crash-points.ts';
 import { ConfigError, WeirError, errorMessage } from '../util/errors.ts';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.ts';
 import type { KeyedStateBackend, Serializer, StateBackendOptions } from '../state/types.ts';
@@ -196,6 +197,8 @@ export class JobExecution implements CheckpointParticipant {
         if (latest !== undefined && latest.checkpointId === this.metrics.lastCompletedCheckpointId) restore = latest;
       }
       if (index > 0) this.log('warn', `restart ${index} from ${restore ? `checkpoint ${restore.checkpointId}` : 'the beginning'}`);
+      // Between recovery (the coordinator read the completed checkpoints) and the download of the restored one.
+      if (restore) crashPoint('recovered');
       this.coordinator = coordinator;
       notifyObserver(o.observer, 'attemptStarted', index, restore);
       let error: unknown;

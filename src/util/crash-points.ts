@@ -24,6 +24,7 @@ export const CRASH_POINTS = [
   'subsume-delete',
   'compaction',
   'manifest-synced',
+  'recovered',
   'restore',
 ] as const;
 export type CrashPointName = (typeof CRASH_POINTS)[number];

@@ -14,6 +14,7 @@ import { FaultInjectingStorage } from '../../src/storage/fault-injecting-storage
 import { supportsStreamingWrite } from '../../src/storage/streaming-write.ts';
 import { crc32c, crc32cHex } from '../../src/util/crc32c.ts';
 import {
+  AlreadyExistsError,
   ConfigError,
   CorruptionError,
   NotFoundError,
@@ -26,6 +27,12 @@ export interface ContractOptions {
   cleanup?: (storage: CheckpointStorage) => Promise<void>;
   /** Size of the "large" object: above the implementation's multipart/streaming threshold. Default 3 MiB + 17. */
   largeObjectSize?: number;
+  /**
+   * Whether the store honours an exclusive create. Default true. s3rver ignores
+   * `If-None-Match: *` on PutObject (it implements the header for GET only), so against it
+   * the contract checks only that create() writes; the lease's read-back covers the rest.
+   */
+  exclusiveCreate?: boolean;
 }
 
 export const HOSTILE_PATHS: readonly string[] = [
@@ -86,6 +93,24 @@ export function runCheckpointStorageContract(name: string, options: ContractOpti
       withStorage(async (s) => {
         assert.match(s.uri, /^[a-z0-9+]+:\/\//);
         assert.doesNotMatch(s.uri, /@|secret|password|S3RVER/i);
+      }));
+
+    test('create() writes an absent object; a second create of the same path is AlreadyExistsError and keeps the first', () =>
+      withStorage(async (s) => {
+        assert.ok(s.create !== undefined, `${name} has no create()`);
+        const first = utf8('{"runId":"a"}');
+        const r = await s.create('job/_lease', first);
+        assert.deepEqual(r, { size: first.length, checksum: checksum(first) });
+        assert.deepEqual(await s.read('job/_lease'), first);
+        if (options.exclusiveCreate === false) return;
+        await assert.rejects(s.create('job/_lease', utf8('{"runId":"b"}')), (e: unknown) => e instanceof AlreadyExistsError);
+        assert.deepEqual(await s.read('job/_lease'), first);
+        // two at once: exactly one wins
+        const both = await Promise.allSettled([s.create('job/x', utf8('1')), s.create('job/x', utf8('2'))]);
+        assert.equal(both.filter((b) => b.status === 'fulfilled').length, 1, JSON.stringify(both));
+        await s.delete('job/_lease');
+        await s.create('job/_lease', utf8('again'));
+        assert.deepEqual(await s.list('job/'), [{ path: 'job/_lease', size: 5 }, { path: 'job/x', size: 1 }]);
       }));
 
     test('write/read round trip: empty, small, all byte values; checksum is CRC-32C of the bytes', () =>
