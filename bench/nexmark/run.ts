@@ -11,15 +11,17 @@
  * the last one) and the peak RSS of the process. The events are those of Beam's default
  * configuration (10 ms of event time per event, as bench/peers/flink generates them, so
  * the two run the same stream); --rate N makes event time advance at N events/s instead
- * (one generator, Beam's integer µs arithmetic: at most 1,000,000). --workers N > 1 needs
- * subtasks on worker threads, which weir does not have yet: it fails with that message.
+ * (one generator, Beam's integer µs arithmetic: at most 1,000,000). --workers N > 1 runs
+ * the job (bench/nexmark/nexmark-job.ts) with parallelism N on N worker threads.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { NexmarkSource, StreamEnvironment, WatermarkStrategy, type NexmarkEvent, type Sink } from '../../src/index.ts';
+import { pathToFileURL } from 'node:url';
+import { StreamEnvironment } from '../../src/index.ts';
+import nexmarkJob from './nexmark-job.ts';
 import type { CheckpointEvent } from '../../src/checkpoint/index.ts';
 import { queries } from './queries/index.ts';
 
@@ -61,14 +63,6 @@ interface Result {
   peakRssBytes: number;
 }
 
-class CountingSink implements Sink<unknown> {
-  readonly name = 'discard';
-  n = 0;
-  createWriter() {
-    return { write: () => void this.n++ };
-  }
-}
-
 function fail(message: string): never {
   console.error(`bench:nexmark: ${message}`);
   process.exit(2);
@@ -76,16 +70,11 @@ function fail(message: string): never {
 
 const workers = Number(values.workers);
 if (!Number.isInteger(workers) || workers < 1) fail(`--workers must be a positive integer, got ${values.workers}`);
-if (workers > 1) {
-  fail(`--workers ${workers}: weir runs every subtask on the main thread (subtasks on worker threads are not built yet), so only --workers 1 is measured; no numbers are made up for ${workers}`);
-}
 const events = Number(values.events);
 if (!Number.isSafeInteger(events) || events < 1) fail(`--events must be a positive integer, got ${values.events}`);
 if (values['state-backend'] !== undefined) values.backend = values['state-backend'];
 const rate = values.rate === undefined ? undefined : Number(values.rate);
 if (rate !== undefined && (!Number.isInteger(rate) || rate < 1 || rate > 1_000_000)) fail(`--rate must be an integer in [1, 1000000] (Beam's integer µs arithmetic), got ${values.rate}`);
-/** Beam's default timeline (100 generators at 10,000 events/s: 10 ms per event), or one generator at --rate. */
-const timeline = rate === undefined ? {} : { numEventGenerators: 1, firstEventRate: rate, nextEventRate: rate };
 const timelineLabel = rate === undefined ? "Beam's default (10 ms per event)" : `${rate.toLocaleString('en-US')} events/s`;
 if (values.backend !== 'heap' && values.backend !== 'lsm') fail(`--backend must be heap or lsm, got ${values.backend}`);
 
@@ -107,20 +96,21 @@ async function runQuery(name: string): Promise<Result> {
         },
       },
     });
-    const sink = new CountingSink();
-    const stream = env
-      .fromSource(new NexmarkSource({ maxEvents: events, ...timeline }))
-      .assignTimestampsAndWatermarks(WatermarkStrategy.forBoundedOutOfOrderness<NexmarkEvent>(0));
-    query(stream).sinkTo(sink);
+    const args = ['--query', name, '--events', String(events), ...(rate === undefined ? [] : ['--rate', String(rate)])];
+    env.configure({
+      // --workers N > 1: the subtasks on N worker threads (parallelism N); 1: on the main thread
+      ...(workers > 1 ? { workers, jobModule: { url: pathToFileURL(join(import.meta.dirname, 'nexmark-job.ts')).href, args } } : {}),
+    });
+    nexmarkJob(env, args);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    await env.execute(`nexmark-${name}`);
+    const result = await env.execute(`nexmark-${name}`);
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     return {
       query: name, events, workers, backend: values.backend, seconds, eventsPerSecond: events / seconds, cpuSeconds, eventsPerCpuSecond: events / cpuSeconds,
-      outputRecords: sink.n, checkpoints, peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      outputRecords: result.metrics.recordsOut, checkpoints, peakRssBytes: process.resourceUsage().maxRSS * 1024,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
