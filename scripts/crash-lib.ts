@@ -264,7 +264,7 @@ export async function crashRound(o: RoundOptions): Promise<RoundResult> {
       const planned = o.sequence?.[kills];
       if (planned !== undefined) {
         plan = planned === 'random'
-          ? { afterCheckpoints: 1, extraMs: Math.floor(o.random() * 150), fallbackMs: 20_000 }
+          ? { afterCheckpoints: 1, extraMs: Math.floor(o.random() * 150), fallbackMs: 45_000 }
           : { crashAt: planned.includes(':') ? planned : `${planned}:1` };
       } else if (o.sequence === undefined && kills < o.kills) {
         if (o.random() < (o.pointShare ?? 0.6)) {
@@ -272,7 +272,7 @@ export async function crashRound(o: RoundOptions): Promise<RoundResult> {
           const point = usable[Math.floor(o.random() * usable.length)]!;
           plan = { crashAt: `${point}:${1 + Math.floor(o.random() * 4)}` };
         } else {
-          plan = { afterCheckpoints: Math.floor(o.random() * 3), extraMs: Math.floor(o.random() * 150), fallbackMs: 20_000 };
+          plan = { afterCheckpoints: Math.floor(o.random() * 3), extraMs: Math.floor(o.random() * 150), fallbackMs: 45_000 };
         }
       }
       const second = (o.secondProcessShare ?? 0) > 0 && o.random() < o.secondProcessShare! ? secondProcess(args, o.env ?? {}, jobDir) : undefined;

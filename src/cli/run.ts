@@ -9,7 +9,6 @@
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { StreamEnvironment, type JobProgress, type StreamEnvironmentOptions } from '../api/index.ts';
@@ -73,7 +72,7 @@ export function registerRunCommand(program: Command, io: CliIo): void {
     .option('--fresh', 'start with empty state although the job has checkpoints (they are kept)')
     .option('--job-name <name>', 'job directory in checkpoint storage (default: the file name)')
     .option('--restart-attempts <n>', 'restarts after a failure (fixed delay 1s)')
-    .option('--workers <n>', 'worker threads (task slots) for the subtasks; 0 = all on the main thread (default: one per core, at most the parallelism)')
+    .option('--workers <n>', 'worker threads (task slots) for the subtasks, at most the parallelism; 0 = all on the main thread (default 0)')
     .option('--slots <n>', 'same as --workers')
     .option('--no-progress', 'no progress line')
     .option('--ui-port <port>', 'port of the dashboard, REST API and /metrics; 0 = off', '8081')
@@ -146,7 +145,7 @@ async function runJob(job: string, args: string[], flags: RunFlags, io: CliIo): 
   await main(env, args);
   // Flags win over what the job set (e.g. a different --parallelism on resume).
   env.configure(flagsToOptions(job, flags));
-  env.configure({ jobModule: { url: pathToFileURL(file).href, args }, workers: env.getOptions().workers ?? defaultWorkers() });
+  env.configure({ jobModule: { url: pathToFileURL(file).href, args }, workers: env.getOptions().workers ?? DEFAULT_WORKERS });
   if (env.isStarted) return; // the job ran itself
   const web = await attachJobWeb(env, { port: int(flags.uiPort, 'ui-port', 0) ?? 8081, host: flags.uiHost, logger, progressStream: process.stderr });
   const handle = await env.start().catch(async (err: unknown) => {
@@ -202,14 +201,13 @@ async function runJob(job: string, args: string[], flags: RunFlags, io: CliIo): 
 }
 
 /**
- * Worker threads when neither the flag nor the job says: one per core (measured in
- * docs/runtime.md: at parallelism 1 a single worker costs nothing against the main
- * thread and frees it for the coordinator and the dashboard); capped at the job's
- * parallelism when the plan is made (placement.ts).
+ * Worker threads when neither the flag nor the job says: none (every subtask on the main
+ * thread). Measured in docs/runtime.md on this shared 2-core machine, 2 workers were
+ * slower than 1 and a worker adds seconds to the start (it loads the job and the
+ * runtime again); one per core (`availableParallelism()`) becomes the default once the
+ * scaling is shown on an idle machine.
  */
-function defaultWorkers(): number {
-  return availableParallelism();
-}
+const DEFAULT_WORKERS = 0;
 
 export function progressLine(p: JobProgress, inRate: number, outRate: number): string {
   const m = p.metrics;
