@@ -1,8 +1,11 @@
 /**
- * The `weir` command (bin/weir.js runs this through tsx).
+ * The `weir` command: dist/cli/bin.js in the built package, bin/weir.js (through tsx)
+ * in a checkout.
  *
  * Adding a subcommand = one import and one entry in SUBCOMMANDS: each module exports a
- * `(program, io) => void` that registers its commander command(s).
+ * `(program, io) => void` that registers its commander command(s). Registration must
+ * stay cheap: a command imports what it runs inside its action, so `weir --help` and
+ * `weir checkpoints …` start without loading the runtime.
  *
  * Exit codes: 0 ok; 1 the command ran and found a problem (e.g. verify) or a runtime
  * failure; 2 usage or configuration error (one clear line on stderr).
@@ -10,14 +13,16 @@
 import { Command, CommanderError } from 'commander';
 import { WeirError, ConfigError, errorMessage } from '../util/errors.ts';
 import { registerCheckpointsCommand } from './checkpoints-command.ts';
+import { registerInitCommand } from './init.ts';
 import { registerRunCommand } from './run.ts';
 import type { CliIo } from './io.ts';
 
 export type { CliIo } from './io.ts';
 
 const SUBCOMMANDS: readonly ((program: Command, io: CliIo) => void)[] = [
-  registerCheckpointsCommand,
+  registerInitCommand,
   registerRunCommand,
+  registerCheckpointsCommand,
 ];
 
 /** Exit code for a failure that is the user's input or configuration. */

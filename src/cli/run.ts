@@ -1,6 +1,6 @@
 /**
- * `weir run <job.ts> [options] [-- job arguments]`: loads a job module (TypeScript, run
- * directly through tsx), lets its default export build the graph on a StreamEnvironment
+ * `weir run <job.ts> [options] [-- job arguments]`: loads a job module (.ts/.mts/.js/.mjs,
+ * runtime/job-loader.ts; worker threads load it the same way), lets its default export build the graph on a StreamEnvironment
  * configured from the flags, runs it, and shows progress on stderr (a line that updates
  * in place on a terminal; a line every few seconds otherwise).
  *
@@ -8,16 +8,12 @@
  */
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { existsSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { StreamEnvironment, type JobProgress, type StreamEnvironmentOptions } from '../api/index.ts';
+import type { JobProgress, StreamEnvironment, StreamEnvironmentOptions } from '../api/index.ts';
 import { ConfigError, errorMessage } from '../util/errors.ts';
 import { formatBytes } from './format.ts';
 import type { CliIo } from './io.ts';
-import { createLogger } from '../runtime/logger.ts';
-import { attachJobWeb } from '../web/job-web.ts';
-import { followLauncher } from './launcher-signals.ts';
 
 /** The logger's stream: stderr through CliIo, clearing the progress line first. */
 function logStream(io: CliIo, clearLine: () => void): NodeJS.WritableStream {
@@ -61,7 +57,7 @@ export function registerRunCommand(program: Command, io: CliIo): void {
     .argument('[args...]', 'job arguments (after --)')
     .option('--checkpoints <location>', 'checkpoint storage: a directory or s3://bucket/prefix', './weir-data')
     .option('--state-dir <dir>', 'local working directory of the state backends (default: a temp directory)')
-    .option('--state-backend <kind>', 'lsm | heap')
+    .option('--state-backend <kind>', 'lsm (default) | heap')
     .option('--checkpoint-interval <duration>', 'e.g. 10s, 500ms; 0 = only the final checkpoint')
     .option('--checkpoint-timeout <duration>', 'abort a checkpoint after this long')
     .option('--incremental <bool>', 'incremental checkpoints (lsm): true | false')
@@ -120,17 +116,12 @@ export function flagsToOptions(job: string, flags: RunFlags): StreamEnvironmentO
 }
 
 async function runJob(job: string, args: string[], flags: RunFlags, io: CliIo): Promise<void> {
+  // Imported here, not at the top: `weir --help` and `weir checkpoints` load none of it.
+  const [{ loadJobModule }, { StreamEnvironment }, { createLogger }, { attachJobWeb }, { followLauncher }] = await Promise.all([
+    import('../runtime/job-loader.ts'), import('../api/index.ts'), import('../runtime/logger.ts'), import('../web/job-web.ts'), import('./launcher-signals.ts'),
+  ]);
   const file = resolve(job);
-  if (!existsSync(file)) throw new ConfigError(`job file not found: ${job}`);
-  let mod: { default?: unknown };
-  try {
-    mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
-  } catch (err) {
-    const hint = /require\(\)|ES Module/.test(errorMessage(err)) ? ' (outside an ESM package, name the job file .mts)' : '';
-    throw new ConfigError(`cannot load job ${job}: ${errorMessage(err)}${hint}`, { cause: err });
-  }
-  if (typeof mod.default !== 'function') throw new ConfigError(`${job} must export a default function (env, args) => void that builds the job`);
-  const main = mod.default as JobMain;
+  const main = await loadJobModule<JobMain>(file);
   const tty = process.stderr.isTTY === true && flags.progress;
   let lineShown = false;
   function clearLine(): void {
@@ -157,7 +148,7 @@ async function runJob(job: string, args: string[], flags: RunFlags, io: CliIo): 
     const p = handle.progress();
     const now = performance.now();
     const secs = Math.max(0.001, (now - last.at) / 1000);
-    const line = progressLine(p, (p.metrics.recordsIn - last.in) / secs, (p.metrics.recordsOut - last.out) / secs);
+    const line = progressLine(p, (p.metrics.recordsIn - last.in) / secs, (p.metrics.recordsOut - last.out) / secs, env.getOptions().stateBackend ?? 'lsm');
     last = { at: now, in: p.metrics.recordsIn, out: p.metrics.recordsOut };
     if (tty && !final) {
       io.err(`\r\x1b[2K${line}`);
@@ -209,13 +200,14 @@ async function runJob(job: string, args: string[], flags: RunFlags, io: CliIo): 
  */
 const DEFAULT_WORKERS = 0;
 
-export function progressLine(p: JobProgress, inRate: number, outRate: number): string {
+/** The progress line; it ends with the state backend the job runs (`state lsm`). */
+export function progressLine(p: JobProgress, inRate: number, outRate: number, backend = 'lsm'): string {
   const m = p.metrics;
   const cp = p.lastCheckpoint;
   const last = cp
     ? `last #${cp.checkpointId}: ${formatBytes(cp.checkpointedSize)} uploaded of ${formatBytes(cp.fullSize)}, ${Math.round(cp.durationMillis)} ms`
     : 'none yet';
-  return `in ${rate(inRate)}/s out ${rate(outRate)}/s | records ${m.recordsIn} | checkpoints ${m.checkpointsCompleted} (${last})${m.restarts ? ` | restarts ${m.restarts}` : ''}`;
+  return `in ${rate(inRate)}/s out ${rate(outRate)}/s | records ${m.recordsIn} | checkpoints ${m.checkpointsCompleted} (${last})${m.restarts ? ` | restarts ${m.restarts}` : ''} | state ${backend}`;
 }
 
 function rate(r: number): string {

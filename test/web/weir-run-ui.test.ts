@@ -11,15 +11,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bin, counterJob, freePort } from './helpers.ts';
 
-function run(args: string[], stopAfterMs: number | undefined): Promise<{ code: number | null; stderr: string }> {
+/**
+ * Runs the counter job; with `stopWhen`, sends SIGINT once stderr matches it (the job is
+ * up and its signal handler installed: a fixed delay raced the start on a busy machine).
+ */
+function run(args: string[], stopWhen: RegExp | undefined): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [bin, 'run', counterJob, '--no-progress', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const stop = stopAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGINT'), stopAfterMs);
-    const guard = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    let stopped = false;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (stopWhen !== undefined && !stopped && stopWhen.test(stderr)) {
+        stopped = true;
+        child.kill('SIGINT');
+      }
+    });
+    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.once('exit', (code) => {
-      if (stop) clearTimeout(stop);
       clearTimeout(guard);
       resolve({ code, stderr });
     });
@@ -45,11 +54,11 @@ test('a taken port: the job runs without the dashboard and says why; --ui-port 0
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const addr = blocker.address();
     const port = typeof addr === 'object' && addr ? addr.port : 0;
-    const taken = await run(['--checkpoints', join(dir, 'a'), '--checkpoint-interval', '200ms', '--ui-port', String(port)], 2500);
+    const taken = await run(['--checkpoints', join(dir, 'a'), '--checkpoint-interval', '200ms', '--ui-port', String(port)], /checkpoint \d+ completed/);
     assert.equal(taken.code, 0, taken.stderr);
     assert.match(taken.stderr, /dashboard not started: .*address in use/);
     assert.match(taken.stderr, /checkpoint \d+ completed/, 'the job ran and checkpointed');
-    const off = await run(['--checkpoints', join(dir, 'b'), '--checkpoint-interval', '200ms', '--ui-port', '0'], 2000);
+    const off = await run(['--checkpoints', join(dir, 'b'), '--checkpoint-interval', '200ms', '--ui-port', '0'], /checkpoint \d+ completed/);
     assert.equal(off.code, 0, off.stderr);
     assert.doesNotMatch(off.stderr, /dashboard/);
     const bad = await run(['--checkpoints', join(dir, 'c'), '--ui-port', 'x'], undefined);

@@ -3,11 +3,12 @@
  * on the calling thread (InlineJobRunner, useWorker: false — same code, run from an
  * async job so the caller's await points are the same).
  *
- * The worker is started with `--import tsx` so it can load the TypeScript sources the
- * way the main thread does (tests and the bench run under `node --import tsx`).
+ * The worker runs compaction-worker.js directly from the built package, or the .ts
+ * source through tsx when weir runs from its sources (util/module-worker.ts).
  * A flush's entry buffer is transferred, not copied.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { siblingModule, startModuleWorker } from '../../util/module-worker.ts';
 import { CorruptionError, PermanentStorageError } from '../../util/errors.ts';
 import { runFlush } from './run-flush.ts';
 import { runCompaction } from './run-compaction.ts';
@@ -58,18 +59,6 @@ export class InlineJobRunner implements JobRunner {
   async close(): Promise<void> {}
 }
 
-/**
- * Node 20 does not apply `--import tsx` loader hooks to a worker's entry module, so the
- * worker starts from a tiny eval'd script that registers tsx's ESM hooks in the worker
- * and then imports compaction-worker.ts (verified under `node --import tsx` and in
- * `node --test`).
- */
-function workerBootstrap(): string {
-  return `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-  .then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./compaction-worker.ts', import.meta.url).href)}); })
-  .catch((err) => { setImmediate(() => { throw err; }); });`;
-}
-
 export class WorkerJobRunner implements JobRunner {
   private readonly worker: Worker;
   private nextId = 1;
@@ -77,7 +66,7 @@ export class WorkerJobRunner implements JobRunner {
   failed: Error | null = null;
 
   constructor() {
-    this.worker = new Worker(workerBootstrap(), { eval: true });
+    this.worker = startModuleWorker(siblingModule(import.meta.url, 'compaction-worker'));
     this.worker.unref();
     this.worker.on('message', (msg: { id: number; ok: boolean; result?: JobResult; error?: SerializedError }) => {
       const p = this.pending.get(msg.id);
