@@ -62,6 +62,9 @@ export default function sessions(env: StreamEnvironment, args: string[]): void {
     checkpointInterval: options.checkpointInterval ?? '10s',
     parallelism: options.parallelism ?? 2,
     checkpoints: options.checkpoints ?? './weir-data',
+    // 3 retained checkpoints: an sstable unchanged across them is re-referenced by each,
+    // so the dashboard's registry view shows reference counts of 2 and 3 (the seed's figure).
+    retainedCheckpoints: options.retainedCheckpoints ?? 3,
   });
   env
     .fromSource(

@@ -42,6 +42,7 @@ export interface StreamEnvironmentOptions {
   readonly parallelism?: number;
   /** Number of key groups; fixed for the life of the job's state. Default 128. */
   readonly maxParallelism?: number;
+  /** Where keyed state lives: 'lsm' (default; the embedded LSM store, incremental checkpoints) or 'heap' (in memory, full snapshots). */
   readonly stateBackend?: StateBackendKind;
   /** Incremental checkpoints (lsm backend). Default true. */
   readonly incremental?: boolean;
@@ -259,7 +260,7 @@ export class StreamEnvironment implements GraphBuilder {
     const job = validateJobName(graph.name);
     const checkpointStorage = o.checkpoints !== undefined ? openCheckpointStorage(o.checkpoints) : undefined;
     const storage = checkpointStorage ?? new MemoryStorage({ name: 'no-checkpoints' });
-    const kind: StateBackendKind = o.stateBackend ?? 'heap';
+    const kind: StateBackendKind = o.stateBackend ?? 'lsm';
     const incremental = o.incremental ?? true;
     const stateDir = o.stateDir ?? mkdtempSync(join(tmpdir(), 'weir-state-'));
     const log = o.log ?? (() => undefined);
