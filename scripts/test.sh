@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# The whole test suite: typecheck, lint (incl. folder dependency rules), then every
-# test file under test/ with Node's test runner. `npm test` runs this.
+# The whole test suite: typecheck, lint (incl. folder dependency rules), Chromium if
+# missing, then every test file under test/ with Node's test runner (among them
+# test/package/pack.test.ts: npm pack, install into fresh projects, weir init).
+# `npm test` runs this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== typecheck"; node_modules/.bin/tsc --noEmit -p .
 echo "== lint"; node_modules/.bin/eslint --no-error-on-unmatched-pattern src test bench examples scripts
 node_modules/.bin/depcruise src --config .dependency-cruiser.cjs --output-type err
+# Debian's Chromium for the dashboard's browser test: installed here when missing
+# (idempotent), so `npm test` on a fresh machine runs that test instead of failing it.
+echo "== chromium"; bash scripts/install-chromium.sh
 echo "== tests"
 shopt -s globstar nullglob
 files=(test/**/*.test.ts)
