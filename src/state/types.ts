@@ -7,54 +7,89 @@ import type { KeyGroupRange, KeyedStateHandle, SnapshotTarget } from './handles.
 
 export type { KeyGroupRange, KeyedStateHandle, SnapshotTarget } from './handles.ts';
 
+/** Turns state values (or keys) into bytes and back. The default is msgpack. */
 export interface Serializer<T> {
+  /** The bytes of `value`. */
   serialize(value: T): Uint8Array;
+  /** The value `serialize` made these bytes from. */
   deserialize(bytes: Uint8Array): T;
 }
 
+/** A single value of the current key. */
 export interface ValueState<T> {
+  /** The value, or undefined when none was set (or it was cleared). */
   value(): T | undefined;
+  /** Sets the value. Later changes to the object do not change the state: update again. */
   update(value: T): void;
+  /** Removes the value. */
   clear(): void;
 }
 
+/** A list of the current key. */
 export interface ListState<T> {
+  /** The elements in insertion order ([] when empty). */
   get(): T[];
+  /** Appends one element. */
   add(value: T): void;
+  /** Appends several elements. */
   addAll(values: readonly T[]): void;
+  /** Replaces the whole list. */
   update(values: readonly T[]): void;
+  /** Empties the list. */
   clear(): void;
 }
 
+/** A map of the current key (each entry stored separately). */
 export interface MapState<K, V> {
+  /** The value of `key`, or undefined. */
   get(key: K): V | undefined;
+  /** Sets the value of `key`. */
   put(key: K, value: V): void;
+  /** Whether `key` has a value. */
   has(key: K): boolean;
+  /** Removes `key`. */
   remove(key: K): void;
   /** Entries in the order of the serialized user keys (use an order-preserving key serializer for numeric order). */
   entries(): IterableIterator<[K, V]>;
+  /** The keys, in the order of entries(). */
   keys(): IterableIterator<K>;
+  /** The values, in the order of entries(). */
   values(): IterableIterator<V>;
+  /** Whether the map has no entry. */
   isEmpty(): boolean;
+  /** Removes every entry. */
   clear(): void;
 }
 
+/** A value of the current key folded from everything added (getReducingState's reduce function). */
 export interface ReducingState<T> {
+  /** The reduced value, or undefined when nothing was added. */
   get(): T | undefined;
+  /** Folds `value` into the state. */
   add(value: T): void;
+  /** Forgets the reduced value. */
   clear(): void;
 }
 
+/** An accumulator of the current key (getAggregatingState's AggregateFunction). */
 export interface AggregatingState<IN, OUT> {
+  /** The result for what was added, or undefined when nothing was. */
   get(): OUT | undefined;
+  /** Adds `value` to the accumulator. */
   add(value: IN): void;
+  /** Forgets the accumulator. */
   clear(): void;
 }
 
+/** An incremental aggregation: used by aggregating state, `KeyedStream.aggregate` and window `aggregate`. */
 export interface AggregateFunction<IN, ACC, OUT> {
+  /** A new, empty accumulator. */
   createAccumulator(): ACC;
+  /** Adds a value to the accumulator; returns the accumulator (it may be the same object). */
   add(value: IN, acc: ACC): ACC;
+  /** The result of an accumulator. */
   getResult(acc: ACC): OUT;
+  /** Two accumulators as one (session windows merge theirs). */
   merge?(a: ACC, b: ACC): ACC;
 }
 
