@@ -75,8 +75,9 @@ test('event-time timers fire when the watermark passes them; bad records go to a
 });
 
 test('processing-time timers fire from the clock', async () => {
-  // A rate-limited input keeps the job running (0.2 s) past the 20 ms timers.
-  const env2 = new StreamEnvironment({ parallelism: 1 });
+  // A rate-limited input keeps the job running (0.2 s) past the 20 ms timers. Heap state:
+  // the lsm backend's open (store, worker thread) can take longer than the whole input.
+  const env2 = new StreamEnvironment({ parallelism: 1, stateBackend: 'heap' });
   const sink2 = new CollectSink<string>();
   env2
     .fromSource(new GeneratorSource({ generate: (i) => (i < 2 ? ['x', 'y'][i]! : 'pad'), count: 400, ratePerSecond: 2000 }))
