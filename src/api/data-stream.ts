@@ -20,9 +20,13 @@ import { ConnectedStreams, KeyedConnectedStreams } from './connected-streams.ts'
 import { JoinedStreams } from './window-join.ts';
 import { IntervalJoin } from './interval-join.ts';
 
+/**
+ * A stream of records of type T: what `env.fromSource` returns and every transformation
+ * returns. Building a stream only records the job graph; `execute()` runs it.
+ */
 export class DataStream<T> {
   constructor(
-    protected readonly env: GraphBuilder,
+    /** @internal */ protected readonly env: GraphBuilder,
     /** @internal */ readonly transformation: Transformation,
   ) {}
 
@@ -38,12 +42,14 @@ export class DataStream<T> {
     return this;
   }
 
+  /** Number of parallel subtasks of this operator (default: the environment's parallelism). */
   setParallelism(parallelism: number): this {
     if (!Number.isInteger(parallelism) || parallelism < 1) throw new ConfigError(`parallelism must be a positive integer, got ${parallelism}`);
     this.transformation.parallelism = parallelism;
     return this;
   }
 
+  /** One output record per input record. */
   map<R>(fn: (value: T) => R): DataStream<R> {
     return this.oneInput('map', () => new MapOperator(fn));
   }
@@ -60,10 +66,12 @@ export class DataStream<T> {
     return this.oneInput('parse', () => new ParseOperator(fn, policy === 'fail' ? undefined : policy.id));
   }
 
+  /** Keeps the records for which `fn` returns true. */
   filter(fn: (value: T) => boolean): DataStream<T> {
     return this.oneInput('filter', () => new FilterOperator(fn));
   }
 
+  /** Zero or more output records per input record (`out.collect(r)`). */
   flatMap<R>(fn: (value: T, out: Collector<R>) => void): DataStream<R> {
     return this.oneInput('flatMap', () => new FlatMapOperator(fn));
   }
@@ -98,6 +106,7 @@ export class DataStream<T> {
     return new KeyedStream<K, T>(this.env, this.transformation, keySelector);
   }
 
+  /** Event time from here on: each record's timestamp and the watermarks, as `strategy` says. */
   assignTimestampsAndWatermarks(strategy: WatermarkStrategy<T>): DataStream<T> {
     return this.oneInput('timestamps/watermarks', () => new TimestampsAndWatermarksOperator(strategy));
   }
@@ -113,6 +122,7 @@ export class DataStream<T> {
     return new DataStream<X>(this.env, t);
   }
 
+  /** Writes the stream to `sink` (the end of this branch of the job). */
   sinkTo(sink: Sink<T>): DataStream<never> {
     const t = this.env.addTransformation({
       name: sink.name,
@@ -123,12 +133,14 @@ export class DataStream<T> {
     return new DataStream<never>(this.env, t);
   }
 
+  /** @internal */
   protected oneInput<R>(name: string, createOperator: () => StreamOperator): DataStream<R> {
     const t = this.env.addTransformation({ name, inputs: [{ from: this.transformation }], createOperator });
     return new DataStream<R>(this.env, t);
   }
 }
 
+/** A stream partitioned by key (`keyBy`): keyed state, timers and windows are per key. */
 export class KeyedStream<K, T> {
   constructor(
     private readonly env: GraphBuilder,
@@ -179,11 +191,13 @@ export class KeyedStream<K, T> {
     return this.keyedOp('aggregate', () => new KeyedProcessOperator(aggregateFunction(agg), this.keySelector));
   }
 
+  /** Groups each key's records into event-time windows (TumblingEventTimeWindows, SlidingEventTimeWindows, EventTimeSessionWindows). */
   window(assigner: WindowAssigner): WindowedStream<K, T> {
     return new WindowedStream<K, T>(this.env, this.input, this.keySelector, assigner);
   }
 }
 
+/** A keyed stream cut into windows: finish it with reduce, aggregate or process; each fires when the watermark passes the window's end. */
 export class WindowedStream<K, T> {
   private lateness = 0;
   private lateTag: string | undefined;
@@ -208,14 +222,17 @@ export class WindowedStream<K, T> {
     return this;
   }
 
+  /** Folds each window's records with `fn` (incrementally); `result` turns the reduced value (with key and window) into the output. */
   reduce<R = T>(fn: (a: T, b: T) => T, result?: WindowResultFunction<T, R, K>): DataStream<R> {
     return this.build({ kind: 'reduce', reduce: fn, ...(result ? { result } : {}) });
   }
 
+  /** Aggregates each window's records incrementally with `agg`; `result` turns the aggregate (with key and window) into the output. */
   aggregate<ACC, V, R = V>(agg: AggregateFunction<T, ACC, V>, result?: WindowResultFunction<V, R, K>): DataStream<R> {
     return this.build({ kind: 'aggregate', aggregate: agg, ...(result ? { result } : {}) });
   }
 
+  /** Calls `fn` with all records of a window when it fires (keeps every record in state until then). */
   process<R>(fn: ProcessWindowFunction<T, R, K>): DataStream<R> {
     return this.build({ kind: 'process', process: fn });
   }

@@ -33,8 +33,10 @@ import type { GraphBuilder, Transformation } from './transformation.ts';
 import { parseDuration } from './durations.ts';
 import { openCheckpointStorage } from './checkpoint-storage-uri.ts';
 
+/** Where keyed state lives: 'lsm' (the embedded LSM store, default) or 'heap' (in memory). */
 export type StateBackendKind = 'heap' | 'lsm';
 
+/** How a job runs: parallelism, state backend, checkpoints, restarts (all optional). */
 export interface StreamEnvironmentOptions {
   /** Job name: the job's directory in checkpoint storage. Default "job" (or execute's argument). */
   readonly jobName?: string;
@@ -52,9 +54,13 @@ export interface StreamEnvironmentOptions {
   readonly checkpoints?: string | CheckpointStorage;
   /** Default 10s. 0: only the final checkpoint at the end of input. */
   readonly checkpointInterval?: number | string;
+  /** A checkpoint not complete after this long is aborted. Default 10m. */
   readonly checkpointTimeout?: number | string;
+  /** Checkpoints in flight at once. Default 1. */
   readonly maxConcurrentCheckpoints?: number;
+  /** Least time between the end of one checkpoint and the start of the next. Default 0. */
   readonly minPauseBetweenCheckpoints?: number | string;
+  /** Completed checkpoints kept (older ones are subsumed). Default 1. */
   readonly retainedCheckpoints?: number;
   /** Default: fixed delay, 3 attempts, 1 s apart (with checkpoints), none without. */
   readonly restartStrategy?: RestartStrategy;
@@ -70,12 +76,15 @@ export interface StreamEnvironmentOptions {
   readonly leaseTtl?: number | string;
   /** Serializer of keyBy keys (default msgpack). */
   readonly keySerializer?: Serializer<unknown>;
+  /** Time source (tests inject a manual clock). */
   readonly clock?: Clock;
   /** Buffered elements per channel before the producer waits. Default 2048. */
   readonly channelCapacity?: number;
+  /** Records per channel batch. */
   readonly batchSize?: number;
   /** Custom state backend factory (tests, experiments). */
   readonly createBackend?: (opts: StateBackendOptions, kind: StateBackendKind, incremental: boolean) => Promise<KeyedStateBackend>;
+  /** Where the job's log lines go (default: nowhere; `weir run` logs to stderr). */
   readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** Read-only hooks for the REST API, dashboard and metrics (src/web's JobMonitor). */
   readonly observer?: JobObserver;
@@ -92,23 +101,35 @@ export interface StreamEnvironmentOptions {
   readonly jobModule?: { readonly url: string; readonly args: readonly string[] };
 }
 
+/** One completed checkpoint, in numbers. */
 export interface CheckpointSummary {
+  /** Its id (chk-N). */
   readonly checkpointId: number;
+  /** Trigger to completion, ms. */
   readonly durationMillis: number;
+  /** Bytes a restore from it downloads. */
   readonly fullSize: number;
+  /** Bytes this checkpoint uploaded (incremental: only new sstables). */
   readonly checkpointedSize: number;
 }
 
 /** Live numbers of a running job (for progress lines and tests). */
 export interface JobProgress {
+  /** Counters so far. */
   readonly metrics: JobMetrics;
+  /** The newest completed checkpoint, if any. */
   readonly lastCheckpoint: CheckpointSummary | undefined;
+  /** The checkpoint the job started from, if it resumed. */
   readonly restoredFrom: number | undefined;
 }
 
+/** A started job (StreamEnvironment.start). */
 export interface JobHandle {
+  /** Settles when the job ends: resolves with its result, rejects when it failed for good. */
   readonly done: Promise<JobResult>;
+  /** Stops the job (its checkpoints stay; a later run can resume). */
   cancel(): void;
+  /** Live numbers. */
   progress(): JobProgress;
 }
 
@@ -137,22 +158,27 @@ export class StreamEnvironment implements GraphBuilder {
     return this;
   }
 
+  /** The options as they are now. */
   getOptions(): StreamEnvironmentOptions {
     return { ...this.options };
   }
 
+  /** Default parallelism of every operator. */
   setParallelism(p: number): this {
     return this.configure({ parallelism: p });
   }
 
+  /** Checkpoints every `interval` (ms or '10s') into `checkpoints` (a directory, file://, s3://bucket/prefix). */
   enableCheckpointing(interval: number | string, checkpoints?: string | CheckpointStorage): this {
     return this.configure({ checkpointInterval: interval, ...(checkpoints !== undefined ? { checkpoints } : {}) });
   }
 
+  /** Whether start()/execute() was called. */
   get isStarted(): boolean {
     return this.started;
   }
 
+  /** A stream of the records of `source` (GeneratorSource, FileSource, KafkaSource, or your own). */
   fromSource<T>(source: Source<T>, name?: string): DataStream<T> {
     const t = this.addTransformation({ name: name ?? source.name, inputs: [], source });
     if (source.maxParallelism !== undefined) t.parallelism = Math.min(source.maxParallelism, this.options.parallelism ?? 1);
@@ -238,13 +264,14 @@ export class StreamEnvironment implements GraphBuilder {
   workerParts(): { kind: StateBackendKind; incremental: boolean; checkpoints: string | undefined; keySerializer: Serializer<unknown> | undefined } {
     const o = this.options;
     return {
-      kind: o.stateBackend ?? 'heap',
+      kind: o.stateBackend ?? 'lsm',
       incremental: o.incremental ?? true,
       checkpoints: typeof o.checkpoints === 'string' ? o.checkpoints : undefined,
       keySerializer: o.keySerializer,
     };
   }
 
+  /** Runs the job to its end (bounded input) or until it fails for good; resolves with its metrics. */
   async execute(jobName?: string): Promise<JobResult> {
     return (await this.start(jobName)).done;
   }
