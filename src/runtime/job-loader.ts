@@ -3,14 +3,15 @@
  * a worker thread. Works for `.ts`, `.mts`, `.cts`, `.js`, `.mjs` and `.cjs` jobs inside
  * an ESM package, a CommonJS package or a directory with no package.json.
  *
- * The job is imported with tsx's loader registered in the calling thread (`import('tsx')`,
- * what `node --import tsx` does: ESM and CommonJS hooks; tsx is a production dependency
- * of weir). That covers TypeScript, and `import` syntax in a `.js` file of a CommonJS
- * package. Registering is once per thread (the module cache), so it works the same in
- * a worker thread and under `node --import tsx`. The job's `import … from 'weir'` gets
- * the very modules the runtime runs (one copy of every class). weir itself is plain ESM
- * without top-level await, so a job that tsx compiles to CommonJS can `require` it
- * (Node >= 20.19).
+ * The job is imported with tsx's hooks active in the calling thread (tsx is a production
+ * dependency of weir): that covers TypeScript, and `import` syntax in a `.js` file of a
+ * CommonJS package. When weir itself runs from its TypeScript sources, tsx is already
+ * registered in this thread (`node --import tsx`, bin/weir.js, or the worker bootstrap of
+ * util/module-worker.ts); from the built package, the first call registers tsx's ESM and
+ * CommonJS hooks for this thread (once), so it works the same in a worker thread. The
+ * job's `import … from 'weir'` gets the very modules the runtime runs (one copy of every
+ * class). weir is plain ESM without top-level await, so a job compiled to CommonJS can
+ * `require` it (Node >= 20.19).
  *
  * A job module's default export builds the job:
  *   export default function (env: StreamEnvironment, args: string[]) { … }
@@ -20,8 +21,16 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, errorMessage } from '../util/errors.ts';
 
-/** tsx's side-effect entry (it has no types; a variable keeps tsc from asking for them). */
-const TSX_LOADER: string = 'tsx';
+/** Whether tsx's hooks are known to be active in this thread. From the sources they must be. */
+let tsxRegistered = import.meta.url.endsWith('.ts');
+
+async function registerTsx(): Promise<void> {
+  if (tsxRegistered) return;
+  const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
+  esm.register();
+  cjs.register();
+  tsxRegistered = true;
+}
 
 /** Extensions `loadJobModule` accepts. */
 export const JOB_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'] as const;
@@ -39,7 +48,7 @@ export async function loadJobModule<F extends (...args: never[]) => unknown>(fil
   }
   let ns: unknown;
   try {
-    await import(TSX_LOADER);
+    await registerTsx();
     ns = await import(pathToFileURL(path).href);
   } catch (err) {
     throw new ConfigError(`cannot load job ${file}: ${errorMessage(err)}`, { cause: err });

@@ -6,7 +6,8 @@
  * nothing from devDependencies. From the sources (tests and benches under
  * `node --import tsx`, `bin/weir.js` in a checkout) Node 20 does not apply `--import`
  * loader hooks to a worker's entry module, so the worker starts from a tiny eval'd script
- * that registers tsx's hooks in the worker (`import('tsx')`, as `--import tsx` does) and then imports the `.ts` module.
+ * that registers tsx's ESM hooks in the worker (tsx/esm/api `register()`: importing
+ * plain 'tsx' registers nothing in a worker thread) and then imports the `.ts` module.
  */
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
@@ -22,8 +23,8 @@ export function siblingModule(baseUrl: string, name: string): URL {
 /** A worker thread running the module at `url` (see the file comment). */
 export function startModuleWorker(url: URL, options: Omit<WorkerOptions, 'eval'> = {}): Worker {
   if (!/\.[cm]?tsx?$/.test(url.pathname)) return new Worker(url, options);
-  const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx'))})
-  .then(() => import(${JSON.stringify(url.href)}))
+  const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+  .then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })
   .catch((err) => { setImmediate(() => { throw err; }); });`;
   return new Worker(bootstrap, { ...options, eval: true });
 }
