@@ -14,6 +14,7 @@ import { MemoryStorage } from '../storage/memory-storage.ts';
 import { systemClock } from '../util/clock.ts';
 import { ConfigError, errorMessage } from '../util/errors.ts';
 import type { WorkerJob } from '../runtime/slots/worker-protocol.ts';
+import { loadJobModule } from '../runtime/job-loader.ts';
 import { openCheckpointStorage } from './checkpoint-storage-uri.ts';
 import { StreamEnvironment, defaultBackend, markBuildOnly, type WorkerJobSpec } from './environment.ts';
 
@@ -21,16 +22,16 @@ type JobMain = (env: StreamEnvironment, args: string[]) => void | Promise<void>;
 
 export default async function bootstrap(spec: unknown): Promise<WorkerJob> {
   const s = spec as WorkerJobSpec;
-  let mod: { default?: unknown };
+  let main: JobMain;
   try {
-    mod = (await import(s.module)) as { default?: unknown };
+    // The same loader as `weir run` (tsx for .ts jobs, also from the built package).
+    main = await loadJobModule<JobMain>(s.module);
   } catch (err) {
     throw new ConfigError(`a worker thread cannot load the job module ${s.module}: ${errorMessage(err)}`, { cause: err });
   }
-  if (typeof mod.default !== 'function') throw new ConfigError(`${s.module} must export a default function (env, args) => void that builds the job`);
   const env = new StreamEnvironment();
   markBuildOnly(env);
-  await (mod.default as JobMain)(env, [...s.args]);
+  await main(env, [...s.args]);
   env.configure(s.options);
   const graph = env.buildGraph(s.jobName);
   const parts = env.workerParts();

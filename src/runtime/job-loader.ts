@@ -18,7 +18,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError, errorMessage } from '../util/errors.ts';
 
 /** Whether tsx's hooks are known to be active in this thread. From the sources they must be. */
@@ -36,12 +36,12 @@ async function registerTsx(): Promise<void> {
 export const JOB_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'] as const;
 
 /**
- * Imports the job module at `file` (relative to the working directory) and returns its
- * default export. Throws a ConfigError naming the file when it is missing, cannot be
+ * Imports the job module at `file` (a path relative to the working directory, or a
+ * file: URL) and returns its default export. Throws a ConfigError naming the file when it is missing, cannot be
  * loaded, or has no default-exported function.
  */
 export async function loadJobModule<F extends (...args: never[]) => unknown>(file: string): Promise<F> {
-  const path = resolve(file);
+  const path = file.startsWith('file:') ? fileURLToPath(file) : resolve(file);
   if (!existsSync(path)) throw new ConfigError(`job file not found: ${file}`);
   if (!JOB_EXTENSIONS.some((ext) => path.endsWith(ext))) {
     throw new ConfigError(`job file ${file}: expected one of ${JOB_EXTENSIONS.join(', ')}`);
