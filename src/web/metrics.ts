@@ -8,6 +8,7 @@
  * do not mix. Labels: job, vertex (operator chain), operator, subtask, level.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { partitionProgress, type PartitionProgress } from '../api/partition-progress.ts';
 import type { JobMonitor } from './job-monitor.ts';
 import type { StorageCounters } from './metered-storage.ts';
 
@@ -81,6 +82,20 @@ export function createJobMetrics(opts: JobMetricsOptions): Registry {
   const cps = new Counter({ name: 'weir_checkpoints_total', help: 'Checkpoints by outcome (triggered, completed, failed)', labelNames: ['status'], registers: [registry] });
   for (const status of ['triggered', 'completed', 'failed']) cps.inc({ status }, 0);
   const duration = new Histogram({ name: 'weir_checkpoint_duration_milliseconds', help: 'Trigger to completion of completed checkpoints', buckets: MS_BUCKETS, registers: [registry] });
+  // Log sources (Kafka): per-partition next offset, end of log and lag, as the readers last saw them.
+  const partLabels = ['source', 'subtask', 'topic', 'partition'] as const;
+  const partitionGauge = (name: string, help: string, value: (r: PartitionProgress) => number): void => {
+    new Gauge({
+      name, help, labelNames: partLabels, registers: [registry],
+      collect() {
+        this.reset();
+        for (const r of partitionProgress.rows()) this.set({ source: r.source, subtask: String(r.subtask), topic: r.topic, partition: String(r.partition) }, value(r));
+      },
+    });
+  };
+  partitionGauge('weir_source_partition_offset', 'Next offset a log source reads in a partition', (r) => r.offset);
+  partitionGauge('weir_source_partition_log_end_offset', 'End of the partition log at the last fetch (last stable offset for read_committed)', (r) => r.logEnd);
+  partitionGauge('weir_source_partition_lag', 'Records of a partition not read yet (log end - next offset)', (r) => r.lag);
   const lastDuration = new Gauge({ name: 'weir_checkpoint_last_duration_milliseconds', help: 'Duration of the latest completed checkpoint', registers: [registry] });
   const fullSize = new Gauge({ name: 'weir_checkpoint_last_full_size_bytes', help: 'Full size of the latest completed checkpoint (what a restore downloads)', registers: [registry] });
   const cpSize = new Gauge({ name: 'weir_checkpoint_last_checkpointed_size_bytes', help: 'Bytes the latest completed checkpoint uploaded (incremental size)', registers: [registry] });

@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Admin, Producer, stringSerializers } from '@platformatic/kafka';
-import { KafkaSource, kafkaDeserializers, type SourceReader } from '../../src/index.ts';
+import { KafkaSource, kafkaDeserializers, partitionProgress, type SourceReader } from '../../src/index.ts';
 import { systemClock } from '../../src/util/clock.ts';
 import { ConfigError } from '../../src/util/errors.ts';
 import { startKafka, type KafkaBroker } from './support/kafka-broker.ts';
@@ -119,6 +119,9 @@ test('kafka source: bounded mode ends; record timestamps are event time with per
   assert.equal(tsOf.get('p0-b'), 1_005_000);
   assert.ok(out.watermarks.length > 0, 'a watermark was emitted');
   assert.equal(Math.max(...out.watermarks), 1_000_500 - 100 - 1, 'watermark = min over partitions of (max timestamp − bound − 1)');
+  // Per-partition progress for the dashboard and /metrics.
+  const rows = partitionProgress.rows().filter((x) => x.topic === 'wm');
+  assert.deepEqual(rows.map((x) => [x.partition, x.offset, x.logEnd, x.lag]), [[0, 2, 2, 0], [1, 1, 1, 0]]);
   r.snapshotState(7);
   r.notifyCheckpointComplete?.(7);
   const admin = new Admin({ clientId: 'weir-test', bootstrapBrokers: kafka.brokers });
