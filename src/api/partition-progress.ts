@@ -2,8 +2,8 @@
  * Per-partition read progress that log sources (Kafka) publish for the dashboard and
  * /metrics: the next offset, the end of the log (high watermark, or last stable offset
  * for read_committed) and the lag between them. One process-wide table, keyed by
- * source name and subtask; a reader replaces its rows after each fetch and deletes them
- * when it closes.
+ * source name and subtask; a reader registers a function giving its current rows (read
+ * when the dashboard or /metrics asks) and deletes it when it closes.
  */
 export interface PartitionProgress {
   readonly source: string;
@@ -18,10 +18,10 @@ export interface PartitionProgress {
   readonly lag: number;
 }
 
-const table = new Map<string, readonly PartitionProgress[]>();
+const table = new Map<string, () => readonly PartitionProgress[]>();
 
 export const partitionProgress = {
-  set(readerKey: string, rows: readonly PartitionProgress[]): void {
+  set(readerKey: string, rows: () => readonly PartitionProgress[]): void {
     table.set(readerKey, rows);
   },
   delete(readerKey: string): void {
@@ -29,7 +29,7 @@ export const partitionProgress = {
   },
   /** Every row, sorted by source, topic, partition. */
   rows(): PartitionProgress[] {
-    const all = [...table.values()].flat();
+    const all = [...table.values()].flatMap((rows) => rows());
     return all.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
   },
 };

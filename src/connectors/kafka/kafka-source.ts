@@ -493,12 +493,15 @@ class KafkaReader<T> implements SourceReader<T> {
     await offsetCommitV9.api.async(this.groupConn, groupId, -1, '', null, [...byTopic.values()]);
   }
 
+  /** Registers this reader's live per-partition progress (read on demand by the dashboard and /metrics). */
   private publishMetrics(): void {
-    const list: PartitionProgress[] = [];
-    for (const p of this.parts.values()) {
-      list.push({ source: this.name, subtask: this.ctx.subtaskIndex, topic: p.topic, partition: p.partition, offset: Number(p.offset), logEnd: Number(p.logEnd), lag: Math.max(0, Number(p.logEnd - p.offset)) });
-    }
-    partitionProgress.set(this.metricsKey, list);
+    partitionProgress.set(this.metricsKey, () => {
+      const list: PartitionProgress[] = [];
+      for (const p of this.parts.values()) {
+        list.push({ source: this.name, subtask: this.ctx.subtaskIndex, topic: p.topic, partition: p.partition, offset: Number(p.offset), logEnd: Number(p.logEnd), lag: Math.max(0, Number(p.logEnd - p.offset)) });
+      }
+      return list;
+    });
   }
 
   async close(): Promise<void> {
