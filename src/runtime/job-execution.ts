@@ -311,7 +311,7 @@ export class JobExecution implements CheckpointParticipant {
     const mine = (): boolean => this.attempt === attempt;
     return new WorkerPool(
       {
-        setup, plan: this.plan, attempt: attempt.index, restore, jobPath: o.jobPath, stateDir: o.stateDir,
+        setup, plan: this.plan, attempt: attempt.index, restore, jobPath: o.jobPath, stateDir: o.stateDir, runId: o.runId,
         checkpointingEnabled: this.checkpointingEnabled, channelCapacity: o.channelCapacity ?? 2048, batchSize: o.batchSize ?? 512,
       },
       {

@@ -11,7 +11,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { StreamEnvironment } from '../../src/index.ts';
@@ -95,6 +95,13 @@ test('a worker thread killed mid-checkpoint: the job restarts with fresh workers
     const lines = committedLines<KeyCount>(join(dir, 'out'));
     assert.ok(lines.length >= records, `committed ${lines.length} records`);
     assert.equal(checkExactCounts(lines, expectedCounts(records, keys)), undefined);
+    // Backends on worker threads name their uploads with the run's id (issue 9: one id per run in every object name).
+    const shared = readdirSync(join(dir, 'cp', 'kill-worker', 'shared'));
+    assert.equal(shared.length, 1, `uploads of one run under one run id, found ${shared.join(', ')}`);
+    const chks = readdirSync(join(dir, 'cp', 'kill-worker')).filter((n) => n.startsWith('chk-'));
+    assert.ok(chks.length > 0, 'a retained checkpoint');
+    const meta = JSON.parse(readFileSync(join(dir, 'cp', 'kill-worker', chks[0]!, '_metadata'), 'utf8')) as { runId?: string };
+    assert.equal(shared[0], meta.runId, 'the shared/ folder is the run id recorded in _metadata');
   } finally {
     cleanup();
   }

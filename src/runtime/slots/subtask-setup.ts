@@ -35,7 +35,7 @@ export interface BackendPlace {
   readonly attempt: number;
   readonly storage: CheckpointStorage;
   readonly keySerializer: Serializer<unknown>;
-  /** The run's id, in every upload's name (src/storage/job-layout.ts); workers pass none yet (a per-backend id then). */
+  /** The run's id, in every upload's name (src/storage/job-layout.ts); without one (a backend used alone) the backend makes its own. */
   readonly runId?: string;
 }
 

@@ -123,7 +123,7 @@ async function main(): Promise<void> {
         metrics,
         turns,
         createBackend: async (node, subtaskIndex) => {
-          const opts = backendOptions({ stateDir: init.stateDir, jobPath: init.jobPath, attempt: init.attempt, storage: job.storage, keySerializer }, graph, node, subtaskIndex, assigned);
+          const opts = backendOptions({ stateDir: init.stateDir, jobPath: init.jobPath, attempt: init.attempt, storage: job.storage, keySerializer, ...(init.runId !== undefined ? { runId: init.runId } : {}) }, graph, node, subtaskIndex, assigned);
           const start = clock.monotonic();
           const backend = await job.createBackend({
             ...opts,

@@ -42,6 +42,7 @@ export interface WorkerPoolOptions {
   readonly restore: CheckpointMetadata | undefined;
   readonly jobPath: string;
   readonly stateDir: string;
+  readonly runId: string | undefined;
   readonly checkpointingEnabled: boolean;
   readonly channelCapacity: number;
   readonly batchSize: number;
@@ -316,7 +317,7 @@ export class WorkerPool {
     for (let w = 0; w < n; w++) {
       const init: WorkerInit = {
         worker: w, workers: n, attempt: o.attempt, bootstrap: o.setup.bootstrap, job: o.setup.job, signature, restore: o.restore,
-        peers: peers[w]!, jobPath: o.jobPath, stateDir: o.stateDir, checkpointingEnabled: o.checkpointingEnabled,
+        peers: peers[w]!, jobPath: o.jobPath, stateDir: o.stateDir, runId: o.runId, checkpointingEnabled: o.checkpointingEnabled,
         channelCapacity: o.channelCapacity, batchSize: o.batchSize, statsIntervalMs: STATS_INTERVAL_MS,
       };
       this.slots.push(new WorkerSlot(w, init, peers[w]!.map((p) => p.port), events));

@@ -49,6 +49,8 @@ export interface WorkerInit {
   readonly peers: readonly { readonly worker: number; readonly port: MessagePort }[];
   readonly jobPath: string;
   readonly stateDir: string;
+  /** The run's id, in every upload's name (src/storage/job-layout.ts). */
+  readonly runId: string | undefined;
   readonly checkpointingEnabled: boolean;
   readonly channelCapacity: number;
   readonly batchSize: number;
