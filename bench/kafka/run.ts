@@ -127,7 +127,8 @@ async function rawPipeline(kafka: KafkaBroker, input: string, output: string, n:
     await new Promise<void>((resolve) => consumer.close(true, () => resolve()));
     await producer.close().catch(() => undefined);
   });
-  return { stop: async () => { stopped = true; await done.catch(() => undefined); }, done };
+  // Closing the stream ends the for-await loop even when no record comes any more.
+  return { stop: async () => { stopped = true; await stream.close().catch(() => undefined); await done.catch(() => undefined); }, done };
 }
 
 async function throughputRun(kafka: KafkaBroker, kind: 'weir' | 'raw', input: string): Promise<Run> {
