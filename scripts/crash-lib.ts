@@ -137,8 +137,17 @@ export function runWeir(args: readonly string[], env: NodeJS.ProcessEnv, plan: K
 function secondProcess(args: readonly string[], env: NodeJS.ProcessEnv, jobDir: string): {
   outcome(first: RunOutcome): Promise<{ refused: boolean; finished: boolean; error?: string }>;
 } {
+  // The lease a killed run left behind is still there when the first run starts: wait until
+  // the lease file is a new one (the first run took it over or created it), else both
+  // processes race for the stale lease's takeover and either may be the one refused.
+  const lease = join(jobDir, '_lease');
+  const stale = existsSync(lease) ? readFileSync(lease, 'utf8') : undefined;
   const started = (async () => {
-    for (let i = 0; i < 2000 && !existsSync(join(jobDir, '_lease')); i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 2000; i++) {
+      const now = existsSync(lease) ? readFileSync(lease, 'utf8') : undefined;
+      if (now !== undefined && now !== stale) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
     return weirCli(args, env);
   })();
   return {

@@ -9,8 +9,10 @@
  * exactly 1..n per word, `weir checkpoints verify` clean, and `gc --dry-run` must find no
  * orphan. Each kill must really have happened at its point (the process says where).
  * `recovered` is the point between recovery (completed checkpoints read) and the download
- * of the restored one; during some runs a second process starts on the same job
- * directory and must be refused at start (issue 9, defect 3).
+ * of the restored one. Two processes on one job directory (issue 9, defect 3) are tested by
+ * test/checkpoint/testdata/ownership-two-processes.trace and the long run's --second-process,
+ * not here: a second process that takes over a killed run's lease finishes the job before
+ * the planned kills have landed.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,8 +23,7 @@ for (const [i, variant] of VARIANTS.entries()) {
     // Random kills early (a timed kill can come too late once the input is nearly done); crash points fire on their first hits.
     const points = ['random', 'snapshot-sync', 'random', 'upload', 'metadata-before', 'restore', 'metadata-after', 'recovered', 'snapshot-async', 'subsume-delete'];
     if (variant.lsm) points.splice(4, 0, 'compaction', 'manifest-synced');
-    // Every third run or so a second process starts on the same job directory: refused at start (issue 9).
-    const r = await crashRound({ variant, kills: points.length, sequence: points, lines: 120_000, vocab: 4000, random: rng(100 + i), secondProcessShare: 0.35 });
+    const r = await crashRound({ variant, kills: points.length, sequence: points, lines: 120_000, vocab: 4000, random: rng(100 + i) });
     assert.equal(r.error, undefined, r.error);
     assert.ok(r.kills >= points.length - 1, `kills: ${JSON.stringify(r.killsByPoint)}`);
     for (const p of points.filter((x) => x !== 'random')) {
@@ -33,6 +34,5 @@ for (const [i, variant] of VARIANTS.entries()) {
     assert.equal(r.verifyProblems, 0, 'weir checkpoints verify found problems');
     assert.equal(r.orphans, 0, 'gc --dry-run found orphans');
     assert.ok(r.checkpointsRetained >= 1);
-    assert.ok((r.secondRefused ?? 0) >= 1, 'no second process was refused: the two-process check did not run');
   });
 }
