@@ -163,14 +163,15 @@ test('a failed attempt shows RESTARTING until the next one, then the restore and
     });
     const sink = new CollectSink<number>();
     env
-      .fromSource(new GeneratorSource({ generate: (i) => i, count: 20_000, splits: 1, ratePerSecond: 40_000 }))
+      .fromSource(new GeneratorSource({ generate: (i) => i, count: 60_000, splits: 1, ratePerSecond: 40_000 }))
       .uid('numbers')
       .keyBy((n) => n % 10)
       .process<number>({
         processElement(n, ctx, out) {
           const c = ctx.getValueState<number>('c');
           c.update((c.value() ?? 0) + 1);
-          if (!thrown && n === 12_000) {
+          // The failure waits for a completed checkpoint, so the second attempt has one to restore.
+          if (!thrown && n >= 12_000 && web.monitor.checkpoints().latest.completed !== undefined) {
             thrown = true;
             throw new Error('injected failure');
           }
