@@ -15,4 +15,10 @@ echo "== tests"
 shopt -s globstar nullglob
 files=(test/**/*.test.ts)
 if [ "${#files[@]}" -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
-exec node --import tsx --test --test-reporter=spec --test-concurrency="${WEIR_TEST_CONCURRENCY:-2}" "${files[@]}"
+# --test-force-exit: a file whose tests are done exits even if it left a handle open (a
+# client socket, a timer); without it Node's runner waits for that file forever.
+# --test-timeout (per test, and per file): a test that hangs fails with its name instead
+# of stalling the run until CI's limit. The slowest file (a kill test under load) takes
+# ~2 min, so 15 min only catches a real hang.
+exec node --import tsx --test --test-reporter=spec --test-concurrency="${WEIR_TEST_CONCURRENCY:-2}" \
+  --test-force-exit --test-timeout="${WEIR_TEST_TIMEOUT_MS:-900000}" "${files[@]}"
