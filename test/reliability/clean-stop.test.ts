@@ -88,15 +88,25 @@ for (const { via, signal, job } of [
       let stderr = '';
       child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
       const exit = exited(child);
-      // Wait for a checkpoint in flight after one completed (bounded).
+      // Wait (bounded) until a checkpoint completed and the one in flight has already
+      // uploaded files that no _metadata names yet: the signal must land while there is
+      // something to leak, else the test could pass with nothing to clean up.
+      const watch = new LocalStorage({ root: cp });
       const deadline = Date.now() + 150_000;
-      let inFlight = false;
-      while (!inFlight && Date.now() < deadline) {
+      let uploadsInFlight: string[] = [];
+      while (uploadsInFlight.length === 0 && Date.now() < deadline) {
         const c = await checkpoints(port, job);
-        inFlight = c !== undefined && c.counts.completed >= 1 && c.history.some((h) => h.status === 'in_progress');
-        if (!inFlight) await new Promise((r) => setTimeout(r, 10));
+        if (c !== undefined && c.counts.completed >= 1 && c.history.some((h) => h.status === 'in_progress')) {
+          try {
+            uploadsInFlight = findOrphans(await scanJob(watch, job)).map((o) => o.path).filter((p) => !p.endsWith('/_lease'));
+          } catch {
+            // a file vanished between list and read (subsumed): look again
+          }
+        }
+        if (uploadsInFlight.length === 0) await new Promise((r) => setTimeout(r, 5));
       }
-      assert.ok(inFlight, `no checkpoint in flight before the deadline:\n${stderr.slice(-2000)}`);
+      await watch.close();
+      assert.ok(uploadsInFlight.length > 0, `no checkpoint with uploads in flight before the deadline:\n${stderr.slice(-2000)}`);
       child.kill(signal);
       const guard = setTimeout(() => child?.kill('SIGKILL'), 60_000);
       const { code } = await exit;
