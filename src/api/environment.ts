@@ -403,6 +403,7 @@ function coordinatorPort(c: CheckpointCoordinator): CoordinatorPort {
       });
     },
     start: () => c.start(),
+    pausePeriodic: () => c.pausePeriodic(),
     stop: () => c.stop(),
     peekNextCheckpointId: () => c.peekNextCheckpointId(),
     latestCompleted: () => c.latestCompleted(),

@@ -30,6 +30,8 @@ export class CheckpointRequestDecider {
   private lastEndMono: number | undefined;
   private started = false;
   private stopped = false;
+  /** Periodic triggering suspended (the job's input ended and its final checkpoint completed). */
+  private paused = false;
 
   constructor(private readonly o: RequestDeciderOptions) {}
 
@@ -53,10 +55,29 @@ export class CheckpointRequestDecider {
     this.timer = undefined;
   }
 
+  /**
+   * Suspends periodic triggering until resume(): the job has nothing left to checkpoint
+   * (its final checkpoint completed while the tasks drain), so a trigger would only be
+   * refused and logged as a failed checkpoint.
+   */
+  pause(): void {
+    this.paused = true;
+    this.waitingForSlot = false;
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  /** Resumes periodic triggering after pause(). */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.started && !this.stopped && this.o.interval > 0) this.schedule(this.o.interval);
+  }
+
   /** A checkpoint (not a savepoint) ended, completed or aborted. */
   onCheckpointEnded(): void {
     this.lastEndMono = this.o.clock.monotonic();
-    if (this.waitingForSlot && !this.stopped && this.started && this.o.interval > 0) {
+    if (this.waitingForSlot && !this.stopped && !this.paused && this.started && this.o.interval > 0) {
       this.waitingForSlot = false;
       this.schedule(this.pauseRemaining());
     }
@@ -69,7 +90,7 @@ export class CheckpointRequestDecider {
 
   private onTimer(): void {
     this.timer = undefined;
-    if (this.stopped) return;
+    if (this.stopped || this.paused) return;
     if (this.o.inFlight() >= this.o.maxConcurrent) {
       this.waitingForSlot = true;
       this.o.skipped(`maxConcurrent (${this.o.maxConcurrent}) checkpoints in flight`);

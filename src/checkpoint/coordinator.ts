@@ -230,6 +230,20 @@ export class CheckpointCoordinator {
   }
 
   /**
+   * Suspends periodic triggering (manual triggers still work): the job took its final
+   * checkpoint and only drains, so every periodic trigger would be refused and counted
+   * as a failed checkpoint. resumePeriodic() undoes it.
+   */
+  pausePeriodic(): void {
+    this.decider.pause();
+  }
+
+  /** Resumes periodic triggering after pausePeriodic(). */
+  resumePeriodic(): void {
+    this.decider.resume();
+  }
+
+  /**
    * Triggers a checkpoint or savepoint now; resolves when it completes, rejects with
    * CheckpointDeclinedError when it is aborted. A checkpoint is refused while
    * maxConcurrent checkpoints are in flight; savepoints are never refused for that.

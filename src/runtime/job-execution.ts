@@ -59,6 +59,8 @@ export interface CoordinatorPort {
   triggerNow(): void;
   /** Begin periodic triggering (called once the attempt's tasks are created). */
   start(): void;
+  /** No more periodic triggers: the final checkpoint completed and the tasks only drain. */
+  pausePeriodic(): void;
   /** Stop triggering, abort pending checkpoints, wait for background work. */
   stop(): Promise<void>;
   /** The latest completed checkpoint in storage (restart point), if any. */
@@ -392,6 +394,9 @@ export class JobExecution implements CheckpointParticipant {
   private releaseSources(attempt: Attempt): void {
     if (attempt.released) return;
     attempt.released = true;
+    // The final checkpoint is done; the tasks only drain. Periodic triggers would be refused
+    // (and reported as failed checkpoints) until the job ends. A restart gets a new coordinator.
+    this.coordinator?.pausePeriodic();
     for (const t of attempt.sourceTasks) t.releaseEnd();
   }
 

@@ -173,6 +173,27 @@ test('minPause delays the next periodic trigger after a checkpoint ends', async 
   await h.coordinator.stop();
 });
 
+test('pausePeriodic stops periodic triggers (a drained job refused them every interval), manual ones still run; resumePeriodic restarts them', async () => {
+  const h = await harness({ interval: 100, maxConcurrent: 1 });
+  h.coordinator.start();
+  h.clock.advance(100);
+  assert.deepEqual(h.participant.triggered.map((t) => t.id), [1]);
+  h.coordinator.pausePeriodic();
+  await h.ackAll(1);
+  h.clock.advance(1000);
+  assert.deepEqual(h.participant.triggered.map((t) => t.id), [1], 'no periodic trigger while paused, also not the one waiting for the slot');
+  const manual = h.coordinator.triggerCheckpoint();
+  assert.deepEqual(h.participant.triggered.map((t) => t.id), [1, 2]);
+  await h.ackAll(2);
+  await manual;
+  h.coordinator.resumePeriodic();
+  h.clock.advance(99);
+  assert.equal(h.participant.triggered.length, 2);
+  h.clock.advance(1);
+  assert.deepEqual(h.participant.triggered.map((t) => t.id), [1, 2, 3]);
+  await h.coordinator.stop();
+});
+
 test('manual checkpoint is refused beyond maxConcurrent; a savepoint is not', async () => {
   const h = await harness({ maxConcurrent: 1 });
   const first = h.coordinator.triggerCheckpoint();
