@@ -139,7 +139,7 @@ export class KeyedConnectedStreams<K, T1, T2> {
     const t = this.env.addTransformation({
       name,
       inputs,
-      createOperator: () => new KeyedProcessOperator(coProcessAdapter(instance(fn)), keySelector!),
+      createOperator: () => new KeyedProcessOperator(coProcessAdapter(instance(fn)), keySelector!, 'co-process function'),
       keyed: { keySelector: keySelector! },
     });
     return this.newStream<R>(t);

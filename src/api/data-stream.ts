@@ -183,12 +183,12 @@ export class KeyedStream<K, T> {
 
   /** Rolling reduce: emits the key's reduced value after every record. */
   reduce(fn: (a: T, b: T) => T): DataStream<T> {
-    return this.keyedOp('reduce', () => new KeyedProcessOperator(reduceFunction(fn), this.keySelector));
+    return this.keyedOp('reduce', () => new KeyedProcessOperator(reduceFunction(fn), this.keySelector, 'reduce function'));
   }
 
   /** Rolling aggregate: emits the key's aggregate after every record. */
   aggregate<ACC, R>(agg: AggregateFunction<T, ACC, R>): DataStream<R> {
-    return this.keyedOp('aggregate', () => new KeyedProcessOperator(aggregateFunction(agg), this.keySelector));
+    return this.keyedOp('aggregate', () => new KeyedProcessOperator(aggregateFunction(agg), this.keySelector, 'aggregate function'));
   }
 
   /** Groups each key's records into event-time windows (TumblingEventTimeWindows, SlidingEventTimeWindows, EventTimeSessionWindows). */

@@ -15,6 +15,7 @@ export type { Source, SourceReader, SourceContext, SourceOutput, PollResult, Sin
 export type { RestartStrategy, JobResult, JobMetrics } from '../runtime/job-execution.ts';
 export { JobFailedError } from '../runtime/job-execution.ts';
 export { MalformedRecordError } from '../runtime/operators/simple.ts';
+export { UserFunctionError, type UserFunctionFailure } from '../util/errors.ts';
 export type { BadRecord, RecordPosition } from '../runtime/operators/simple.ts';
 export { WatermarkStrategy } from './watermark-strategy.ts';
 export { TumblingEventTimeWindows, SlidingEventTimeWindows, EventTimeSessionWindows } from './windows.ts';

@@ -38,6 +38,7 @@ import { WorkerPool, type WorkerInfo } from './slots/worker-pool.ts';
 import type { WorkerSetup } from './slots/worker-protocol.ts';
 import { TurnBudget } from './turn-budget.ts';
 import { notifyObserver, type JobObserver } from './job-observer.ts';
+import { FailureLog, fullReport, shortReport } from './failure-report.ts';
 
 /** The job failed and the restart strategy gave up. */
 export class JobFailedError extends WeirError {
@@ -128,7 +129,9 @@ interface Attempt {
   finalCheckpointId: number | undefined;
   released: boolean;
   failure: unknown;
-  fail: (err: unknown) => void;
+  /** Name of the task whose error is `failure`. */
+  failedTask: string | undefined;
+  fail: (err: unknown, task?: string) => void;
 }
 
 export class JobExecution implements CheckpointParticipant {
@@ -142,6 +145,7 @@ export class JobExecution implements CheckpointParticipant {
   private cancelled = false;
   private readonly turns: TurnBudget;
   private pool: WorkerPool | undefined;
+  private readonly failures = new FailureLog();
 
   constructor(private readonly opts: JobExecutionOptions) {
     this.plan = buildExecutionPlan(opts.graph);
@@ -215,11 +219,17 @@ export class JobExecution implements CheckpointParticipant {
       // Bad configuration or input does not get better by restarting: report it as it is.
       if (error instanceof ConfigError) throw error;
       const allowed = strategy.kind === 'fixed-delay' ? strategy.attempts : 0;
+      // The full report once per distinct failure; a repeat is one line (failure-report.ts).
+      const failure = { error, task: this.attempt?.failedTask };
+      const isNew = this.failures.isNew(failure);
+      const attemptText = `attempt ${index + 1} of ${allowed + 1}`;
       if (index >= allowed) {
+        if (!isNew) this.log('error', `${attemptText} failed: same failure as before (${shortReport(failure)})`);
         throw new JobFailedError(`job ${o.jobPath} failed${allowed > 0 ? ` after ${allowed} restarts` : ''}: ${errorMessage(error)}`, { cause: error });
       }
       this.metrics.restarts++;
-      this.log('warn', `job failed: ${errorMessage(error)}`);
+      if (isNew) this.log('error', `${attemptText} failed, restarting: ${fullReport(failure)}`);
+      else this.log('warn', `${attemptText} failed, restarting: same failure as before (${shortReport(failure)})`);
       notifyObserver(o.observer, 'attemptFailed', index, errorMessage(error));
       if (strategy.kind === 'fixed-delay' && strategy.delayMs > 0) await o.clock.sleep(strategy.delayMs);
     }
@@ -227,15 +237,16 @@ export class JobExecution implements CheckpointParticipant {
 
   private async runAttempt(index: number, restore: CheckpointMetadata | undefined): Promise<unknown> {
     const o = this.opts;
-    let failRef: (err: unknown) => void = () => undefined;
+    let failRef: (err: unknown, task?: string) => void = () => undefined;
     const attempt: Attempt = {
       index, tasks: [], sourceTasks: [], running: false, finishedSources: 0, awaitingFinal: false,
-      finalCheckpointId: undefined, released: false, failure: undefined, fail: (err) => failRef(err),
+      finalCheckpointId: undefined, released: false, failure: undefined, failedTask: undefined, fail: (err, task) => failRef(err, task),
     };
     const failed = new Promise<unknown>((resolve) => {
-      failRef = (err) => {
+      failRef = (err, task) => {
         if (attempt.failure !== undefined) return;
         attempt.failure = err ?? new Error('task failed');
+        attempt.failedTask = task;
         resolve(attempt.failure);
       };
     });
@@ -343,10 +354,8 @@ export class JobExecution implements CheckpointParticipant {
     const runs = attempt.tasks.map((t) =>
       t.run().then(
         () => undefined,
-        (err: unknown) => {
-          this.log('error', `task ${t.name} failed: ${errorMessage(err)}`);
-          attempt.fail(err);
-        },
+        // Logged once per attempt by run() (the first failure; the others follow from the cancel).
+        (err: unknown) => attempt.fail(err, t.name),
       ),
     );
     attempt.running = true;

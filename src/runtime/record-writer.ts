@@ -8,6 +8,7 @@ import { keyGroupOf, subtaskForKeyGroup } from '../state/key-groups.ts';
 import type { Channel } from './channel.ts';
 import type { ControlElement } from './elements.ts';
 import type { Partitioning } from './job-graph.ts';
+import { userFunctionFailed, type FailingSubtask } from './user-code.ts';
 
 export class RecordWriter {
   private next = 0;
@@ -20,6 +21,8 @@ export class RecordWriter {
     private readonly maxParallelism: number,
     private readonly keySelector: ((value: any) => unknown) | undefined,
     private readonly keySerializer: Serializer<unknown>,
+    /** The producing subtask and the keyed operator it feeds, to name them when the key selector throws. */
+    private readonly where: { producer: FailingSubtask; consumer: string } = { producer: { name: 'unknown', subtaskIndex: 0, parallelism: 1 }, consumer: 'unknown' },
   ) {}
 
   emit(value: unknown, timestamp: number | undefined): void {
@@ -30,7 +33,12 @@ export class RecordWriter {
       return;
     }
     if (this.partitioning === 'hash') {
-      const key = this.keySelector!(value);
+      let key: unknown;
+      try {
+        key = this.keySelector!(value);
+      } catch (err) {
+        throw userFunctionFailed(this.where.producer, `key selector of the keyBy into "${this.where.consumer}"`, value, err);
+      }
       const kg = keyGroupOf(this.keySerializer.serialize(key), this.maxParallelism);
       channels[subtaskForKeyGroup(kg, this.maxParallelism, channels.length)]!.pushRecord(value, timestamp);
     } else {

@@ -102,9 +102,7 @@ export function logJobEvents(monitor: JobMonitor, logger: Logger): void {
         logger.error({ consecutiveFailures: e.consecutiveFailures, reason: e.reason }, 'too many consecutive checkpoint failures');
       }
     },
-    attemptFailed(attempt, reason) {
-      logger.warn({ attempt, reason }, `attempt ${attempt} failed; restarting from the latest completed checkpoint`);
-    },
+    // A failed attempt is logged by the runtime (job-execution.ts: the full report once, repeats in one line).
     backendOpened(info) {
       if (info.restoredFrom === undefined) return;
       logger.info(

@@ -7,6 +7,8 @@
 import type { KeyedStateBackend } from '../../state/types.ts';
 import type { Collector, KeyedOpenContext, KeyedProcessFunction, OnTimerContext, OutputTag, TimerService } from '../functions.ts';
 import type { OperatorContext, OperatorSnapshot, Output, StreamOperator } from '../operator.ts';
+import { previewRecord } from '../../util/record-preview.ts';
+import { userFunctionFailed } from '../user-code.ts';
 
 /** Bound on timers fired by one watermark or tick (each firing may register more). */
 const MAX_TIMER_ROUNDS = 1_000_000;
@@ -24,6 +26,8 @@ export class KeyedProcessOperator implements StreamOperator {
   constructor(
     private readonly fn: KeyedProcessFunction<any, any, any>,
     private readonly keySelector: (value: any) => unknown,
+    /** How errors name `fn` (e.g. "reduce function" for keyBy().reduce()). */
+    private readonly fnName = 'process function',
   ) {}
 
   async open(ctx: OperatorContext): Promise<void> {
@@ -60,7 +64,11 @@ export class KeyedProcessOperator implements StreamOperator {
       parallelism: ctx.parallelism,
       maxParallelism: ctx.maxParallelism,
     };
-    await this.fn.open?.(openCtx);
+    try {
+      await this.fn.open?.(openCtx);
+    } catch (err) {
+      throw userFunctionFailed(ctx, `open() of the ${this.fnName}`, undefined, err, '(none: open)');
+    }
     const next = backend.nextTimer('processing');
     if (next !== undefined) this.scheduleProcessing(next);
   }
@@ -73,9 +81,19 @@ export class KeyedProcessOperator implements StreamOperator {
   }
 
   processElement(value: unknown, timestamp: number | undefined): void {
-    this.backend.setCurrentKey(this.keySelector(value));
+    let key: unknown;
+    try {
+      key = this.keySelector(value);
+    } catch (err) {
+      throw userFunctionFailed(this.ctx, 'key selector', value, err);
+    }
+    this.backend.setCurrentKey(key);
     this.timestamp = timestamp;
-    this.fn.processElement(value, this.fnCtx, this.collector);
+    try {
+      this.fn.processElement(value, this.fnCtx, this.collector);
+    } catch (err) {
+      throw userFunctionFailed(this.ctx, this.fnName, value, err);
+    }
   }
 
   processWatermark(timestamp: number): void {
@@ -101,7 +119,11 @@ export class KeyedProcessOperator implements StreamOperator {
         backend.setCurrentKey(t.key);
         this.timestamp = t.timestamp;
         this.domain = domain;
-        this.fn.onTimer?.(t.timestamp, this.fnCtx, this.collector);
+        try {
+          this.fn.onTimer?.(t.timestamp, this.fnCtx, this.collector);
+        } catch (err) {
+          throw userFunctionFailed(this.ctx, `onTimer of the ${this.fnName}`, undefined, err, `(${domain}-time timer ${t.timestamp} of key ${previewRecord(t.key)})`);
+        }
       }
     }
   }

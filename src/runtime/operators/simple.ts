@@ -4,13 +4,20 @@ import { StatelessOperator } from '../operator.ts';
 import type { OperatorContext, OperatorSnapshot } from '../operator.ts';
 import type { SnapshotTarget } from '../../state/types.ts';
 import { WeirError, errorMessage } from '../../util/errors.ts';
+import { userFunctionFailed } from '../user-code.ts';
 
 export class MapOperator extends StatelessOperator {
   constructor(private readonly fn: (value: any) => unknown) {
     super();
   }
   processElement(value: unknown, timestamp: number | undefined): void {
-    this.out.collect(this.fn(value), timestamp);
+    let result: unknown;
+    try {
+      result = this.fn(value);
+    } catch (err) {
+      throw userFunctionFailed(this.ctx, 'map function', value, err);
+    }
+    this.out.collect(result, timestamp);
   }
 }
 
@@ -19,7 +26,13 @@ export class FilterOperator extends StatelessOperator {
     super();
   }
   processElement(value: unknown, timestamp: number | undefined): void {
-    if (this.fn(value)) this.out.collect(value, timestamp);
+    let keep: boolean;
+    try {
+      keep = this.fn(value);
+    } catch (err) {
+      throw userFunctionFailed(this.ctx, 'filter function', value, err);
+    }
+    if (keep) this.out.collect(value, timestamp);
   }
 }
 
@@ -31,7 +44,11 @@ export class FlatMapOperator extends StatelessOperator {
   }
   processElement(value: unknown, timestamp: number | undefined): void {
     this.timestamp = timestamp;
-    this.fn(value, this.collector);
+    try {
+      this.fn(value, this.collector);
+    } catch (err) {
+      throw userFunctionFailed(this.ctx, 'flatMap function', value, err);
+    }
   }
 }
 

@@ -1,16 +1,19 @@
 /** Drives a SinkWriter: records in, pre-commit at the barrier, commit on checkpoint completion. */
 import type { Sink, SinkWriter } from '../connector-types.ts';
 import type { OperatorContext, OperatorSnapshot, StreamOperator } from '../operator.ts';
+import { userFunctionFailed } from '../user-code.ts';
 
 const SINK_STATE = 'sink';
 
 export class SinkOperator implements StreamOperator {
   private writer!: SinkWriter<unknown>;
   private metrics!: { recordsOut: number };
+  private ctx!: OperatorContext;
 
   constructor(private readonly sink: Sink<unknown>) {}
 
   async open(ctx: OperatorContext): Promise<void> {
+    this.ctx = ctx;
     this.metrics = ctx.metrics;
     const items = ctx.restoredOperatorState.find((e) => e.name === SINK_STATE)?.items;
     this.writer = await this.sink.createWriter({
@@ -24,7 +27,11 @@ export class SinkOperator implements StreamOperator {
 
   processElement(value: unknown, timestamp: number | undefined): void {
     this.metrics.recordsOut++;
-    this.writer.write(value, timestamp);
+    try {
+      this.writer.write(value, timestamp);
+    } catch (err) {
+      throw userFunctionFailed(this.ctx, "sink's write()", value, err);
+    }
   }
 
   processWatermark(): void {}

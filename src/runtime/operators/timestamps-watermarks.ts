@@ -12,6 +12,7 @@
 import type { WatermarkStrategySpec } from '../functions.ts';
 import { MIN_WATERMARK } from '../elements.ts';
 import { StatelessOperator, type OperatorContext } from '../operator.ts';
+import { userFunctionFailed } from '../user-code.ts';
 
 export class TimestampsAndWatermarksOperator extends StatelessOperator {
   private maxTimestamp = MIN_WATERMARK;
@@ -37,7 +38,14 @@ export class TimestampsAndWatermarksOperator extends StatelessOperator {
 
   processElement(value: unknown, timestamp: number | undefined): void {
     const assigner = this.spec.timestampAssigner;
-    const ts = assigner ? assigner(value, timestamp) : timestamp;
+    let ts = timestamp;
+    if (assigner) {
+      try {
+        ts = assigner(value, timestamp);
+      } catch (err) {
+        throw userFunctionFailed(this.ctx, 'timestamp assigner', value, err);
+      }
+    }
     if (ts !== undefined && ts > this.maxTimestamp) this.maxTimestamp = ts;
     if (this.idle) {
       this.idle = false;

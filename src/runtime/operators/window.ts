@@ -18,6 +18,8 @@ import type { AggregateFunction, AggregatingState, KeyedStateBackend, ListState,
 import { ConfigError } from '../../util/errors.ts';
 import type { Collector, ProcessWindowFunction, TimeWindow, WindowAssigner, WindowResultFunction } from '../functions.ts';
 import type { OperatorContext, OperatorSnapshot, Output, StreamOperator } from '../operator.ts';
+import { previewRecord } from '../../util/record-preview.ts';
+import { userFunctionFailed } from '../user-code.ts';
 
 export type WindowFunctionSpec =
   | { readonly kind: 'reduce'; readonly reduce: (a: any, b: any) => any; readonly result?: WindowResultFunction<any, any, any> }
@@ -91,7 +93,13 @@ export class WindowOperator implements StreamOperator {
       throw new ConfigError('event-time window got a record without a timestamp: call assignTimestampsAndWatermarks() before window()');
     }
     const b = this.backend;
-    b.setCurrentKey(this.keySelector(value));
+    let key: unknown;
+    try {
+      key = this.keySelector(value);
+    } catch (err) {
+      throw userFunctionFailed(this.ctx, 'key selector', value, err);
+    }
+    b.setCurrentKey(key);
     if (this.assigner.kind === 'session') {
       this.addToSession(value, timestamp, this.assigner.gap);
       return;
@@ -102,9 +110,13 @@ export class WindowOperator implements StreamOperator {
       accepted = true;
       const ns: Ns = [w.start, w.end];
       b.setCurrentNamespace(ns);
-      if (this.reducing) this.reducing.add(value);
-      else if (this.aggregating) this.aggregating.add(value);
-      else this.list!.add(value);
+      try {
+        if (this.reducing) this.reducing.add(value); // runs the reduce function
+        else if (this.aggregating) this.aggregating.add(value); // runs the aggregate's add()
+        else this.list!.add(value);
+      } catch (err) {
+        throw userFunctionFailed(this.ctx, `${this.fn.kind} function of the window`, value, err);
+      }
       this.registerWindowTimers(ns);
       if (w.end - 1 <= this.ctx.currentWatermark()) this.fire(ns);
     }
@@ -168,9 +180,17 @@ export class WindowOperator implements StreamOperator {
 
   /** Emits the window's result for the current key; namespace must be `ns`. */
   private fire(ns: Ns): void {
-    const window: TimeWindow = { start: ns[0], end: ns[1] };
     const key = this.backend.getCurrentKey();
-    this.emitTimestamp = window.end - 1;
+    this.emitTimestamp = ns[1] - 1;
+    try {
+      this.emit({ start: ns[0], end: ns[1] }, key);
+    } catch (err) {
+      throw userFunctionFailed(this.ctx, `${this.fn.kind} function of the window`, undefined, err, `(window [${ns[0]}, ${ns[1]}) of key ${previewRecord(key)})`);
+    }
+  }
+
+  /** Runs the window function(s) on the window's contents and emits the result. */
+  private emit(window: TimeWindow, key: unknown): void {
     const fn = this.fn;
     if (fn.kind === 'process') {
       fn.process(key, window, this.list!.get(), this.collector);

@@ -105,7 +105,9 @@ export function wireSubtasks(
   for (const list of byWriter.values()) {
     const spec = list[0]!.spec;
     const channels = list.map((e) => e.channel!);
-    const writer = new RecordWriter(channels, spec.edge.partitioning, plan.graph.maxParallelism, spec.edge.keySelector, keySerializer);
+    const producer = plan.graph.nodes.find((n) => n.index === spec.fromNode)!;
+    const where = { producer: { name: producer.name, subtaskIndex: spec.fromSubtask, parallelism: producer.parallelism }, consumer: plan.chains[spec.toChain]!.nodes[0]!.name };
+    const writer = new RecordWriter(channels, spec.edge.partitioning, plan.graph.maxParallelism, spec.edge.keySelector, keySerializer, where);
     const tk = taskKey(spec.fromChain, spec.fromSubtask);
     let m = outputs.get(tk);
     if (!m) outputs.set(tk, (m = new Map()));

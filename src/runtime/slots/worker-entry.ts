@@ -14,7 +14,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { systemClock } from '../../util/clock.ts';
-import { ConfigError, errorMessage } from '../../util/errors.ts';
+import { ConfigError, UserFunctionError, errorMessage } from '../../util/errors.ts';
 import { msgpackSerializer } from '../../state/serializers.ts';
 import { LocalChannel } from '../channel.ts';
 import { Barrier } from '../elements.ts';
@@ -33,7 +33,12 @@ const port = parentPort!;
 const send = (m: FromWorker): void => port.postMessage(m);
 
 function asWorkerError(err: unknown): WorkerError {
-  return { message: errorMessage(err), stack: err instanceof Error ? err.stack : undefined, config: err instanceof ConfigError };
+  return {
+    message: errorMessage(err),
+    stack: err instanceof Error ? err.stack : undefined,
+    config: err instanceof ConfigError,
+    ...(err instanceof UserFunctionError ? { user: err.failure() } : {}),
+  };
 }
 
 /** The first node where the worker's graph differs from the main thread's, as a sentence. */

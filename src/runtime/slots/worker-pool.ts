@@ -13,7 +13,7 @@
  * its tasks and close its backends, waits a bounded time, then terminates the thread.
  */
 import { MessageChannel, Worker, type MessagePort, type WorkerOptions } from 'node:worker_threads';
-import { ConfigError } from '../../util/errors.ts';
+import { ConfigError, UserFunctionError } from '../../util/errors.ts';
 import type { CheckpointMetadata, SubtaskCheckpointMetrics, SubtaskState } from '../../checkpoint/types.ts';
 import type { Barrier } from '../elements.ts';
 import type { ChainPlan, ExecutionPlan } from '../execution-plan.ts';
@@ -292,6 +292,8 @@ class WorkerSlot {
 }
 
 function toError(e: WorkerError, where: string | undefined): Error {
+  // The user's failure as it was on the worker (its stack was formatted and source-mapped there).
+  if (e.user) return new UserFunctionError(e.user);
   const message = where ? `${where}: ${e.message}` : e.message;
   const err = e.config ? new ConfigError(message) : new Error(message);
   if (e.stack) err.stack = `${message}\n${e.stack.split('\n').slice(1).join('\n')}`;

@@ -9,6 +9,7 @@ import type { CheckpointStorage } from '../../storage/checkpoint-storage.ts';
 import type { CheckpointMetadata, SubtaskCheckpointMetrics, SubtaskState } from '../../checkpoint/types.ts';
 import type { JobGraph } from '../job-graph.ts';
 import type { LinkStats } from './remote-channel.ts';
+import type { UserFunctionFailure } from '../../util/errors.ts';
 
 /**
  * What a worker needs from the user's side to run its subtasks: the job graph built by
@@ -70,6 +71,8 @@ export interface WorkerError {
   readonly stack: string | undefined;
   /** A ConfigError: restarting will not help. */
   readonly config: boolean;
+  /** A UserFunctionError's fields (the main thread rebuilds the error from them). */
+  readonly user?: UserFunctionFailure;
 }
 
 /** One task's counters: key, records in, records out, backpressure ms, finished. */
