@@ -11,6 +11,9 @@
  *   await h.setProcessingTime(5_000);          // fires processing-time timers <= 5000
  *   h.output();  h.valueState('a', 'session');  h.eventTimers();
  *   await h.close();
+ *
+ * What the function throws reaches the test as it was thrown (in a job the operator
+ * wraps it in a UserFunctionError naming the operator and record; here the test knows).
  */
 import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -22,6 +25,16 @@ import type { Output } from '../runtime/operator.ts';
 import { KeyedProcessOperator } from '../runtime/operators/keyed-process.ts';
 import { createKeyedStateBackend, type KeyedStateBackend, type StateBackendKind, type TimerEntry } from '../state/index.ts';
 import { MemoryStorage } from '../storage/index.ts';
+import { UserFunctionError } from '../util/errors.ts';
+
+/** Runs one operator call; a failure of the function is rethrown as the function threw it. */
+function unwrapped(call: () => void): void {
+  try {
+    call();
+  } catch (err) {
+    throw err instanceof UserFunctionError ? err.cause : err;
+  }
+}
 
 /** Options of {@link KeyedProcessFunctionHarness.open}. */
 export interface HarnessOptions {
@@ -136,7 +149,7 @@ export class KeyedProcessFunctionHarness<K, IN, OUT> {
   /** Processes one record (with its event timestamp, if any), as the operator would in a job. */
   async processElement(value: IN, timestamp?: number): Promise<void> {
     this.checkOpen();
-    this.operator.processElement(value, timestamp);
+    unwrapped(() => this.operator.processElement(value, timestamp));
     await this.backend.writeBackpressure();
   }
 
@@ -144,7 +157,7 @@ export class KeyedProcessFunctionHarness<K, IN, OUT> {
   async processWatermark(timestamp: number): Promise<void> {
     this.checkOpen();
     if (timestamp > this.watermark) this.watermark = timestamp;
-    this.operator.processWatermark(timestamp);
+    unwrapped(() => this.operator.processWatermark(timestamp));
     await this.backend.writeBackpressure();
   }
 
@@ -153,7 +166,7 @@ export class KeyedProcessFunctionHarness<K, IN, OUT> {
     this.checkOpen();
     if (time < this.clock.time) throw new RangeError(`processing time cannot go back (${this.clock.time} → ${time})`);
     this.clock.time = time;
-    this.operator.onProcessingTime(time);
+    unwrapped(() => this.operator.onProcessingTime(time));
     await this.backend.writeBackpressure();
   }
 

@@ -17,6 +17,7 @@ import {
   CollectSink, GeneratorSource, JobFailedError, StreamEnvironment, TumblingEventTimeWindows, UserFunctionError, WatermarkStrategy,
   type KeyedProcessFunction, type Sink,
 } from '../../src/index.ts';
+import { KeyedProcessFunctionHarness } from '../../src/testing/index.ts';
 import { previewRecord } from '../../src/util/record-preview.ts';
 import { tempDir } from './helpers.ts';
 
@@ -231,6 +232,25 @@ test('record previews: cut at 200 characters, and safe for circular, BigInt, Map
   assert.equal(previewRecord(new Map([['k', 1]])), "Map(1) { 'k' => 1 }");
   const getter = { get boom(): never { throw new Error('getter'); } };
   assert.doesNotThrow(() => previewRecord(getter));
+});
+
+test('the test harness rethrows what the function threw (a test asserts on its own error)', async () => {
+  class Refused extends Error {}
+  const h = await KeyedProcessFunctionHarness.open<string, string, string>(
+    {
+      processElement(v) {
+        if (v === 'no') throw new Refused(v);
+      },
+    },
+    (v) => v,
+    { stateBackend: 'heap' },
+  );
+  try {
+    await h.processElement('yes');
+    await assert.rejects(h.processElement('no'), Refused);
+  } finally {
+    await h.close();
+  }
 });
 
 // ---- `weir run`: what the user sees on stderr ----
