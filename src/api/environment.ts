@@ -85,7 +85,7 @@ export interface StreamEnvironmentOptions {
   /** Custom state backend factory (tests, experiments). */
   readonly createBackend?: (opts: StateBackendOptions, kind: StateBackendKind, incremental: boolean) => Promise<KeyedStateBackend>;
   /** Where the job's log lines go (default: nowhere; `weir run` logs to stderr). */
-  readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  readonly log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Readonly<Record<string, unknown>>) => void;
   /** Read-only hooks for the REST API, dashboard and metrics (src/web's JobMonitor). */
   readonly observer?: JobObserver;
   /**

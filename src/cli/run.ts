@@ -131,7 +131,10 @@ async function runJob(job: string, args: string[], flags: RunFlags, io: CliIo): 
     }
   }
   const logger = createLogger({ job: String(flagsToOptions(job, flags).jobName), pretty: process.stderr.isTTY === true, destination: logStream(io, clearLine) });
-  const log = (level: 'info' | 'warn' | 'error', message: string): void => logger[level](message);
+  const log = (level: 'info' | 'warn' | 'error', message: string, fields?: Readonly<Record<string, unknown>>): void => {
+    if (fields) logger[level](fields, message);
+    else logger[level](message);
+  };
   const env = new StreamEnvironment({ log });
   await main(env, args);
   // Flags win over what the job set (e.g. a different --parallelism on resume).

@@ -39,6 +39,14 @@ export function shortReport(f: AttemptFailure): string {
   return errorMessage(e).split('\n')[0]!;
 }
 
+/** Structured fields of the log line of a failed attempt (`attempt` 0-based, as in the other log lines). */
+export function failureFields(attempt: number, f: AttemptFailure): Record<string, unknown> {
+  const e = f.error;
+  const base = { attempt, reason: shortReport(f), ...(f.task !== undefined ? { task: f.task } : {}) };
+  if (!(e instanceof UserFunctionError)) return base;
+  return { ...base, operator: e.operator, subtask: e.subtask, fn: e.fn, record: e.record, location: e.location };
+}
+
 /** Remembers the failures seen by one job execution. */
 export class FailureLog {
   private readonly seen = new Set<string>();

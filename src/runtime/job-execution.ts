@@ -38,7 +38,7 @@ import { WorkerPool, type WorkerInfo } from './slots/worker-pool.ts';
 import type { WorkerSetup } from './slots/worker-protocol.ts';
 import { TurnBudget } from './turn-budget.ts';
 import { notifyObserver, type JobObserver } from './job-observer.ts';
-import { FailureLog, fullReport, shortReport } from './failure-report.ts';
+import { FailureLog, failureFields, fullReport, shortReport } from './failure-report.ts';
 
 /** The job failed and the restart strategy gave up. */
 export class JobFailedError extends WeirError {
@@ -98,7 +98,8 @@ export interface JobExecutionOptions {
   readonly restoreFrom?: CheckpointMetadata;
   readonly channelCapacity?: number;
   readonly batchSize?: number;
-  readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** Log lines; `fields` are structured data for a structured logger (e.g. a failure's `attempt`, `reason`, `operator`, `subtask`, `location`). */
+  readonly log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Readonly<Record<string, unknown>>) => void;
   /** Read-only hooks for the REST API, dashboard and metrics (src/web). */
   readonly observer?: JobObserver;
   /** Run the subtasks on worker threads (src/runtime/slots/); undefined: all on this thread. */
@@ -141,7 +142,7 @@ export class JobExecution implements CheckpointParticipant {
   };
   private attempt: Attempt | undefined;
   private coordinator: CoordinatorPort | undefined;
-  private readonly log: (level: 'info' | 'warn' | 'error', message: string) => void;
+  private readonly log: (level: 'info' | 'warn' | 'error', message: string, fields?: Readonly<Record<string, unknown>>) => void;
   private cancelled = false;
   private readonly turns: TurnBudget;
   private pool: WorkerPool | undefined;
@@ -222,14 +223,15 @@ export class JobExecution implements CheckpointParticipant {
       // The full report once per distinct failure; a repeat is one line (failure-report.ts).
       const failure = { error, task: this.attempt?.failedTask };
       const isNew = this.failures.isNew(failure);
-      const attemptText = `attempt ${index + 1} of ${allowed + 1}`;
+      const fields = failureFields(index, failure);
       if (index >= allowed) {
-        if (!isNew) this.log('error', `${attemptText} failed: same failure as before (${shortReport(failure)})`);
+        if (!isNew) this.log('error', `attempt ${index} failed, no restarts left: same failure as before (${shortReport(failure)})`, fields);
         throw new JobFailedError(`job ${o.jobPath} failed${allowed > 0 ? ` after ${allowed} restarts` : ''}: ${errorMessage(error)}`, { cause: error });
       }
       this.metrics.restarts++;
-      if (isNew) this.log('error', `${attemptText} failed, restarting: ${fullReport(failure)}`);
-      else this.log('warn', `${attemptText} failed, restarting: same failure as before (${shortReport(failure)})`);
+      const next = `restart ${index + 1} of ${allowed} follows`;
+      if (isNew) this.log('error', `attempt ${index} failed, ${next}: ${fullReport(failure)}`, fields);
+      else this.log('warn', `attempt ${index} failed, ${next}: same failure as before (${shortReport(failure)})`, fields);
       notifyObserver(o.observer, 'attemptFailed', index, errorMessage(error));
       if (strategy.kind === 'fixed-delay' && strategy.delayMs > 0) await o.clock.sleep(strategy.delayMs);
     }

@@ -157,9 +157,13 @@ test('a failed attempt shows RESTARTING until the next one, then the restore and
   const dir = mkdtempSync(join(tmpdir(), 'weir-monitor-'));
   try {
     let thrown = false;
+    const log = capture();
+    const logger = createLogger({ job: 'restarting', pretty: false, destination: log.stream });
     const env = new StreamEnvironment({
       jobName: 'restarting', parallelism: 1, stateBackend: 'lsm', stateDir: dir, checkpoints: new MemoryStorage(), checkpointInterval: '10ms',
       restartStrategy: { kind: 'fixed-delay', attempts: 2, delayMs: 0 },
+      // As `weir run` does: the runtime's lines (the failed attempt's among them) go to the job's logger.
+      log: (level, message, fields) => logger[level](fields ?? {}, message),
     });
     const sink = new CollectSink<number>();
     env
@@ -181,8 +185,7 @@ test('a failed attempt shows RESTARTING until the next one, then the restore and
       .uid('count')
       .sinkTo(sink)
       .uid('sink');
-    const log = capture();
-    const web = await attachJobWeb(env, { port: 0, logger: createLogger({ job: 'restarting', pretty: false, destination: log.stream }) });
+    const web = await attachJobWeb(env, { port: 0, logger });
     const seen: string[] = [];
     web.monitor.addListener({ attemptFailed: () => seen.push(web.monitor.status()) });
     const r = await (await env.start()).done;
