@@ -21,4 +21,4 @@ export { WatermarkStrategy } from './watermark-strategy.ts';
 export { TumblingEventTimeWindows, SlidingEventTimeWindows, EventTimeSessionWindows } from './windows.ts';
 export { parseDuration } from './durations.ts';
 export type { ValueState, ListState, MapState, ReducingState, AggregatingState, AggregateFunction, Serializer } from '../state/types.ts';
-export { partitionProgress, type PartitionProgress } from './partition-progress.ts';
+export { partitionProgress, type PartitionProgress } from '../runtime/partition-progress.ts';

@@ -8,7 +8,7 @@
  * do not mix. Labels: job, vertex (operator chain), operator, subtask, level.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { partitionProgress, type PartitionProgress } from '../api/partition-progress.ts';
+import { partitionProgress, type PartitionProgress } from '../runtime/partition-progress.ts';
 import type { JobMonitor } from './job-monitor.ts';
 import type { StorageCounters } from './metered-storage.ts';
 

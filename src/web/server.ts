@@ -7,6 +7,7 @@
  *   GET /api/jobs/:job/checkpoints      counts, latest, history
  *   GET /api/jobs/:job/checkpoints/:id  one checkpoint per operator and subtask
  *   GET /api/jobs/:job/state            local sstables per level, files of every remembered checkpoint, registry counts
+ *   GET /api/jobs/:job/partitions       log sources (Kafka, NATS): per partition next offset, end of log, lag
  *   GET /metrics                        Prometheus text format
  *   GET /                               the dashboard (static/index.html, static/app.js)
  *   GET /vendor/:file                   preact, htm, uPlot, served from node_modules (no CDN, no build)
@@ -20,6 +21,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Registry } from 'prom-client';
+import { partitionProgress } from '../runtime/partition-progress.ts';
 import { ConfigError, errorMessage } from '../util/errors.ts';
 import type { JobMonitor } from './job-monitor.ts';
 
@@ -148,7 +150,17 @@ function route(m: JobMonitor, parts: string[]): unknown {
     return cp;
   }
   if (parts[2] === 'state' && parts.length === 3) return m.state();
+  if (parts[2] === 'partitions' && parts.length === 3) return partitionsView();
   throw new HttpError(404, `no such endpoint: /api/${parts.join('/')}`);
+}
+
+/**
+ * Read progress of the job's log sources (Kafka partitions) as their readers see it now.
+ * The table is process-wide: `weir run` runs one job per process.
+ */
+function partitionsView(): { totalLag: number; partitions: ReturnType<typeof partitionProgress.rows> } {
+  const partitions = partitionProgress.rows();
+  return { totalLag: partitions.reduce((n, p) => n + p.lag, 0), partitions };
 }
 
 /** The path of a request target; a target that is not a URL path (e.g. "//") is a 400, not a 500. */

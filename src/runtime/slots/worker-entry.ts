@@ -19,6 +19,7 @@ import { msgpackSerializer } from '../../state/serializers.ts';
 import { LocalChannel } from '../channel.ts';
 import { Barrier } from '../elements.ts';
 import { buildExecutionPlan } from '../execution-plan.ts';
+import { partitionProgress } from '../partition-progress.ts';
 import { Task, type TaskServices } from '../task/task.ts';
 import { TurnBudget } from '../turn-budget.ts';
 import { channelLayout, taskKey, wireSubtasks } from './channel-layout.ts';
@@ -170,6 +171,7 @@ async function main(): Promise<void> {
         eluTotal: performance.eventLoopUtilization(now, eluStart).utilization,
         eluRecent: recent.utilization,
         links: [...links.values()].map((l) => ({ ...l.stats })),
+        partitions: partitionProgress.rows(),
       },
     });
     reported = { recordsIn: metrics.recordsIn, recordsOut: metrics.recordsOut };

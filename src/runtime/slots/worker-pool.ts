@@ -16,6 +16,7 @@ import { MessageChannel, Worker, type MessagePort, type WorkerOptions } from 'no
 import { ConfigError, UserFunctionError } from '../../util/errors.ts';
 import type { CheckpointMetadata, SubtaskCheckpointMetrics, SubtaskState } from '../../checkpoint/types.ts';
 import type { Barrier } from '../elements.ts';
+import { partitionProgress, type PartitionProgress } from '../partition-progress.ts';
 import type { ChainPlan, ExecutionPlan } from '../execution-plan.ts';
 import { taskKey } from './channel-layout.ts';
 import { placeSubtasks } from './placement.ts';
@@ -170,6 +171,9 @@ class WorkerSlot {
   busy = 0;
   busyRecent = 0;
   links: readonly LinkStats[] = [];
+  /** The worker's log-source partition rows of its latest report, shown by the main thread's partitionProgress. */
+  private partitions: readonly PartitionProgress[] = [];
+  private readonly progressKey: string;
   private readonly mirrors = new Map<string, BackendMirror>();
 
   constructor(
@@ -180,12 +184,14 @@ class WorkerSlot {
   ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.thread = spawn(entryUrl(), { workerData: init, transferList: transfer });
+    this.progressKey = `worker-thread-${this.thread.threadId}`;
     this.thread.on('message', (m: FromWorker) => this.receive(m));
     this.thread.on('error', (err) => {
       this.failure = err;
     });
     this.thread.on('exit', (code) => {
       this.alive = false;
+      partitionProgress.delete(this.progressKey);
       this.resolveClosed();
       const why = this.failure
         ? `worker ${this.index} failed: ${this.failure.message}`
@@ -272,6 +278,8 @@ class WorkerSlot {
         this.busy = s.eluTotal;
         this.busyRecent = s.eluRecent;
         this.links = s.links;
+        this.partitions = s.partitions;
+        partitionProgress.set(this.progressKey, () => this.partitions);
         this.events.metrics(s.recordsIn, s.recordsOut);
         return;
       }

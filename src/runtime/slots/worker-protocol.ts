@@ -8,6 +8,7 @@ import type { KeyedStateBackend, Serializer, StateBackendOptions } from '../../s
 import type { CheckpointStorage } from '../../storage/checkpoint-storage.ts';
 import type { CheckpointMetadata, SubtaskCheckpointMetrics, SubtaskState } from '../../checkpoint/types.ts';
 import type { JobGraph } from '../job-graph.ts';
+import type { PartitionProgress } from '../partition-progress.ts';
 import type { LinkStats } from './remote-channel.ts';
 import type { UserFunctionFailure } from '../../util/errors.ts';
 
@@ -98,6 +99,8 @@ export interface WorkerStats {
   readonly eluTotal: number;
   readonly eluRecent: number;
   readonly links: readonly LinkStats[];
+  /** The worker thread's log-source partition rows (partitionProgress) at this report. */
+  readonly partitions: readonly PartitionProgress[];
 }
 
 export type FromWorker =

@@ -1,6 +1,7 @@
 // The weir dashboard: preact + htm (no build step), uPlot for charts, all served from
 // node_modules by src/web/server.ts. Polls the REST API (docs/rest-api.md) once a second.
-// Views: job graph, throughput per operator chain, checkpoint counts/history/chart, and
+// Views: job graph, throughput per operator chain, log source partitions (offsets and
+// lag, when the job reads Kafka), checkpoint counts/history/chart, and
 // the state view (state-view.js) that draws the seed figure for a live subtask.
 /* global document, window, fetch, setTimeout, clearTimeout, ResizeObserver */
 import { h, render } from 'preact';
@@ -158,6 +159,19 @@ function Throughput({ job, series }) {
     </tbody></table></div>`;
 }
 
+// ---------------------------------------------------------------- log source partitions
+// One row per partition a Kafka source subtask reads: next offset, end of the log at the
+// reader's last fetch (high watermark; last stable offset for read_committed) and the lag.
+function Partitions({ parts }) {
+  const maxLag = Math.max(1, ...parts.partitions.map((p) => p.lag));
+  return html`<table data-testid="partition-table"><thead><tr><th class="l">source</th><th>subtask</th><th class="l">topic</th><th>partition</th><th>offset</th><th>log end</th><th>lag</th><th class="l"></th></tr></thead>
+    <tbody>${parts.partitions.map((p) => html`<tr data-testid="partition-row" data-source=${p.source} data-subtask=${p.subtask} data-topic=${p.topic} data-partition=${p.partition}>
+      <td class="l">${p.source}</td><td>${p.subtask}</td><td class="l">${p.topic}</td><td>${p.partition}</td>
+      <td data-testid="partition-offset">${p.offset}</td><td data-testid="partition-log-end">${p.logEnd}</td><td data-testid="partition-lag">${p.lag}</td>
+      <td class="l"><span class="bp" title=${`lag ${p.lag}`}><i style=${`width:${Math.round((p.lag / maxLag) * 100)}%`}></i></span></td></tr>`)}
+    </tbody></table>`;
+}
+
 // ---------------------------------------------------------------- checkpoints
 function CheckpointCounts({ cps }) {
   const c = cps.counts;
@@ -221,7 +235,7 @@ function App() {
         }
         if (id !== undefined) {
           const base = `/api/jobs/${encodeURIComponent(id)}`;
-          const [job, cps, state] = await Promise.all([getJson(base), getJson(`${base}/checkpoints`), getJson(`${base}/state`)]);
+          const [job, cps, state, parts] = await Promise.all([getJson(base), getJson(`${base}/checkpoints`), getJson(`${base}/state`), getJson(`${base}/partitions`)]);
           const s = series.current;
           s.t.push(Date.now() / 1000);
           for (const v of job.vertices) {
@@ -233,7 +247,7 @@ function App() {
             s.t.shift();
             for (const arr of Object.values(s.byName)) arr.shift();
           }
-          setData({ job, cps, state });
+          setData({ job, cps, state, parts });
           setError(undefined);
         }
       } catch (err) {
@@ -248,7 +262,7 @@ function App() {
     };
   }, [tick]);
   if (!data) return html`<p class="muted">${error ? html`<span class="err">${error}</span>` : 'waiting for the job…'}</p>`;
-  const { job, cps, state } = data;
+  const { job, cps, state, parts } = data;
   return html`
     <header>
       <h1>weir</h1>
@@ -264,6 +278,7 @@ function App() {
     <main>
       <section><h2>Job graph <small>operator chains; edges say how records are partitioned</small></h2><${JobGraph} job=${job} /><${Operators} job=${job} state=${state} /></section>
       <section><h2>Throughput <small>records in per second, per operator chain</small></h2><${Throughput} job=${job} series=${series.current} /></section>
+      ${parts.partitions.length ? html`<section class="wide" data-testid="partitions"><h2>Source partitions <small>next offset, end of log and lag per partition · total lag <b data-testid="total-lag">${parts.totalLag}</b></small></h2><${Partitions} parts=${parts} /></section>` : ''}
       <section class="wide"><h2>Checkpoints <small>every ${cps.config.interval ?? '–'} ms · ${cps.config.retained ?? 1} retained</small></h2>
         <${CheckpointCounts} cps=${cps} />
         <div style="display:grid;grid-template-columns:minmax(0,1.25fr) minmax(0,1fr);gap:14px">

@@ -3,7 +3,10 @@
  * /metrics: the next offset, the end of the log (high watermark, or last stable offset
  * for read_committed) and the lag between them. One process-wide table, keyed by
  * source name and subtask; a reader registers a function giving its current rows (read
- * when the dashboard or /metrics asks) and deletes it when it closes.
+ * when the dashboard or /metrics asks) and deletes it when it closes. Readers on worker
+ * threads fill their thread's table; the workers send its rows with their periodic stats
+ * and the main thread's WorkerPool registers them here (one entry per worker thread).
+ * (In runtime, not api: the worker machinery reads it; api re-exports it.)
  */
 export interface PartitionProgress {
   readonly source: string;
