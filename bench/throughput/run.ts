@@ -11,10 +11,11 @@
  * With --workers W1,W2,…: for each backend the job (keyed-count-job.ts, loaded by every
  * worker) runs at parallelism W on W worker threads (0: parallelism --parallelism on the
  * main thread), the configurations alternating for --rounds rounds; the table shows
- * each one's median and its ratio to the first.
+ * each one's median and its ratio to the first: over the whole run and in the steady window
+ * (10 %–90 % of the records, without worker start and drain), with the CPU time per record.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -114,8 +115,23 @@ async function job(backend: 'heap' | 'lsm', keys: number, records: number): Prom
   }
 }
 
-/** The keyed count as a job module at parallelism `p` on `workers` worker threads (0: on this thread). */
-async function moduleJob(backend: 'heap' | 'lsm', keys: number, records: number, workers: number, p: number): Promise<Row> {
+/** One run of the keyed count as a job module (see moduleJob). */
+interface ModuleRow extends Row {
+  /** Records/s between 10 % and 90 % of the records reached the sinks: the steady state, without worker start or drain. */
+  steadyPerSecond: number;
+  /** Seconds from start() until 10 % of the records reached the sinks (worker threads start, module loads). */
+  startSeconds: number;
+  /** CPU time of the whole process (every thread) per record in the steady window, in microseconds. */
+  cpuMicrosPerRecord: number;
+}
+
+/**
+ * The keyed count as a job module at parallelism `p` on `workers` worker threads (0: on
+ * this thread). Besides the whole run it measures the steady window (10 %–90 % of the
+ * records at the sinks, sampled every 10 ms): its rate, and the process's CPU time per
+ * record in it (all threads), which a busy machine disturbs much less than wall time.
+ */
+async function moduleJob(backend: 'heap' | 'lsm', keys: number, records: number, workers: number, p: number): Promise<ModuleRow> {
   const dir = mkdtempSync(join(tmpdir(), 'weir-bench-'));
   try {
     const args = ['--keys', String(keys), '--records', String(records)];
@@ -127,13 +143,33 @@ async function moduleJob(backend: 'heap' | 'lsm', keys: number, records: number,
     keyedCount(env, args);
     const t0 = performance.now();
     const handle = await env.start('bench');
-    const result = await handle.done;
+    const marks: { at: number; records: number; cpu: number }[] = [];
+    const cpuMicros = (): number => {
+      const u = process.cpuUsage();
+      return u.user + u.system;
+    };
+    const sample = setInterval(() => {
+      const n = handle.progress().metrics.recordsOut;
+      const next = marks.length === 0 ? 0.1 : 0.9;
+      if (marks.length < 2 && n >= next * records) marks.push({ at: performance.now(), records: n, cpu: cpuMicros() });
+    }, 10);
+    let result;
+    try {
+      result = await handle.done;
+    } finally {
+      clearInterval(sample);
+    }
     const seconds = (performance.now() - t0) / 1000;
     if (result.metrics.recordsOut !== records) throw new Error(`the sinks saw ${result.metrics.recordsOut} records, expected ${records}`);
+    if (marks.length < 2) throw new Error(`the run was too short to sample its steady state (${marks.length} of 2 marks): use more --records`);
+    const [a, b] = marks as [typeof marks[0], typeof marks[0]];
     const last = handle.progress().lastCheckpoint;
     return {
       backend: `${backend} p=${p} ${workers === 0 ? 'main thread' : `${workers} worker${workers > 1 ? 's' : ''}`}`, keys, records, seconds,
       recordsPerSecond: records / seconds, checkpoints: result.metrics.checkpointsCompleted,
+      steadyPerSecond: (b.records - a.records) / ((b.at - a.at) / 1000),
+      startSeconds: (a.at - t0) / 1000,
+      cpuMicrosPerRecord: (b.cpu - a.cpu) / (b.records - a.records),
       ...(last ? { lastCheckpointMillis: Math.round(last.durationMillis), lastCheckpointBytes: last.checkpointedSize } : {}),
     };
   } finally {
@@ -149,33 +185,56 @@ function median(xs: number[]): number {
 if (values.workers !== undefined) {
   const workerCounts = values.workers.split(',').map(Number);
   const rounds = Number(values.rounds);
-  const out: { backend: string; keys: number; records: number; workers: number; parallelism: number; recordsPerSecond: number[]; median: number; ratio: number }[] = [];
+  interface WorkersRow {
+    backend: string; keys: number; records: number; workers: number; parallelism: number;
+    /** Whole runs (start to end), records/s. */
+    recordsPerSecond: number[]; median: number; ratio: number;
+    /** Steady window (10 %–90 %), records/s, and its median's ratio to the first configuration. */
+    steadyPerSecond: number[]; steadyMedian: number; steadyRatio: number;
+    startSeconds: number; cpuMicrosPerRecord: number;
+  }
+  const out: WorkersRow[] = [];
   for (const keys of values.keys.split(',').map(Number)) {
     const records = values.records ? Number(values.records) : 2_000_000;
     for (const b of values.backends.split(',').filter((x) => x !== 'plain') as ('heap' | 'lsm')[]) {
-      const runs = new Map<number, number[]>(workerCounts.map((w) => [w, []]));
+      const runs = new Map<number, ModuleRow[]>(workerCounts.map((w) => [w, []]));
       for (let r = 0; r < rounds; r++) {
         // Alternate the order each round so drift on a shared machine does not favour one configuration.
         const order = r % 2 === 0 ? workerCounts : [...workerCounts].reverse();
         for (const w of order) {
           const row = await moduleJob(b, keys, records, w, w === 0 ? Number(values.parallelism) : w);
-          runs.get(w)!.push(row.recordsPerSecond);
-          if (!values.json) console.error(`${row.backend} ${keys} keys round ${r + 1}: ${Math.round(row.recordsPerSecond)} rec/s`);
+          runs.get(w)!.push(row);
+          if (!values.json) console.error(`${row.backend} ${keys} keys round ${r + 1}: ${Math.round(row.recordsPerSecond)} rec/s whole run, ${Math.round(row.steadyPerSecond)} rec/s steady, ${row.cpuMicrosPerRecord.toFixed(2)} µs CPU/record, start ${row.startSeconds.toFixed(1)} s`);
         }
       }
-      const base = median(runs.get(workerCounts[0]!)!);
+      const first = runs.get(workerCounts[0]!)!;
+      const base = median(first.map((x) => x.recordsPerSecond));
+      const steadyBase = median(first.map((x) => x.steadyPerSecond));
       for (const w of workerCounts) {
-        const m = median(runs.get(w)!);
-        out.push({ backend: b, keys, records, workers: w, parallelism: w === 0 ? Number(values.parallelism) : w, recordsPerSecond: runs.get(w)!, median: m, ratio: m / base });
+        const rs = runs.get(w)!;
+        const m = median(rs.map((x) => x.recordsPerSecond));
+        const sm = median(rs.map((x) => x.steadyPerSecond));
+        out.push({
+          backend: b, keys, records, workers: w, parallelism: w === 0 ? Number(values.parallelism) : w,
+          recordsPerSecond: rs.map((x) => x.recordsPerSecond), median: m, ratio: m / base,
+          steadyPerSecond: rs.map((x) => x.steadyPerSecond), steadyMedian: sm, steadyRatio: sm / steadyBase,
+          startSeconds: median(rs.map((x) => x.startSeconds)), cpuMicrosPerRecord: median(rs.map((x) => x.cpuMicrosPerRecord)),
+        });
       }
     }
   }
   if (values.json) {
-    console.log(JSON.stringify({ benchmark: 'throughput-workers', rounds, rows: out }));
+    console.log(JSON.stringify({ benchmark: 'throughput-workers', rounds, loadAverage: loadavg(), rows: out }));
   } else {
     const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-    console.log(['backend', 'keys', 'records', 'workers', 'parallelism', 'median records/s', `vs ${workerCounts[0]} workers`, 'runs'].join('\t'));
-    for (const r of out) console.log([r.backend, fmt(r.keys), fmt(r.records), r.workers, r.parallelism, fmt(r.median), `${r.ratio.toFixed(2)}x`, r.recordsPerSecond.map(fmt).join(' ')].join('\t'));
+    console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    console.log(['backend', 'keys', 'records', 'workers', 'steady rec/s', `vs ${workerCounts[0]} workers`, 'whole-run rec/s', `vs ${workerCounts[0]} workers`, 'start s', 'CPU µs/record', 'steady runs'].join('\t'));
+    for (const r of out) {
+      console.log([
+        r.backend, fmt(r.keys), fmt(r.records), r.workers, fmt(r.steadyMedian), `${r.steadyRatio.toFixed(2)}x`, fmt(r.median), `${r.ratio.toFixed(2)}x`,
+        r.startSeconds.toFixed(1), r.cpuMicrosPerRecord.toFixed(2), r.steadyPerSecond.map(fmt).join(' '),
+      ].join('\t'));
+    }
   }
   process.exit(0);
 }
