@@ -6,15 +6,21 @@
 import type { SASLOptions } from '@platformatic/kafka';
 import { ConfigError } from '../../util/errors.ts';
 
+/** SASL authentication with the brokers (over the plain connection; TLS is not configured here). */
 export interface KafkaSasl {
+  /** SASL mechanism, as configured on the broker's listener. */
   readonly mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+  /** User name. */
   readonly username: string;
+  /** Password (never logged: error messages name the mechanism and user only). */
   readonly password: string;
 }
 
+/** How the Kafka source and sink reach the cluster. */
 export interface KafkaConnectionOptions {
   /** Bootstrap brokers, "host:port". */
   readonly brokers: readonly string[];
+  /** SASL credentials; default none (an unauthenticated listener). */
   readonly sasl?: KafkaSasl;
   /** Client id sent to the brokers (default "weir"). */
   readonly clientId?: string;

@@ -40,9 +40,13 @@ import { ConfigError } from '../../util/errors.ts';
 import { baseClientOptions, describeKafkaError, kafkaStartError, type KafkaConnectionOptions } from './client-options.ts';
 import { abortLingering, BrokerConnections, commitPrepared } from './transactions.ts';
 
+/** One Kafka record as the sink's `serialize` function makes it from a stream record. */
 export interface KafkaSinkRecord {
+  /** Record key (a string is sent as UTF-8); default none. Picks the partition when `partition` is not set. */
   readonly key?: Buffer | string | null;
+  /** Record value (a string is sent as UTF-8); null = a tombstone. */
   readonly value: Buffer | string | null;
+  /** Record headers (string values sent as UTF-8). */
   readonly headers?: Readonly<Record<string, Buffer | string>>;
   /** Default: by key hash (murmur2, as the Java client), round-robin without a key. */
   readonly partition?: number;
@@ -52,9 +56,18 @@ export interface KafkaSinkRecord {
   readonly topic?: string;
 }
 
+/** Options of {@link KafkaSink}. */
 export interface KafkaSinkOptions<T> extends KafkaConnectionOptions {
+  /** Topic the records go to (a record's own `topic` overrides it). Must exist: a missing topic fails the job at start. */
   readonly topic: string;
+  /** Turns a stream record into a Kafka record. */
   readonly serialize: (value: T) => KafkaSinkRecord;
+  /**
+   * 'at-least-once': an idempotent producer, every record acknowledged before the
+   * checkpoint is (records since the restored checkpoint are sent again after a failure).
+   * 'exactly-once': Kafka transactions committed when the checkpoint completes (readers
+   * must use read_committed); needs `transactionalIdPrefix`.
+   */
   readonly guarantee: 'at-least-once' | 'exactly-once';
   /** Exactly-once: unique per job (two jobs must never share it). Required. */
   readonly transactionalIdPrefix?: string;
@@ -64,7 +77,9 @@ export interface KafkaSinkOptions<T> extends KafkaConnectionOptions {
   readonly batchSize?: number;
   /** Produce requests in flight before the writer applies backpressure (default 4). */
   readonly maxInFlight?: number;
+  /** Operator name (logs, dashboard); default "kafka-sink". */
   readonly name?: string;
+  /** Where notices go (transactions of an earlier run aborted at start); default one line to stderr. */
   readonly log?: (line: string) => void;
 }
 
@@ -77,9 +92,18 @@ type Msg = MessageToProduce<Buffer, Buffer, string, Buffer>;
 type BytesProducer = Producer<Buffer, Buffer, string, Buffer>;
 type Transaction = Awaited<ReturnType<BytesProducer['beginTransaction']>>;
 
+/**
+ * Writes records to a Kafka topic, at-least-once or exactly-once (two-phase commit with
+ * Kafka transactions, like Flink's KafkaSink; the protocol is described at the top of
+ * kafka-sink.ts and in docs/connectors.md). The constructor throws a ConfigError for an
+ * exactly-once sink without a valid `transactionalIdPrefix`; an unreachable broker, bad
+ * credentials or a missing topic fail the job at start with one line.
+ */
 export class KafkaSink<T> implements Sink<T> {
+  /** Operator name: `options.name`, default "kafka-sink". */
   readonly name: string;
 
+  /** @param options - brokers, topic, serializer and delivery guarantee */
   constructor(readonly options: KafkaSinkOptions<T>) {
     this.name = options.name ?? 'kafka-sink';
     if (options.guarantee === 'exactly-once') {

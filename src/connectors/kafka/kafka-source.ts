@@ -37,21 +37,29 @@ import { committedBatches } from './committed-batches.ts';
 
 /** One record as the deserializer sees it. */
 export interface KafkaRecordView {
+  /** Topic the record was read from. */
   readonly topic: string;
+  /** Partition of the topic. */
   readonly partition: number;
+  /** Offset of the record in its partition (64-bit). */
   readonly offset: bigint;
   /** Record timestamp, ms since the epoch. */
   readonly timestamp: number;
+  /** Record key bytes, null when the record has none. */
   readonly key: Buffer | null;
+  /** Record value bytes, null for a tombstone. */
   readonly value: Buffer | null;
   /** Header keys decoded as UTF-8; values as bytes (null for a null header value). */
   readonly headers: readonly (readonly [string, Buffer | null])[];
 }
 
+/** Options of {@link KafkaSource}. Give exactly one of `topics` and `topicPattern`. */
 export interface KafkaSourceOptions<T> extends KafkaConnectionOptions {
+  /** Topics to read (every partition of each). */
   readonly topics?: readonly string[];
   /** Every topic whose name matches (internal topics excluded). */
   readonly topicPattern?: RegExp;
+  /** Turns a Kafka record into a stream record (see {@link kafkaDeserializers}). A throw fails the job: to route malformed input to a side output, deserialize to bytes or text and use `DataStream.parse`. */
   readonly deserialize: (record: KafkaRecordView) => T;
   /** Consumer group the offsets are committed to on checkpoint completion (monitoring only). */
   readonly groupId?: string;
@@ -64,11 +72,17 @@ export interface KafkaSourceOptions<T> extends KafkaConnectionOptions {
   /** Partition discovery interval, ms (default 10 s; 0 = off). */
   readonly discoveryIntervalMs?: number;
   /** Per-partition watermarks from record timestamps. */
-  readonly watermarks?: { readonly outOfOrdernessMs: number; readonly idlenessMs?: number };
+  readonly watermarks?: {
+    /** Bound on how late a record's timestamp may be within its partition, ms: watermark = highest timestamp − bound − 1. */
+    readonly outOfOrdernessMs: number;
+    /** A partition without records for this long (ms) stops holding the watermark back; default never. */
+    readonly idlenessMs?: number;
+  };
   /** Longest wait of a fetch for new data, ms (default 200). */
   readonly fetchMaxWaitMs?: number;
   /** Bytes per partition per fetch (default 1 MiB). */
   readonly maxBytesPerPartition?: number;
+  /** Operator name (logs, dashboard, lag metrics); default "kafka-source". */
   readonly name?: string;
   /** Where retry messages go (default: one line to stderr). */
   readonly log?: (line: string) => void;
@@ -76,8 +90,11 @@ export interface KafkaSourceOptions<T> extends KafkaConnectionOptions {
 
 /** Ready-made deserializers: the value as UTF-8 text, as JSON, or as bytes. */
 export const kafkaDeserializers = {
+  /** The value decoded as UTF-8 ("" for a tombstone). */
   string: (r: KafkaRecordView): string => r.value?.toString('utf8') ?? '',
+  /** The value parsed as JSON (null for a tombstone); invalid JSON throws (fails the job). */
   json: <T = unknown>(r: KafkaRecordView): T => JSON.parse(r.value?.toString('utf8') ?? 'null') as T,
+  /** The value bytes as they are (an empty buffer for a tombstone). */
   bytes: (r: KafkaRecordView): Buffer => r.value ?? Buffer.alloc(0),
 };
 
@@ -98,10 +115,19 @@ export function partitionOwner(topic: string, partition: number, parallelism: nu
   return (start + partition) % parallelism;
 }
 
+/**
+ * Reads Kafka topics with exactly-once positions in checkpoints (offsets are operator
+ * state; see the top of kafka-source.ts and docs/connectors.md). The constructor throws
+ * a ConfigError unless exactly one of `topics` / `topicPattern` is given; an unreachable
+ * broker, bad credentials or a missing topic fail the job at start with one line.
+ */
 export class KafkaSource<T> implements Source<T> {
+  /** Operator name: `options.name`, default "kafka-source". */
   readonly name: string;
+  /** Offsets are 'union' operator state: on restore every subtask sees all partitions and keeps the ones it owns. */
   readonly stateMode = 'union' as const;
 
+  /** @param options - brokers, topics, deserializer, and optional watermarks, bounds and tuning */
   constructor(readonly options: KafkaSourceOptions<T>) {
     this.name = options.name ?? 'kafka-source';
     const hasTopics = (options.topics?.length ?? 0) > 0;

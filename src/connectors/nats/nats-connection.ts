@@ -6,11 +6,15 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ConfigError } from '../../util/errors.ts';
 
+/** How the NATS source and sink reach the servers. Give `user` and `pass`, or `token`, or neither. */
 export interface NatsConnectionOptions {
   /** "host:port" of the servers. */
   readonly servers: readonly string[];
+  /** User name (with `pass`); default none. */
   readonly user?: string;
+  /** Password of `user` (never logged). */
   readonly pass?: string;
+  /** Authentication token instead of user and password (never logged). */
   readonly token?: string;
   /** Connect timeout, ms (default 5 s). */
   readonly timeoutMs?: number;

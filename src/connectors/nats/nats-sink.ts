@@ -28,20 +28,27 @@ import type { Sink, SinkContext, SinkSnapshot, SinkWriter } from '../../api/inde
 import { ConfigError } from '../../util/errors.ts';
 import { describeNatsError, natsConnect, type NatsConnectionOptions } from './nats-connection.ts';
 
+/** One NATS message as the sink's `serialize` function makes it from a stream record. */
 export interface NatsSinkRecord {
+  /** Subject to publish to; default the sink's `subject`. */
   readonly subject?: string;
+  /** Payload (a string is sent as UTF-8). */
   readonly data: Uint8Array | string;
+  /** Message headers; `Nats-Msg-Id` is set by the sink. */
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+/** Options of {@link NatsSink}. */
 export interface NatsSinkOptions<T> extends NatsConnectionOptions {
   /** Default subject (a stream must capture it). */
   readonly subject: string;
+  /** Turns a stream record into a message. */
   readonly serialize: (value: T) => NatsSinkRecord;
   /** Unique per job; the start of every Nats-Msg-Id. */
   readonly idPrefix: string;
   /** Publishes awaiting their acknowledgement at once (default 256). */
   readonly maxInFlight?: number;
+  /** Operator name (logs, dashboard); default "nats-sink". */
   readonly name?: string;
 }
 
@@ -52,9 +59,17 @@ interface EpochItem {
   readonly records: readonly (readonly [string, string, string])[];
 }
 
+/**
+ * Publishes records to NATS JetStream exactly once within the stream's duplicate window:
+ * a checkpoint holds the records, which are published with stable `Nats-Msg-Id`s when it
+ * completes (see the top of nats-sink.ts and docs/connectors.md). The constructor throws
+ * a ConfigError for an `idPrefix` other than letters, digits, '.', '_', '-'.
+ */
 export class NatsSink<T> implements Sink<T> {
+  /** Operator name: `options.name`, default "nats-sink". */
   readonly name: string;
 
+  /** @param options - servers, subject, serializer and the job's message id prefix */
   constructor(readonly options: NatsSinkOptions<T>) {
     this.name = options.name ?? 'nats-sink';
     if (!/^[\w.-]+$/.test(options.idPrefix)) throw new ConfigError(`${this.name}: idPrefix must be letters, digits, '.', '_', '-' (unique per job)`);

@@ -16,31 +16,45 @@ import type { PollResult, Source, SourceContext, SourceOutput, SourceReader } fr
 import { ConfigError } from '../../util/errors.ts';
 import { describeNatsError, natsConnect, type NatsConnectionOptions } from './nats-connection.ts';
 
+/** One JetStream message as the source's `deserialize` function sees it. */
 export interface NatsMessageView {
+  /** Subject the message was published to. */
   readonly subject: string;
   /** Stream sequence. */
   readonly seq: number;
   /** Time the stream stored it, ms since the epoch. */
   readonly timestamp: number;
+  /** Payload bytes. */
   readonly data: Uint8Array;
+  /** Message headers: each name with its values (empty when the message has none). */
   readonly headers: ReadonlyMap<string, string[]>;
 }
 
+/** Options of {@link NatsSource}. */
 export interface NatsSourceOptions<T> extends NatsConnectionOptions {
+  /** JetStream stream to read, from its first sequence on a fresh start. A missing stream fails the job at start. */
   readonly stream: string;
   /** Only these subjects of the stream (default all). */
   readonly subjects?: readonly string[];
+  /** Turns a message into a stream record (see {@link natsDeserializers}); a throw fails the job. */
   readonly deserialize: (m: NatsMessageView) => T;
+  /** Stop at the stream's last sequence found at the first start (kept in state across restores); default false (unbounded). */
   readonly bounded?: boolean;
   /** Messages per fetch (default 500). */
   readonly batch?: number;
+  /** Operator name (logs, dashboard); default "nats-source". */
   readonly name?: string;
+  /** Where retry notices go (a repeated line is written once); default one line to stderr. */
   readonly log?: (line: string) => void;
 }
 
+/** Ready-made deserializers: the payload as UTF-8 text, as JSON, or as bytes. */
 export const natsDeserializers = {
+  /** The payload decoded as UTF-8. */
   string: (m: NatsMessageView): string => Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength).toString('utf8'),
+  /** The payload parsed as JSON; invalid JSON throws (fails the job). */
   json: <T = unknown>(m: NatsMessageView): T => JSON.parse(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength).toString('utf8')) as T,
+  /** The payload bytes as they are. */
   bytes: (m: NatsMessageView): Uint8Array => m.data,
 };
 
@@ -51,10 +65,17 @@ interface SeqState {
   readonly end?: number;
 }
 
+/**
+ * Reads a NATS JetStream stream in stream order, with the next stream sequence in
+ * checkpoints (a restore resumes exactly there). One subtask reads the stream.
+ */
 export class NatsSource<T> implements Source<T> {
+  /** Operator name: `options.name`, default "nats-source". */
   readonly name: string;
+  /** A stream is one ordered log: one subtask reads it. */
   readonly maxParallelism = 1;
 
+  /** @param options - servers, stream, deserializer */
   constructor(readonly options: NatsSourceOptions<T>) {
     this.name = options.name ?? 'nats-source';
   }

@@ -7,25 +7,36 @@
  */
 import { ConfigError } from '../../util/errors.ts';
 
+/** How the event rate moves between `firstEventRate` and `nextEventRate` over `ratePeriodSec`: two steps, or ten steps along a cosine. */
 export type RateShape = 'square' | 'sine';
+/** Unit of `firstEventRate` and `nextEventRate`. */
 export type RateUnit = 'per-second' | 'per-minute';
 
+/** The knobs of Beam's NexmarkConfiguration that shape the event stream (defaults: {@link DEFAULT_NEXMARK_CONFIG}). */
 export interface NexmarkConfig {
   /** Event generators the rate is split over: each has its own timeline (Beam: numEventGenerators, default 100). */
   readonly numEventGenerators: number;
+  /** Shape of the rate between `firstEventRate` and `nextEventRate` (default 'sine'; no effect when the two are equal). */
   readonly rateShape: RateShape;
   /** Overall event rate at the start and the other end of the shape, in `rateUnit` (default 10,000). */
   readonly firstEventRate: number;
+  /** Event rate at the other end of the shape, in `rateUnit` (default 10,000). */
   readonly nextEventRate: number;
+  /** Unit of the two rates (default 'per-second'). Rates set event time, not the speed of generation. */
   readonly rateUnit: RateUnit;
   /** Period of the rate shape in seconds (default 600). */
   readonly ratePeriodSec: number;
+  /** Average size of a person event in bytes, reached by padding its `extra` field (default 200). */
   readonly avgPersonByteSize: number;
+  /** Average size of an auction event in bytes, reached by padding its `extra` field (default 500). */
   readonly avgAuctionByteSize: number;
+  /** Average size of a bid event in bytes, reached by padding its `extra` field (default 100). */
   readonly avgBidByteSize: number;
-  /** Ratio of bids to hot auctions / auctions by hot sellers / bids by hot bidders vs all others. */
+  /** Ratio of bids to hot auctions vs all other auctions (default 2). */
   readonly hotAuctionRatio: number;
+  /** Ratio of auctions by hot sellers vs all other sellers (default 4). */
   readonly hotSellersRatio: number;
+  /** Ratio of bids by hot bidders vs all other bidders (default 4). */
   readonly hotBiddersRatio: number;
   /** Average auctions in flight per generator (sets auction lengths). */
   readonly numInFlightAuctions: number;
@@ -57,12 +68,19 @@ export const DEFAULT_NEXMARK_CONFIG: NexmarkConfig = Object.freeze({
 /** NexmarkUtils.BASE_TIME: 2015-07-15T00:00:00Z, the event time of event number 0. */
 export const NEXMARK_BASE_TIME = Date.UTC(2015, 6, 15);
 
+/** Id of the first auction (Beam's GeneratorConfig.FIRST_AUCTION_ID). */
 export const FIRST_AUCTION_ID = 1000;
+/** Id of the first person. */
 export const FIRST_PERSON_ID = 1000;
+/** Id of the first category. */
 export const FIRST_CATEGORY_ID = 10;
+/** Of every 50 events, 1 is a person... */
 export const PERSON_PROPORTION = 1;
+/** ...3 are auctions... */
 export const AUCTION_PROPORTION = 3;
+/** ...and 46 are bids. */
 export const BID_PROPORTION = 46;
+/** Events per cycle of the three kinds (50). */
 export const PROPORTION_DENOMINATOR = PERSON_PROPORTION + AUCTION_PROPORTION + BID_PROPORTION;
 
 /** Java long division for non-negative operands. */
@@ -97,6 +115,7 @@ export function stepLengthSec(c: NexmarkConfig): number {
   return div(c.ratePeriodSec + n - 1, n);
 }
 
+/** Options of {@link GeneratorConfig}: any {@link NexmarkConfig} field (the rest default), and the timeline's start and length. */
 export interface GeneratorConfigOptions extends Partial<NexmarkConfig> {
   /** Event time of event number 0 (ms since the epoch); default NEXMARK_BASE_TIME. */
   readonly baseTime?: number;
@@ -110,16 +129,22 @@ export interface GeneratorConfigOptions extends Partial<NexmarkConfig> {
 
 /** Beam's GeneratorConfig: one generator's timeline. */
 export class GeneratorConfig {
+  /** The full configuration: the options over {@link DEFAULT_NEXMARK_CONFIG}. */
   readonly config: NexmarkConfig;
+  /** Event time of event number 0, ms since the epoch. */
   readonly baseTime: number;
+  /** Id of the first event. */
   readonly firstEventId: number;
+  /** Event number of the first event. */
   readonly firstEventNumber: number;
+  /** Events this generator produces (Number.MAX_SAFE_INTEGER: unbounded). */
   readonly maxEvents: number;
   private readonly delaysUs: readonly number[];
   private readonly stepLengthSec: number;
   private readonly eventsPerEpoch: number;
   private readonly epochPeriodMs: number;
 
+  /** @throws ConfigError when a rate, size or ratio is not a positive integer, or a start or count is not a non-negative safe integer. */
   constructor(options: GeneratorConfigOptions = {}) {
     const { baseTime, firstEventId, firstEventNumber, maxEvents, ...rest } = options;
     this.config = { ...DEFAULT_NEXMARK_CONFIG, ...rest };
@@ -148,6 +173,7 @@ export class GeneratorConfig {
     this.epochPeriodMs = epochPeriodMs;
   }
 
+  /** The event number of the generator's `numEvents`-th event (0-based). */
   nextEventNumber(numEvents: number): number {
     return this.firstEventNumber + numEvents;
   }

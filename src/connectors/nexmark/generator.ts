@@ -34,6 +34,7 @@ const div = (a: number, b: number): number => Math.floor(a / b);
 
 /** One generated event with Beam's three times. */
 export interface GeneratedEvent {
+  /** The event. */
   readonly event: NexmarkEvent;
   /** Event time the event carries (with out-of-order jitter). */
   readonly timestamp: number;
@@ -45,7 +46,13 @@ export interface GeneratedEvent {
   readonly eventId: number;
 }
 
+/**
+ * Beam's Nexmark event generator, bit for bit (Java's Random included): event i is a
+ * pure function of i and the configuration, so any event can be generated in any order.
+ * The constructor throws a ConfigError for an invalid configuration.
+ */
 export class NexmarkGenerator {
+  /** The timeline and knobs this generator follows. */
   readonly config: GeneratorConfig;
   private readonly random = new JavaRandom();
   private readonly channelRandom = new JavaRandom();

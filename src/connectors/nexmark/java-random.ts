@@ -61,6 +61,7 @@ export class JavaRandom {
     return top | 0;
   }
 
+  /** Java's nextInt(): without `bound` any 32-bit int; with it uniform in [0, bound). Throws a RangeError unless bound is a positive 32-bit int. */
   nextInt(bound?: number): number {
     if (bound === undefined) return this.next(32);
     if (!(bound > 0) || !Number.isInteger(bound) || bound > 0x7fffffff) throw new RangeError(`bound must be a positive int, got ${bound}`);
@@ -82,10 +83,12 @@ export class JavaRandom {
     return BigInt.asIntN(64, (high << 32n) + low);
   }
 
+  /** Java's nextDouble(): uniform in [0, 1), 53 random bits. */
   nextDouble(): number {
     return (this.next(26) * 134217728 + this.next(27)) * DOUBLE_UNIT;
   }
 
+  /** Java's nextBoolean(). */
   nextBoolean(): boolean {
     return this.next(1) !== 0;
   }

@@ -13,9 +13,11 @@ import type { GeneratorConfigOptions } from './config.ts';
 import { NexmarkGenerator } from './generator.ts';
 import { eventTimestamp, type NexmarkEvent } from './model.ts';
 
+/** Options of {@link NexmarkSource}: the generator's configuration, the number of splits and the operator name. */
 export interface NexmarkSourceOptions extends GeneratorConfigOptions {
   /** Units of rescaling; default 16. */
   readonly splits?: number;
+  /** Operator name; default "nexmark". */
   readonly name?: string;
 }
 
@@ -25,8 +27,16 @@ interface SplitState {
   next: number;
 }
 
+/**
+ * The Nexmark event stream (people, auctions, bids) as a replayable source: positions
+ * are operator state, so a restored job replays exactly the events after the checkpoint.
+ * Each record carries its event time. The constructor throws a ConfigError for an
+ * invalid configuration or split count.
+ */
 export class NexmarkSource implements Source<NexmarkEvent> {
+  /** Operator name: `options.name`, default "nexmark". */
   readonly name: string;
+  /** Number of splits (the most subtasks that get events). */
   readonly splits: number;
   private readonly options: NexmarkSourceOptions;
 
