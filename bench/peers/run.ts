@@ -19,7 +19,19 @@
  * - nexmark: the Nexmark queries (`--queries q0,q5,…`, `--events N`): weir's bench:nexmark
  *   against Flink SQL on the same events (bench/peers/flink's NexmarkGenerator is weir's
  *   generator in Java; the first 10,000 events of both are compared before anything is
- *   timed), RocksDB incremental vs weir lsm; events/s excluding Flink's start.
+ *   timed), RocksDB incremental vs weir lsm, at each `--nexmark-parallelism` (default 1,2:
+ *   weir on the main thread / `--workers 2`, Flink parallelism 1 / 2). Same settings on
+ *   both sides: event time with a 4 s bounded-out-of-orderness watermark (Flink Nexmark's
+ *   DDL), each subtask reading an interleaved share of the event numbers in order (so the
+ *   subtasks advance through event time together, like the Nexmark repository's parallel
+ *   source timelines), checkpoints every `--interval-ms`. Figures: events/s (Flink's net
+ *   job time, its start reported apart), events per CPU-second of the process from the
+ *   first event (per core), peak RSS, checkpoints (count, median duration and size).
+ *   Every run is bounded by --events and --max-seconds (a run over it is killed and shown
+ *   as failed with the reason).
+ *
+ *   npm run bench:flink -- --workloads nexmark --events 400000 --json-out nexmark.json
+ *   npx tsx bench/charts/render.ts nexmark.json …    # the SVG charts of docs/benchmarks.md
  *
  * Each run is its own process (wrapped in /usr/bin/time for the peak RSS of both), the
  * order alternates between repetitions, and the table shows medians and weir/Flink ratios.
@@ -27,7 +39,7 @@
  * Central); a missing `java`/`mvn` fails with the reason.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +48,8 @@ import { parseArgs } from 'node:util';
 const { values: args } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
+    /** Also write the JSON report (with every run's figures, for bench/charts/render.ts) to this file. */
+    'json-out': { type: 'string' },
     workloads: { type: 'string', default: 'count,rounds' },
     keys: { type: 'string', default: '1000000' },
     records: { type: 'string', default: '4000000' },
@@ -44,7 +58,13 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '5' },
     repeat: { type: 'string', default: '3' },
     queries: { type: 'string', default: 'q0,q1,q2,q3,q4,q5,q7,q8,q9,q11,q12,q14,q15,q16,q17,q18,q19,q20' },
-    events: { type: 'string', default: '2000000' },
+    events: { type: 'string', default: '1000000' },
+    /** Parallelism of the Nexmark runs: weir --workers N (N > 1: subtasks on N worker threads), Flink parallelism N. */
+    'nexmark-parallelism': { type: 'string', default: '1,2' },
+    /** Checkpoint interval of the Nexmark runs, both systems. */
+    'interval-ms': { type: 'string', default: '5000' },
+    /** Time limit of one Nexmark run; a run over it is killed and reported as such. */
+    'max-seconds': { type: 'string', default: '600' },
   },
 });
 
@@ -87,6 +107,23 @@ function measured<T>(cmd: string, argv: string[], cwd: string): Measured<T> {
   return { out: JSON.parse(line) as T, peakRssBytes: Number(rss[1]) * 1024 };
 }
 
+/** As measured(), but a failed or timed-out run (killed after `timeoutSeconds`) becomes its reason. */
+function measuredOrError<T>(cmd: string, argv: string[], cwd: string, timeoutSeconds: number): Measured<T> | { error: string } {
+  const r = spawnSync('/usr/bin/time', ['-f', 'WEIR_PEAK_RSS_KB=%M', cmd, ...argv], { cwd, encoding: 'utf8', maxBuffer: 256 << 20, timeout: timeoutSeconds * 1000, killSignal: 'SIGKILL' });
+  if (r.error && (r.error as NodeJS.ErrnoException).code !== 'ETIMEDOUT') throw new Error(`cannot run ${cmd}: ${r.error.message} (is /usr/bin/time installed? apt-get install time)`);
+  if (r.signal) return { error: `killed (${r.signal}) after ${timeoutSeconds} s` };
+  const rss = /WEIR_PEAK_RSS_KB=(\d+)/.exec(r.stderr);
+  if (r.status !== 0 || !rss) {
+    const reason = r.stderr.split('\n').filter((l) => /Exception|Error|error|failed|did not finish/.test(l)).slice(0, 3).join(' | ');
+    return { error: `exit ${r.status}: ${reason.slice(0, 400) || r.stderr.slice(-400)}` };
+  }
+  const line = r.stdout.trim().split('\n').at(-1) ?? '';
+  return { out: JSON.parse(line) as T, peakRssBytes: Number(rss[1]) * 1024 };
+}
+
+/** Runs that failed or hit the time limit (the table shows – for them). */
+const failures: string[] = [];
+
 const median = (xs: number[]): number => {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   if (s.length === 0) return NaN;
@@ -97,7 +134,8 @@ const median = (xs: number[]): number => {
 // ---- count -----------------------------------------------------------------------------
 
 interface FlinkCount { records_per_second: number; run_ms: number; startup_ms: number; checkpoints: FlinkStats | null }
-interface WeirThroughput { rows: { backend: string; recordsPerSecond: number; seconds: number; checkpoints: number }[] }
+interface WeirThroughputWorkers { benchmark: 'throughput-workers'; rows: { median: number }[] }
+interface WeirThroughput { benchmark?: 'throughput'; rows: { backend: string; recordsPerSecond: number; seconds: number; checkpoints: number }[] }
 
 interface Row {
   workload: string;
@@ -131,7 +169,13 @@ function runCount(cp: string, rows: Row[]): void {
       for (let i = 0; i < repeat; i++) {
         const runWeir = () => {
           log(`count p${parallelism}: weir ${weirBackend} (${i + 1}/${repeat})`);
-          w.push(measured<WeirThroughput>(process.execPath, ['--import', 'tsx', 'bench/throughput/run.ts', '--json', '--backends', weirBackend, '--keys', keys, '--records', records, '--parallelism', parallelism], root));
+          // p1: the job on the main thread; pN: parallelism N on N worker threads (bench:throughput --workers N)
+          const m = parallelism === '1'
+            ? measured<WeirThroughput>(process.execPath, ['--import', 'tsx', 'bench/throughput/run.ts', '--json', '--backends', weirBackend, '--keys', keys, '--records', records, '--parallelism', parallelism], root)
+            : measured<WeirThroughputWorkers>(process.execPath, ['--import', 'tsx', 'bench/throughput/run.ts', '--json', '--backends', weirBackend, '--keys', keys, '--records', records, '--workers', parallelism, '--rounds', '1'], root);
+          w.push('benchmark' in m.out && m.out.benchmark === 'throughput-workers'
+            ? { out: { rows: [{ backend: weirBackend, recordsPerSecond: m.out.rows[0]!.median, seconds: NaN, checkpoints: NaN }] }, peakRssBytes: m.peakRssBytes }
+            : (m as Measured<WeirThroughput>));
         };
         const runFlink = () => {
           log(`count p${parallelism}: flink ${flinkBackend} (${i + 1}/${repeat})`);
@@ -147,7 +191,7 @@ function runCount(cp: string, rows: Row[]): void {
       const pair = `weir ${weirBackend} vs Flink ${flinkBackend === 'rocksdb' ? 'RocksDB incremental' : 'HashMap'}, p${parallelism}`;
       rows.push(row('count', pair, 'records/s', 'higher', w.map((x) => x.out.rows[0]!.recordsPerSecond), f.map((x) => x.out.records_per_second)));
       rows.push(row('count', pair, 'records/s per core used', 'higher',
-        w.map((x) => x.out.rows[0]!.recordsPerSecond / 1), // weir runs one event loop today
+        w.map((x) => x.out.rows[0]!.recordsPerSecond / Math.min(Number(parallelism), cpus().length)), // p1: one event loop; pN: N worker threads
         f.map((x) => x.out.records_per_second / Math.min(Number(parallelism), cpus().length))));
       rows.push(row('count', pair, 'peak RSS MiB', 'lower', w.map((x) => x.peakRssBytes / 2 ** 20), f.map((x) => x.peakRssBytes / 2 ** 20)));
       flinkStartMs.push(...f.map((x) => x.out.startup_ms));
@@ -187,6 +231,9 @@ function flinkRoundFigures(r: FlinkRounds): { bytes: number; millis: number; syn
   };
 }
 
+/** Per-checkpoint figures of the rounds runs (the charts draw them over time). */
+const roundsSeries: { system: 'weir' | 'flink'; mode: 'incremental' | 'full'; run: number; checkpoints: { bytes: number; fullBytes: number; durationMillis: number }[] }[] = [];
+
 function runRounds(cp: string, rows: Row[]): void {
   const keys = Number(args['state-keys']);
   // weir's bench:checkpoint sizes its state in bytes: 16-byte key + 100-byte value per key.
@@ -215,6 +262,15 @@ function runRounds(cp: string, rows: Row[]): void {
     const pair = `weir lsm vs Flink RocksDB, ${mode}, ${keys.toLocaleString('en-US')} keys`;
     const wm = w.map((x) => x.out.results[0]!.modes.find((m) => m.mode === mode)!);
     const fm = f.filter((x) => x.mode === mode).map((x) => ({ fig: flinkRoundFigures(x.m.out), m: x.m }));
+    // Every checkpoint of every run, in order (the load's first, then the rounds'), for the charts.
+    for (const [i, m] of wm.entries()) {
+      roundsSeries.push({ system: 'weir', mode, run: i, checkpoints: m.rounds.map((r) => ({ bytes: r.uploadedBytes, fullBytes: r.fullSize ?? NaN, durationMillis: r.durationMillis })) });
+    }
+    for (const [i, x] of fm.entries()) {
+      const ids = new Set(x.m.out.round_checkpoints);
+      const hist = (x.m.out.checkpoints?.history ?? []).filter((h) => ids.has(h.id)).sort((a, b) => a.id - b.id);
+      roundsSeries.push({ system: 'flink', mode, run: i, checkpoints: hist.map((h) => ({ bytes: h.checkpointed_size, fullBytes: h.state_size, durationMillis: h.end_to_end_duration })) });
+    }
     rows.push(row('rounds', pair, 'checkpointed bytes per round', 'lower', wm.map((m) => m.median.uploadedBytes), fm.map((x) => x.fig.bytes)));
     rows.push(row('rounds', pair, 'checkpoint duration ms', 'lower', wm.map((m) => m.median.durationMillis), fm.map((x) => x.fig.millis)));
     rows.push(row('rounds', pair, 'sync part ms (p50)', 'lower', wm.map((m) => m.syncMillisP50), fm.map((x) => x.fig.sync)));
@@ -246,43 +302,115 @@ async function checkSameEvents(cp: string): Promise<void> {
   log('nexmark: Flink and weir generate the same first 10,000 events');
 }
 
-interface FlinkNexmark { events_per_second: number; startup_ms: number; checkpoints: FlinkStats | null }
-
-/** weir's bench:nexmark JSON: the row of the query, whatever the surrounding shape. */
-function weirNexmarkRate(out: unknown, query: string): number {
-  const rows = (out as { rows?: unknown[]; results?: unknown[] }).rows ?? (out as { results?: unknown[] }).results ?? [out];
-  for (const r of rows as Record<string, unknown>[]) {
-    if (r.query === query && typeof r.eventsPerSecond === 'number') return r.eventsPerSecond;
-  }
-  throw new Error(`bench:nexmark printed no eventsPerSecond for ${query}`);
+interface FlinkNexmark {
+  events_per_second: number;
+  seconds_from_first_event: number;
+  events: number;
+  events_per_cpu_second: number;
+  cpu_seconds: number;
+  startup_ms: number;
+  order_violations: number;
+  checkpoints: FlinkStats | null;
 }
+
+interface WeirNexmark {
+  query: string;
+  eventsPerSecond: number;
+  eventsPerCpuSecond: number;
+  startupSeconds: number;
+  outputRecords: number;
+  checkpoints: { durationMillis: number; uploadedBytes: number; fullBytes: number }[];
+}
+
+/** One run's figures, as the table and the charts (bench/charts/render.ts) read them. */
+interface NexmarkRun {
+  system: 'weir' | 'flink';
+  query: string;
+  parallelism: number;
+  /** Before the first event: the JVM's and MiniCluster's start (Flink), worker threads loading the job (weir). */
+  startMillis?: number;
+  /** From the first event to the end of the job. */
+  eventsPerSecond: number;
+  eventsPerCpuSecond: number;
+  peakRssMiB: number;
+  checkpoints: { durationMillis: number; bytes: number; fullBytes: number }[];
+  error?: string;
+}
+
+/** The completed checkpoints of a Flink run, oldest first. */
+function flinkCompleted(stats: FlinkStats | null): { durationMillis: number; bytes: number; fullBytes: number }[] {
+  return (stats?.history ?? [])
+    .filter((h) => h.status === 'COMPLETED')
+    .sort((a, b) => a.id - b.id)
+    .map((h) => ({ durationMillis: h.end_to_end_duration, bytes: h.checkpointed_size, fullBytes: h.state_size }));
+}
+
+const nexmarkRuns: NexmarkRun[] = [];
 
 async function runNexmark(cp: string, rows: Row[]): Promise<void> {
   if (!existsSync(join(root, 'bench', 'nexmark', 'run.ts'))) throw new Error('bench/nexmark/run.ts (weir\'s bench:nexmark) is missing');
   await checkSameEvents(cp);
+  const parallelisms = args['nexmark-parallelism'].split(',').map(Number);
+  const intervalMs = Number(args['interval-ms']);
+  const maxSeconds = Number(args['max-seconds']);
+  let turn = 0;
   for (const query of args.queries.split(',')) {
-    const w: Measured<unknown>[] = [];
-    const f: Measured<FlinkNexmark>[] = [];
-    for (let i = 0; i < repeat; i++) {
-      const runWeir = () => {
-        log(`nexmark ${query}: weir lsm (${i + 1}/${repeat})`);
-        w.push(measured<unknown>(process.execPath, ['--import', 'tsx', 'bench/nexmark/run.ts', '--json', '--query', query, '--events', args.events, '--state-backend', 'lsm'], root));
-      };
-      const runFlink = () => {
-        log(`nexmark ${query}: flink rocksdb (${i + 1}/${repeat})`);
-        const dir = mkdtempSync(join(tmpdir(), 'weir-flink-'));
-        try {
-          f.push(measured<FlinkNexmark>('java', ['-cp', cp, 'dev.weir.peer.Main', 'nexmark', '--query', query, '--events', args.events, '--backend', 'rocksdb', '--incremental', 'true', '--dir', dir], root));
-        } finally {
-          rmSync(dir, { recursive: true, force: true });
-        }
-      };
-      if (i % 2 === 0) { runWeir(); runFlink(); } else { runFlink(); runWeir(); }
+    for (const p of parallelisms) {
+      // Flink's source gives each subtask an equal share of the events.
+      const events = String(Number(args.events) - (Number(args.events) % p));
+      const w: NexmarkRun[] = [];
+      const f: NexmarkRun[] = [];
+      for (let i = 0; i < repeat; i++) {
+        const runWeir = () => {
+          log(`nexmark ${query} p${p}: weir lsm, ${p === 1 ? 'main thread' : `${p} worker threads`} (${i + 1}/${repeat})`);
+          const m = measuredOrError<WeirNexmark>(process.execPath, ['--import', 'tsx', 'bench/nexmark/run.ts', '--json', '--query', query, '--events', events, '--state-backend', 'lsm',
+            '--workers', String(p), '--interval', `${intervalMs}ms`, '--max-seconds', String(maxSeconds)], root, maxSeconds + 60);
+          const run: NexmarkRun = 'error' in m
+            ? { system: 'weir', query, parallelism: p, eventsPerSecond: NaN, eventsPerCpuSecond: NaN, peakRssMiB: NaN, checkpoints: [], error: m.error }
+            : {
+                system: 'weir', query, parallelism: p, startMillis: m.out.startupSeconds * 1000, eventsPerSecond: m.out.eventsPerSecond, eventsPerCpuSecond: m.out.eventsPerCpuSecond, peakRssMiB: m.peakRssBytes / 2 ** 20,
+                checkpoints: m.out.checkpoints.map((c) => ({ durationMillis: c.durationMillis, bytes: c.uploadedBytes, fullBytes: c.fullBytes })),
+              };
+          w.push(run);
+        };
+        const runFlink = () => {
+          log(`nexmark ${query} p${p}: flink SQL, rocksdb incremental (${i + 1}/${repeat})`);
+          const dir = mkdtempSync(join(tmpdir(), 'weir-flink-'));
+          try {
+            const m = measuredOrError<FlinkNexmark>('java', ['-cp', cp, 'dev.weir.peer.Main', 'nexmark', '--query', query, '--events', events, '--parallelism', String(p), '--backend', 'rocksdb',
+              '--incremental', 'true', '--interval-ms', String(intervalMs), '--max-seconds', String(maxSeconds), '--dir', dir], root, maxSeconds + 120);
+            let run: NexmarkRun;
+            if ('error' in m) run = { system: 'flink', query, parallelism: p, eventsPerSecond: NaN, eventsPerCpuSecond: NaN, peakRssMiB: NaN, checkpoints: [], error: m.error };
+            else {
+              if (m.out.order_violations !== 0) throw new Error(`Flink's source read ${m.out.order_violations} events out of event-number order (split shapes changed?)`);
+              run = {
+                system: 'flink', query, parallelism: p, startMillis: m.out.startup_ms, eventsPerSecond: m.out.events / m.out.seconds_from_first_event, eventsPerCpuSecond: m.out.events_per_cpu_second, peakRssMiB: m.peakRssBytes / 2 ** 20,
+                checkpoints: flinkCompleted(m.out.checkpoints),
+              };
+              flinkStartMs.push(m.out.startup_ms);
+            }
+            f.push(run);
+          } finally {
+            rmSync(dir, { recursive: true, force: true });
+          }
+        };
+        // Alternate who goes first, across repetitions and across queries.
+        if ((turn++ + i) % 2 === 0) { runWeir(); runFlink(); } else { runFlink(); runWeir(); }
+      }
+      nexmarkRuns.push(...w, ...f);
+      const pair = `${query}: weir lsm ${p === 1 ? '(main thread)' : `--workers ${p}`} vs Flink SQL RocksDB incremental, p${p}`;
+      const ok = (xs: NexmarkRun[]) => xs.filter((x) => x.error === undefined);
+      const cps = (xs: NexmarkRun[], f: (c: NexmarkRun['checkpoints'][number]) => number) => ok(xs).map((x) => median(x.checkpoints.map(f)));
+      rows.push(row('nexmark', pair, 'events/s', 'higher', ok(w).map((x) => x.eventsPerSecond), ok(f).map((x) => x.eventsPerSecond)));
+      rows.push(row('nexmark', pair, 'events per CPU-second (per core)', 'higher', ok(w).map((x) => x.eventsPerCpuSecond), ok(f).map((x) => x.eventsPerCpuSecond)));
+      rows.push(row('nexmark', pair, 'start ms (not in the rates)', 'lower', ok(w).map((x) => x.startMillis ?? NaN), ok(f).map((x) => x.startMillis ?? NaN)));
+      rows.push(row('nexmark', pair, 'peak RSS MiB', 'lower', ok(w).map((x) => x.peakRssMiB), ok(f).map((x) => x.peakRssMiB)));
+      rows.push(row('nexmark', pair, 'checkpoints completed', 'higher', ok(w).map((x) => x.checkpoints.length), ok(f).map((x) => x.checkpoints.length)));
+      rows.push(row('nexmark', pair, 'checkpoint duration ms (median)', 'lower', cps(w, (c) => c.durationMillis), cps(f, (c) => c.durationMillis)));
+      rows.push(row('nexmark', pair, 'checkpointed bytes (median)', 'lower', cps(w, (c) => c.bytes), cps(f, (c) => c.bytes)));
+      for (const x of [...w, ...f]) if (x.error !== undefined) failures.push(`${x.system} ${query} p${p}: ${x.error}`);
+      writeReport(rows);
     }
-    const pair = `${query}: weir lsm vs Flink SQL RocksDB incremental, p1`;
-    rows.push(row('nexmark', pair, 'events/s', 'higher', w.map((x) => weirNexmarkRate(x.out, query)), f.map((x) => x.out.events_per_second)));
-    rows.push(row('nexmark', pair, 'peak RSS MiB', 'lower', w.map((x) => x.peakRssBytes / 2 ** 20), f.map((x) => x.peakRssBytes / 2 ** 20)));
-    flinkStartMs.push(...f.map((x) => x.out.startup_ms));
   }
 }
 
@@ -292,12 +420,25 @@ need('java', 'Flink runs on the JVM (Java 17: apt-get install openjdk-17-jdk-hea
 const cp = buildFlinkPeer();
 const rows: Row[] = [];
 const workloads = args.workloads.split(',');
+const startedAt = new Date().toISOString();
+const loadavgAtStart = loadavg();
+/** The report so far; also written to --json-out (after every Nexmark query too, so a long run keeps what it measured). */
+function writeReport(rows: Row[]) {
+  const report = {
+    benchmark: 'weir-vs-flink', flink: '2.3.0', node: process.version, cpus: cpus().length, startedAt, endedAt: new Date().toISOString(),
+    loadavgAtStart, loadavgAtEnd: loadavg(), repeat, argv: process.argv.slice(2), flinkStartMsMedian: median(flinkStartMs),
+    rows, nexmarkRuns, roundsSeries, failures,
+  };
+  if (args['json-out']) writeFileSync(args['json-out'], `${JSON.stringify(report, null, 1)}\n`);
+  return report;
+}
 if (workloads.includes('count')) runCount(cp, rows);
 if (workloads.includes('rounds')) runRounds(cp, rows);
 if (workloads.includes('nexmark')) await runNexmark(cp, rows);
 
+const report = writeReport(rows);
 if (args.json) {
-  process.stdout.write(`${JSON.stringify({ benchmark: 'weir-vs-flink', flink: '2.3.0', node: process.version, cpus: cpus().length, loadavg: loadavg(), repeat, flinkStartMsMedian: median(flinkStartMs), rows })}\n`);
+  process.stdout.write(`${JSON.stringify(report)}\n`);
 } else {
   const fmt = (n: number) => (Number.isFinite(n) ? (Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1)) : '–');
   const lines = [['workload', 'pair', 'metric', 'weir', 'Flink', 'weir/Flink', 'weir ahead?'].join('\t')];
@@ -305,5 +446,6 @@ if (args.json) {
     const ahead = Number.isFinite(r.ratio) ? (r.better === 'higher' ? r.ratio >= 1 : r.ratio <= 1) ? 'yes' : 'no' : '–';
     lines.push([r.workload, r.pair, r.metric, fmt(r.weir), fmt(r.flink), Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : '–', ahead].join('\t'));
   }
-  process.stdout.write(`${lines.join('\n')}\nmedians of ${repeat} alternating runs; Flink's JVM + MiniCluster start (not in its records/s): ${fmt(median(flinkStartMs))} ms; loadavg ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
+  for (const f of failures) lines.push(`failed: ${f}`);
+  process.stdout.write(`${lines.join('\n')}\nmedians of ${repeat} alternating runs; Flink's JVM + MiniCluster start (not in its rates): ${fmt(median(flinkStartMs))} ms; loadavg at start ${loadavgAtStart.map((x) => x.toFixed(1)).join(' ')}, at end ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
 }

@@ -259,7 +259,7 @@ public final class Main {
     /** Plans every query (parse, validate, optimize) in one JVM without running it: a quick check of the SQL. */
     static void planNexmark(Map<String, String> a) throws Exception {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(baseConf(a, Path.of(a.getOrDefault("dir", "/tmp/weir-flink-plan")), freePort()));
-        var tables = NexmarkQueries.tables(env, 1000);
+        var tables = NexmarkQueries.tables(env, 1000, 1);
         int failed = 0;
         for (String q : new java.util.TreeSet<>(NexmarkQueries.SQL.keySet())) {
             try {
@@ -280,23 +280,38 @@ public final class Main {
         if (sql == null) throw new IllegalArgumentException("unknown query " + query + "; known: " + new java.util.TreeSet<>(NexmarkQueries.SQL.keySet()));
         long events = Long.parseLong(a.getOrDefault("events", "10000000"));
         int parallelism = Integer.parseInt(a.getOrDefault("parallelism", "1"));
+        if (events % parallelism != 0) throw new IllegalArgumentException("--events must be a multiple of --parallelism (each subtask reads an equal, interleaved share)");
+        long maxSeconds = Long.parseLong(a.getOrDefault("max-seconds", "600"));
         Path dir = Path.of(a.getOrDefault("dir", "/tmp/weir-flink-peer"));
         int restPort = freePort();
         Configuration conf = baseConf(a, dir, restPort);
         long t0 = System.nanoTime();
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(parallelism);
-        var tables = NexmarkQueries.tables(env, events);
+        var tables = NexmarkQueries.tables(env, events, parallelism);
         var result = tables.sqlQuery(sql).executeInsert(org.apache.flink.table.api.TableDescriptor.forConnector("blackhole").build());
         JobClient client = result.getJobClient().orElseThrow();
         CheckpointPoller poller = new CheckpointPoller(restPort, client.getJobID().toString());
         poller.start();
-        JobExecutionResult r = client.getJobExecutionResult().get();
-        long wallMs = (System.nanoTime() - t0) / 1_000_000;
+        JobExecutionResult r;
+        try {
+            r = client.getJobExecutionResult().get(maxSeconds, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            client.cancel().get(30, java.util.concurrent.TimeUnit.SECONDS);
+            throw new IllegalStateException(query + " did not finish within --max-seconds " + maxSeconds);
+        }
+        long cpuEnd = processCpuNanos();
+        long endNanos = System.nanoTime();
+        long wallMs = (endNanos - t0) / 1_000_000;
         poller.stopPolling();
         long net = r.getNetRuntime();
+        long cpuNanos = cpuEnd - NexmarkQueries.EventRows.CPU_AT_FIRST_EVENT.get();
+        double fromFirstEventSec = (endNanos - NexmarkQueries.EventRows.NANOS_AT_FIRST_EVENT.get()) / 1e9;
         return "{\"workload\":\"nexmark\",\"query\":\"" + query + "\",\"backend\":\"" + backendLabel(a) + "\",\"parallelism\":" + parallelism
                 + ",\"events\":" + events + ",\"run_ms\":" + net + ",\"events_per_second\":" + (events * 1000.0 / net)
+                + ",\"seconds_from_first_event\":" + fromFirstEventSec
+                + ",\"cpu_seconds\":" + cpuNanos / 1e9 + ",\"events_per_cpu_second\":" + (events / (cpuNanos / 1e9))
+                + ",\"order_violations\":" + NexmarkQueries.EventRows.ORDER_VIOLATIONS.get()
                 + ",\"startup_ms\":" + (wallMs - net) + ",\"checkpoints\":" + poller.lastJson() + "}";
     }
 
@@ -398,6 +413,13 @@ public final class Main {
         try (var s = Files.walk(root)) {
             return s.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
         }
+    }
+
+    /** CPU time of this JVM (all threads), ns. */
+    static long processCpuNanos() {
+        var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        if (os instanceof com.sun.management.OperatingSystemMXBean sun) return sun.getProcessCpuTime();
+        throw new IllegalStateException("this JVM does not report its process CPU time");
     }
 
     static long peakRss() {

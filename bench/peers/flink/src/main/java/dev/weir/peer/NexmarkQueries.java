@@ -145,17 +145,45 @@ final class NexmarkQueries {
         return LocalDateTime.ofInstant(Instant.ofEpochMilli(ms), ZoneOffset.UTC);
     }
 
-    /** Event n as a row of the events table. */
+    /**
+     * The row of sequence number n. DataGeneratorSource cuts [0, events) into one contiguous
+     * range per subtask; read as event numbers, subtask 1 would start at event events/2 and
+     * run half the stream ahead of subtask 0 in event time. Sequence n is mapped to event
+     * number (n mod share) * parallelism + n / share (share = events / parallelism), so the
+     * range of subtask k holds events k, k + p, k + 2p, … in order: every subtask's event
+     * time rises from the first event and the subtasks advance through event time together,
+     * as in weir's NexmarkSource (interleaved splits) and in the Nexmark repository's Flink
+     * source (GeneratorConfig.split: parallel timelines from the same first event number).
+     * The mapping is a bijection on [0, events), so the events are the same whatever the
+     * splits; ORDER_VIOLATIONS counts a subtask's event numbers going backwards (0 when the
+     * ranges are the equal contiguous shares assumed here).
+     */
     static final class EventRows implements GeneratorFunction<Long, Row> {
+        static final java.util.concurrent.atomic.AtomicLong CPU_AT_FIRST_EVENT = new java.util.concurrent.atomic.AtomicLong();
+        static final java.util.concurrent.atomic.AtomicLong NANOS_AT_FIRST_EVENT = new java.util.concurrent.atomic.AtomicLong();
+        static final java.util.concurrent.atomic.AtomicLong ORDER_VIOLATIONS = new java.util.concurrent.atomic.AtomicLong();
+        private final long share;
+        private final int parallelism;
         private transient NexmarkGenerator generator;
         private transient NexmarkGenerator.Event e;
+        private transient long last;
+
+        EventRows(long events, int parallelism) {
+            this.share = events / parallelism;
+            this.parallelism = parallelism;
+        }
 
         @Override
-        public Row map(Long n) {
+        public Row map(Long sequence) {
             if (generator == null) {
                 generator = new NexmarkGenerator();
                 e = new NexmarkGenerator.Event();
+                last = -1;
+                if (CPU_AT_FIRST_EVENT.compareAndSet(0, Main.processCpuNanos())) NANOS_AT_FIRST_EVENT.set(System.nanoTime());
             }
+            long n = (sequence % share) * parallelism + sequence / share;
+            if (n < last) ORDER_VIOLATIONS.incrementAndGet();
+            last = n;
             generator.eventAt(n, e);
             LocalDateTime t = time(e.timestamp);
             switch (e.kind) {
@@ -170,9 +198,9 @@ final class NexmarkQueries {
     }
 
     /** Registers the events table and the person/auction/bid views (and q12's processing-time view). */
-    static StreamTableEnvironment tables(StreamExecutionEnvironment env, long events) {
+    static StreamTableEnvironment tables(StreamExecutionEnvironment env, long events, int parallelism) {
         StreamTableEnvironment t = StreamTableEnvironment.create(env);
-        DataStream<Row> rows = env.fromSource(new DataGeneratorSource<>(new EventRows(), events, RateLimiterStrategy.noOp(), EVENT),
+        DataStream<Row> rows = env.fromSource(new DataGeneratorSource<>(new EventRows(events, parallelism), events, RateLimiterStrategy.noOp(), EVENT),
             WatermarkStrategy.noWatermarks(), "nexmark");
         t.createTemporaryView("events", t.fromDataStream(rows, Schema.newBuilder()
             .columnByExpression("rowtime", "CAST(event_time AS TIMESTAMP(3))")
