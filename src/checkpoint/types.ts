@@ -3,8 +3,10 @@
  * tasks only through CheckpointParticipants; it never sees operators or user code.
  */
 import type { KeyedStateHandle } from '../state/handles.ts';
+import type { SnapshotPhases } from '../state/types.ts';
 
 export type { KeyedStateHandle, SharedFileRef, PrivateFileRef, KeyGroupRange } from '../state/handles.ts';
+export type { SnapshotPhases } from '../state/types.ts';
 
 /**
  * Non-keyed operator state (source positions, sink transactions awaiting commit):
@@ -26,11 +28,22 @@ export interface SubtaskState {
   readonly operatorState?: readonly OperatorStateEntry[];
 }
 
-/** Per-subtask timings reported with the acknowledgement (for the REST API and metrics). */
+/**
+ * Per-subtask timings reported with the acknowledgement (for the REST API and metrics).
+ * A subtask's part of a checkpoint, in order: start delay (trigger → first barrier
+ * here), alignment (first → last barrier), sync part, async part (of which: wait for the
+ * flush, serialize, upload — `state`), then the acknowledgement's trip to the coordinator.
+ */
 export interface SubtaskCheckpointMetrics {
   readonly syncMillis: number;
   readonly asyncMillis: number;
   readonly alignmentMillis: number;
+  /** Trigger → the first barrier reached this subtask (wall clock, ms). */
+  readonly startDelayMillis?: number;
+  /** Wall-clock time (clock.now()) the subtask sent the acknowledgement (the receiver derives the ack latency). */
+  readonly ackSentAt?: number;
+  /** Phases of each keyed-state snapshot of the chain, by operator id. */
+  readonly keyedPhases?: Readonly<Record<string, SnapshotPhases>>;
 }
 
 /** The runtime side of a job, as the coordinator drives it. */

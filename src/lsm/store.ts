@@ -25,7 +25,7 @@ import { systemClock, type Clock } from '../util/clock.ts';
 import { compareBytes, prefixSuccessor } from '../util/bytes.ts';
 import { ConfigError, CorruptionError, PermanentStorageError, StateError } from '../util/errors.ts';
 import type {
-  LiveFile, LsmIterator, LsmOptions, LsmSnapshot, LsmStats, LsmStore, ScanOptions, SnapshotFiles, WriteBatch,
+  FlushTiming, LiveFile, LsmIterator, LsmOptions, LsmSnapshot, LsmStats, LsmStore, ScanOptions, SnapshotFiles, WriteBatch,
 } from './types.ts';
 import { Memtable, type PointHit } from './memtable/memtable.ts';
 import { VersionSet } from './version/version-set.ts';
@@ -114,6 +114,8 @@ interface SealedEntry {
   snapshots: SnapshotImpl[];
   /** clock.monotonic() when sealed (its flush was queued). */
   sealedAt: number;
+  /** Phases of its flush, set when the flush is installed (snapshot waiters report them). */
+  timing: FlushTiming | undefined;
 }
 
 class SnapshotImpl implements LsmSnapshot {
@@ -123,6 +125,8 @@ class SnapshotImpl implements LsmSnapshot {
   /** Version at snapshot() (pinned per the contract) and the one holding its data (set when ready). */
   pinned: Version | null;
   dataVersion: Version | null = null;
+  /** The flush it waited for (undefined: nothing to flush at snapshot()). */
+  flush: FlushTiming | undefined;
   readonly done = deferred<void>();
   released = false;
 
@@ -136,7 +140,8 @@ class SnapshotImpl implements LsmSnapshot {
   async ready(): Promise<SnapshotFiles> {
     await this.done.promise;
     if (this.released || this.dataVersion === null) throw new StateError(`LSM snapshot ${this.id} was released`);
-    return this.store.snapshotFiles(this, this.dataVersion);
+    const files = this.store.snapshotFiles(this, this.dataVersion);
+    return this.flush === undefined ? files : { ...files, flush: this.flush };
   }
 
   release(): void {
@@ -323,7 +328,7 @@ export class LsmStoreImpl implements LsmStore {
     if (this.mem.isEmpty) return this.sealed[this.sealed.length - 1];
     const m = this.mem;
     m.seal();
-    const entry: SealedEntry = { mem: m, flushed: deferred<void>(), snapshots: [], sealedAt: this.clock.monotonic() };
+    const entry: SealedEntry = { mem: m, flushed: deferred<void>(), snapshots: [], sealedAt: this.clock.monotonic(), timing: undefined };
     entry.flushed.promise.catch(() => {}); // observed by flush()/snapshot waiters
     this.sealed.push(entry);
     this.mem = new Memtable(this.nextMemId++);
@@ -498,8 +503,10 @@ export class LsmStoreImpl implements LsmStore {
       // and barriers keep flowing while a large memtable is encoded (the first snapshot
       // of a 200k-entry memtable blocked 300-560 ms when this ran inline).
       const payload = await entry.mem.encodeForFlushInSlices(yieldToEventLoop);
+      const encoded = this.clock.monotonic();
       const output = this.newSlot();
       const result = await this.runner.run({ kind: 'flush', payload, output, table: this.tableOptions() });
+      const written = this.clock.monotonic();
       const added = result.outputs.map((file) => ({ level: 0, file }));
       for (const a of added) this.tables.register(a.file);
       // The memtable leaves `sealed` in the same synchronous step that installs its table.
@@ -508,10 +515,15 @@ export class LsmStoreImpl implements LsmStore {
         this.sealed.shift();
       });
       this.flushes++;
-      this.flushRunMillis += this.clock.monotonic() - started;
+      const installed = this.clock.monotonic();
+      this.flushRunMillis += installed - started;
       this.bytesWrittenByFlush += result.bytesWritten;
+      entry.timing = {
+        queuedMillis: queued, encodeMillis: encoded - started, writeMillis: written - encoded, installMillis: installed - written, bytes: result.bytesWritten,
+      };
       for (const s of entry.snapshots) {
         if (!s.released) s.dataVersion = v.ref();
+        s.flush = entry.timing;
         s.done.resolve();
       }
       entry.flushed.resolve();

@@ -121,6 +121,25 @@ export interface SnapshotFiles {
   readonly files: readonly LiveFile[];
   /** Serialized manifest (version: files per level, sequence numbers, next file number). */
   readonly manifest: Uint8Array;
+  /**
+   * The flush this snapshot waited for (the memtable its seal queued), in phases; absent
+   * when snapshot() had nothing to flush. Explains a slow `ready()` (docs/lsm.md "Snapshots").
+   */
+  readonly flush?: FlushTiming;
+}
+
+/** Where the time of one memtable flush went, ms (clock.monotonic()). */
+export interface FlushTiming {
+  /** Sealed → the flush started: waiting behind earlier background jobs (flushes, compactions). */
+  readonly queuedMillis: number;
+  /** Sorting and encoding the memtable on the store's thread (in slices between event-loop turns). */
+  readonly encodeMillis: number;
+  /** Writing the table (background worker or inline). */
+  readonly writeMillis: number;
+  /** MANIFEST write and install of the new version. */
+  readonly installMillis: number;
+  /** Bytes of the table written. */
+  readonly bytes: number;
 }
 
 export interface LevelStats {

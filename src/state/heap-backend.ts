@@ -34,7 +34,7 @@
  * (key, namespace) is always the same form (number or string): decided by its bytes.
  */
 import type { KeyedStateHandle, PrivateFileRef, SnapshotTarget } from './handles.ts';
-import type { Serializer, SnapshotInProgress } from './types.ts';
+import { emptySnapshotPhases, type Serializer, type SnapshotInProgress, type SnapshotPhases } from './types.ts';
 import { BaseKeyedBackend } from './backend-base.ts';
 import type { BackendOptions } from './backend-base.ts';
 import { bytesToBinaryString, readVarint } from './key-layout.ts';
@@ -380,11 +380,12 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
         assert(this.inFlight >= 0, 'heap snapshot released twice');
       }
     };
-    const done = this.asyncSnapshot(target, frozen, timers, states, release);
+    const phases = emptySnapshotPhases();
+    const done = this.asyncSnapshot(target, frozen, timers, states, release, phases);
     const tracked = done.then(() => undefined, () => undefined);
     this.asyncParts.add(tracked);
     void tracked.then(() => this.asyncParts.delete(tracked));
-    return { syncMillis, done };
+    return { syncMillis, done, phases };
   }
 
   private async asyncSnapshot(
@@ -393,6 +394,7 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
     timers: TimerSnapshotEntry[],
     states: StateMetaEntry[],
     release: () => void,
+    phases: SnapshotPhases,
   ): Promise<KeyedStateHandle> {
     const written: string[] = [];
     const run = { aborted: false };
@@ -404,6 +406,7 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
       // Everything below runs after snapshot() has returned (the frozen view is copy-on-write).
       await yieldToEventLoop();
       crashPoint('snapshot-async');
+      const serializeStart = this.clock.monotonic();
       const w = new ByteWriter();
       const chunks: [number, number, number][] = [];
       const scratch = new Uint8Array(8);
@@ -434,6 +437,8 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
       }
       release();
       checkAborted();
+      const uploadStart = this.clock.monotonic();
+      phases.serializeMillis = uploadStart - serializeStart;
       const { checkpointId, jobPath } = target;
       const r = this.keyGroupRange;
       const dataPath = privatePath(jobPath, this.uploadOwner(checkpointId), `heap-kg-${r.start}-${r.end}`);
@@ -447,6 +452,9 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
       checkAborted();
       const privateFiles: PrivateFileRef[] = [metaRef, dataRef];
       const size = metaRef.size + dataRef.size;
+      phases.uploadMillis = this.clock.monotonic() - uploadStart;
+      phases.uploadBytes = size;
+      phases.uploadFiles = privateFiles.length;
       return {
         format: 'heap',
         mode: 'full',

@@ -43,7 +43,7 @@ import { join } from 'node:path';
 import type { LsmOptions, LsmStore, OpenFromSnapshotOptions } from '../lsm/types.ts';
 import { openLsm, openLsmFromSnapshot } from '../lsm/index.ts';
 import type { KeyedStateHandle, PrivateFileRef, SharedFileRef, SnapshotTarget } from './handles.ts';
-import type { SnapshotInProgress } from './types.ts';
+import { emptySnapshotPhases, type SnapshotInProgress, type SnapshotPhases } from './types.ts';
 import { BaseKeyedBackend } from './backend-base.ts';
 import type { BackendOptions } from './backend-base.ts';
 import { KEY_GROUP_BYTES, STATE_ID_BYTES, fullPrefix, keyGroupBytes } from './key-layout.ts';
@@ -198,11 +198,12 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
     const incremental = this.incremental && target.kind === 'checkpoint';
     const base = incremental ? this.base : undefined;
     const syncMillis = this.clock.monotonic() - t0;
-    const done = this.asyncSnapshot(target, snap, timers, states, incremental, base);
+    const phases = emptySnapshotPhases();
+    const done = this.asyncSnapshot(target, snap, timers, states, incremental, base, phases);
     const tracked = done.then(() => undefined, () => undefined);
     this.inFlight.add(tracked);
     void tracked.then(() => this.inFlight.delete(tracked));
-    return { syncMillis, done };
+    return { syncMillis, done, phases };
   }
 
   private async asyncSnapshot(
@@ -212,6 +213,7 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
     states: StateMetaEntry[],
     incremental: boolean,
     base: UploadSet | undefined,
+    phases: SnapshotPhases,
   ): Promise<KeyedStateHandle> {
     const { checkpointId, jobPath } = target;
     const uploaded: string[] = [];
@@ -222,7 +224,16 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
       if (run.aborted) throw new CheckpointDeclinedError(checkpointId, 'aborted while its snapshot was being uploaded');
     };
     try {
+      const waitStart = this.clock.monotonic();
       const files = await snap.ready();
+      const uploadStart = this.clock.monotonic();
+      phases.flushWaitMillis = uploadStart - waitStart;
+      if (files.flush !== undefined) {
+        phases.flushQueuedMillis = files.flush.queuedMillis;
+        phases.flushEncodeMillis = files.flush.encodeMillis;
+        phases.flushWriteMillis = files.flush.writeMillis;
+        phases.flushInstallMillis = files.flush.installMillis;
+      }
       crashPoint('snapshot-async');
       checkAborted();
       const results = await Promise.allSettled(files.files.map((f) => limit.run(async (): Promise<SharedFileRef> => {
@@ -267,6 +278,16 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
       if (failedWrite) throw failedWrite.reason;
       const privateFiles = writes.map((r) => (r as PromiseFulfilledResult<PrivateFileRef>).value);
       const privateBytes = privateFiles.reduce((n, f) => n + f.size, 0);
+      phases.uploadMillis = this.clock.monotonic() - uploadStart;
+      for (const f of sharedFiles) {
+        if (f.reused) phases.reusedFiles++;
+        else {
+          phases.uploadFiles++;
+          phases.uploadBytes += f.size;
+        }
+      }
+      phases.uploadFiles += privateFiles.length;
+      phases.uploadBytes += privateBytes;
       const handle: KeyedStateHandle = {
         format: 'lsm',
         mode: incremental ? 'incremental' : 'full',

@@ -135,6 +135,37 @@ export interface SnapshotInProgress {
    * uploaded has been deleted (best effort) and the error says why.
    */
   readonly done: Promise<KeyedStateHandle>;
+  /**
+   * Where the asynchronous part's time went; filled in by it, complete once `done`
+   * resolved (the REST API's checkpoint details show it per subtask).
+   */
+  readonly phases?: SnapshotPhases;
+}
+
+/** Phases of one backend's asynchronous snapshot part (ms, bytes). Mutable: the async part fills it in. */
+export interface SnapshotPhases {
+  /** Waiting for the data of the snapshot to be in files (lsm: the seal's memtable flush). */
+  flushWaitMillis: number;
+  /** Of flushWaitMillis (lsm): the flush queued behind earlier background jobs, encoding the memtable, writing the table, MANIFEST + install. */
+  flushQueuedMillis: number;
+  flushEncodeMillis: number;
+  flushWriteMillis: number;
+  flushInstallMillis: number;
+  /** Serializing the state (heap: the whole snapshot file; lsm: 0). */
+  serializeMillis: number;
+  /** Uploading new files and writing the private files (MANIFEST, meta). */
+  uploadMillis: number;
+  /** Bytes and files this snapshot uploaded (new shared + private); reused files are not uploaded. */
+  uploadBytes: number;
+  uploadFiles: number;
+  reusedFiles: number;
+}
+
+export function emptySnapshotPhases(): SnapshotPhases {
+  return {
+    flushWaitMillis: 0, flushQueuedMillis: 0, flushEncodeMillis: 0, flushWriteMillis: 0, flushInstallMillis: 0,
+    serializeMillis: 0, uploadMillis: 0, uploadBytes: 0, uploadFiles: 0, reusedFiles: 0,
+  };
 }
 
 export interface KeyedStateBackend {

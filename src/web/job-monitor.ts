@@ -18,10 +18,12 @@ import type { SharedStateEntry } from '../checkpoint/shared-state-registry.ts';
 import type { CheckpointMetadata, SubtaskCheckpointMetrics, SubtaskState } from '../checkpoint/types.ts';
 import type { BackendOpened, JobObserver, ObservableExecution, ObservedBackend } from '../runtime/job-observer.ts';
 import type { WorkerInfo } from '../runtime/slots/worker-pool.ts';
+import type { SnapshotPhases } from '../checkpoint/types.ts';
+import { checkpointPhases, subtaskTimings, type CheckpointPhases, type SubtaskTimings } from './checkpoint-phases.ts';
 
 export type JobStatus = 'INITIALIZING' | 'RUNNING' | 'RESTARTING' | 'FINISHED' | 'FAILED' | 'CANCELED';
 
-export interface SubtaskAck {
+export interface SubtaskAck extends SubtaskTimings {
   readonly operatorId: string;
   readonly subtaskIndex: number;
   readonly ackTime: number;
@@ -34,6 +36,8 @@ export interface SubtaskAck {
   readonly sharedFiles: number;
   readonly reusedFiles: number;
   readonly privateFiles: number;
+  /** This operator's keyed snapshot, in phases (undefined: no keyed state, or recovered from storage). */
+  readonly phases: SnapshotPhases | undefined;
 }
 
 export interface CheckpointRecord {
@@ -222,12 +226,17 @@ export class JobMonitor implements JobObserver {
   subtaskAcknowledged(checkpointId: number, states: readonly SubtaskState[], metrics: SubtaskCheckpointMetrics): void {
     let list = this.acks.get(checkpointId);
     if (!list) this.acks.set(checkpointId, (list = []));
+    const now = this.clock.now();
+    const timings = subtaskTimings(metrics, this.records.get(checkpointId)?.triggerTime, now);
     for (const s of states) {
       const k = s.keyed;
+      const phases = metrics.keyedPhases?.[s.operatorId];
       const ack: SubtaskAck = {
         operatorId: s.operatorId,
         subtaskIndex: s.subtaskIndex,
-        ackTime: this.clock.now(),
+        ackTime: now,
+        ...timings,
+        phases: phases ? { ...phases } : undefined,
         syncMillis: metrics.syncMillis,
         asyncMillis: metrics.asyncMillis,
         alignmentMillis: metrics.alignmentMillis,
@@ -429,7 +438,7 @@ export class JobMonitor implements JobObserver {
   }
 
   checkpoints(): CheckpointsOverview {
-    const history = this.history().map(publicRecord);
+    const history = this.history().map((r) => publicRecord(r, this.acks.get(r.id)));
     const retained = new Set(this.retainedIds());
     const latestCompleted = history.find((r) => r.status === 'completed');
     const latestFailed = history.find((r) => r.status === 'failed');
@@ -466,15 +475,16 @@ export class JobMonitor implements JobObserver {
         const k = s.keyed;
         l.push({
           operatorId: s.operatorId, subtaskIndex: s.subtaskIndex, ackTime: meta.completeTime, syncMillis: 0, asyncMillis: 0, alignmentMillis: 0,
+          startDelayMillis: 0, ackLatencyMillis: 0, endToEndMillis: 0, phases: undefined,
           mode: k?.mode, fullSize: k?.fullSize ?? 0, checkpointedSize: k?.incrementalSize ?? 0, sharedFiles: k?.sharedFiles.length ?? 0,
           reusedFiles: k ? k.sharedFiles.filter((f) => f.reused).length : 0, privateFiles: k?.privateFiles.length ?? 0,
         });
       }
     }
-    const base = rec ? publicRecord(rec) : publicRecord({
+    const base = rec ? publicRecord(rec, acks) : publicRecord({
       ...emptyRecord(id, meta!.kind, meta!.triggerTime), status: 'completed', completeTime: meta!.completeTime,
       durationMillis: meta!.completeTime - meta!.triggerTime, fullSize: meta!.fullSize, checkpointedSize: meta!.checkpointedSize,
-    });
+    }, undefined);
     return {
       ...base,
       retained: this.retainedIds().includes(id),
@@ -614,12 +624,17 @@ function emptyRecord(id: number, kind: 'checkpoint' | 'savepoint', triggerTime: 
   };
 }
 
-/** A history entry as served (without the registry snapshot, which /state serves). */
-export type PublicCheckpointRecord = Omit<CheckpointRecord, 'registryAfter' | 'meta'>;
+/**
+ * A history entry as served (without the registry snapshot, which /state serves), with
+ * its phases from the acknowledgements this process saw (undefined: none, e.g. recovered
+ * from storage).
+ */
+export type PublicCheckpointRecord = Omit<CheckpointRecord, 'registryAfter' | 'meta'> & { phases: CheckpointPhases | undefined };
 
-function publicRecord(r: CheckpointRecord): PublicCheckpointRecord {
+function publicRecord(r: CheckpointRecord, acks: readonly SubtaskAck[] | undefined): PublicCheckpointRecord {
   const { registryAfter: _r, meta: _m, ...rest } = r;
-  return { ...rest, subsumed: [...rest.subsumed], retainedAfter: [...rest.retainedAfter] };
+  const phases = acks !== undefined && acks.length > 0 ? checkpointPhases(acks, r.completeTime) : undefined;
+  return { ...rest, subsumed: [...rest.subsumed], retainedAfter: [...rest.retainedAfter], phases };
 }
 
 export interface JobSummary {

@@ -148,6 +148,22 @@ test('the dashboard shows the job graph, checkpoint table, chart and state view,
   const liveLevels = await page.$$('[data-testid="live-levels"] .lvl');
   assert.ok(liveLevels.length >= 2, 'memtable and at least one level of live sstables');
 
+  // checkpoint details: clicking an id shows its phases per subtask, the upload bytes equal the API's
+  const firstDone = (await tableRows(page)).find((r) => r.status === 'completed')!;
+  await page.click(`[data-testid="checkpoint-row"][data-id="${firstDone.id}"] [data-testid="checkpoint-link"]`);
+  await page.waitForSelector(`[data-testid="checkpoint-details"][data-id="${firstDone.id}"] [data-testid="phase-row"]`, { timeout: 15_000 });
+  const phaseRows = await page.$$eval('[data-testid="phase-row"]', (rows) =>
+    rows.map((r) => ({ op: r.getAttribute('data-operator'), sub: Number(r.getAttribute('data-subtask')), bytes: r.getAttribute('data-upload-bytes') })));
+  const cpDetails = await getJson(`${job.url}/api/jobs/${JOB}/checkpoints/${firstDone.id}`);
+  const keyedRows = phaseRows.filter((r) => r.op === 'count');
+  assert.equal(keyedRows.length, 2, 'both subtasks of the keyed operator');
+  for (const r of keyedRows) {
+    const s = cpDetails.operators.find((o: any) => o.operatorId === 'count').subtasks.find((x: any) => x.subtaskIndex === r.sub);
+    assert.ok(s.phases.uploadBytes > 0);
+    assert.equal(Number(r.bytes), s.phases.uploadBytes, `upload bytes of count[${r.sub}] in checkpoint ${firstDone.id}`);
+  }
+  assert.ok((await page.$$('[data-testid="checkpoint-details"] [data-testid="phase-bar"] i')).length > 0, 'phase bars drawn');
+
   assert.deepEqual(pageErrors, []);
   mkdirSync(resultsDir, { recursive: true });
   await page.screenshot({ path: join(resultsDir, 'dashboard.png'), fullPage: true });

@@ -121,6 +121,46 @@ test('/api/jobs/:job/checkpoints/:id: per operator and subtask; sizes add up; 40
   assert.equal((await fetch(`${api}`, { method: 'POST' })).status, 405);
 });
 
+test('/api/jobs/:job/checkpoints/:id: phases per subtask (start delay, alignment, sync, flush wait, upload, ack) and for the checkpoint', async () => {
+  const c = await getJson(`${api}/${JOB}/checkpoints`);
+  const completed = c.history.filter((h: any) => h.status === 'completed');
+  assert.ok(completed.length >= 4);
+  let withTable = 0;
+  for (const h of completed.slice(0, 4)) {
+    const d = await getJson(`${api}/${JOB}/checkpoints/${h.id}`);
+    const count = d.operators.find((o: any) => o.operatorId === 'count');
+    assert.equal(count.subtasks.length, 2);
+    let uploaded = 0;
+    for (const s of count.subtasks) {
+      const p = s.phases;
+      assert.ok(p, `phases of count[${s.subtaskIndex}] in checkpoint ${h.id}`);
+      // What the backend says it uploaded is what the handle says is new in this checkpoint
+      // (new sstables + MANIFEST + meta): never zero, since the private files are always written.
+      assert.ok(p.uploadBytes > 0, `upload bytes of count[${s.subtaskIndex}]`);
+      assert.equal(p.uploadBytes, s.checkpointedSize, 'upload bytes = the subtask\'s checkpointed size');
+      assert.equal(p.uploadFiles + p.reusedFiles, s.sharedFiles + s.privateFiles, 'every file uploaded or reused');
+      assert.equal(p.reusedFiles, s.reusedFiles);
+      for (const k of ['flushWaitMillis', 'flushQueuedMillis', 'flushEncodeMillis', 'flushWriteMillis', 'flushInstallMillis', 'uploadMillis']) {
+        assert.ok(Number.isFinite(p[k]) && p[k] >= 0, `${k} = ${p[k]}`);
+      }
+      // The counter writes between checkpoints, so every snapshot sealed a memtable and waited for its flush.
+      assert.ok(p.flushWriteMillis > 0 && p.flushWaitMillis > 0, `count[${s.subtaskIndex}] of ${h.id} waited for a flush: ${JSON.stringify(p)}`);
+      assert.ok(p.flushWaitMillis + p.uploadMillis <= s.syncMillis + s.asyncMillis + 5, 'flush wait and upload are inside the snapshot');
+      for (const k of ['startDelayMillis', 'ackLatencyMillis', 'endToEndMillis']) assert.ok(Number.isFinite(s[k]) && s[k] >= 0, `${k} = ${s[k]}`);
+      assert.ok(s.endToEndMillis <= d.durationMillis + 1, 'a subtask acknowledged within the checkpoint\'s duration');
+      uploaded += p.uploadBytes;
+      if (p.uploadFiles > 2) withTable++;
+    }
+    const p = d.phases;
+    assert.equal(p.uploadBytes, uploaded, 'the checkpoint\'s upload bytes are its subtasks\' sum');
+    assert.equal(p.uploadBytes, d.checkpointedSize, 'only the keyed operator uploads files');
+    assert.ok(p.flushWaitMillis > 0 && p.finalizeMillis >= 0 && p.finalizeMillis <= d.durationMillis);
+    assert.match(p.slowest, /^(numbers|count|counts|discard)\[[01]\]$/);
+    assert.deepEqual(c.history.find((x: any) => x.id === h.id).phases, p, 'the history row carries the same phases');
+  }
+  assert.ok(withTable > 0, 'some subtask uploaded a new sstable');
+});
+
 /** Sends `path` verbatim (fetch() would normalise some of these targets) and returns the status and body. */
 function probe(base: string, path: string, method = 'GET'): Promise<{ status: number; body: string }> {
   const { hostname, port } = new URL(base);

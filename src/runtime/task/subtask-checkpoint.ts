@@ -12,7 +12,7 @@
  * task's close wait for every asynchronous part.
  */
 import { errorMessage } from '../../util/errors.ts';
-import type { KeyedStateHandle, SnapshotTarget } from '../../state/types.ts';
+import type { KeyedStateHandle, SnapshotPhases, SnapshotTarget } from '../../state/types.ts';
 import type { SubtaskState } from '../../checkpoint/types.ts';
 import type { Barrier } from '../elements.ts';
 import type { JobNode } from '../job-graph.ts';
@@ -35,6 +35,8 @@ export class SubtaskCheckpointer {
   perform(barrier: Barrier, alignmentMillis: number): void {
     const clock = this.services.clock;
     const id = barrier.checkpointId;
+    // The barrier carries the trigger's wall-clock time; the first barrier came alignmentMillis ago.
+    const startDelayMillis = Math.max(0, clock.now() - alignmentMillis - barrier.timestamp);
     const start = clock.monotonic();
     const target: SnapshotTarget = { jobPath: this.services.jobPath, checkpointId: id, kind: barrier.checkpointKind };
     const parts: { node: JobNode; snap: OperatorSnapshot }[] = [];
@@ -67,7 +69,11 @@ export class SubtaskCheckpointer {
     };
     const delivered = finish().then(
       (states) => {
-        this.services.acknowledge(id, states, { syncMillis, asyncMillis: clock.monotonic() - asyncStart, alignmentMillis });
+        const keyedPhases: Record<string, SnapshotPhases> = {};
+        for (const p of parts) if (p.snap.keyed?.phases) keyedPhases[p.node.operatorId] = { ...p.snap.keyed.phases };
+        this.services.acknowledge(id, states, {
+          syncMillis, asyncMillis: clock.monotonic() - asyncStart, alignmentMillis, startDelayMillis, ackSentAt: clock.now(), keyedPhases,
+        });
       },
       (err: unknown) => {
         if (this.cancelled()) return;

@@ -202,13 +202,52 @@ function CheckpointChart({ cps }) {
   return html`<${Plot} opts=${opts} data=${data} testid="checkpoint-chart" />`;
 }
 
-function CheckpointTable({ cps, job }) {
+// The phases of a checkpoint in order (docs/rest-api.md "Checkpoint phases"): [key, label, color].
+const PHASES = [
+  ['startDelayMillis', 'start delay', '#90a4ae'], ['alignmentMillis', 'alignment', '#7e57c2'], ['syncMillis', 'sync', '#ef6c00'],
+  ['flushWaitMillis', 'flush wait', '#1769aa'], ['serializeMillis', 'serialize', '#00838f'], ['uploadMillis', 'upload', '#2e7d32'],
+  ['ackLatencyMillis', 'ack', '#c62828'], ['finalizeMillis', 'finalize', '#6d4c41'],
+];
+
+function PhaseBar({ phases, total }) {
+  if (!phases || !total) return html`<span class="muted">–</span>`;
+  return html`<span class="phases" data-testid="phase-bar">${PHASES.map(([k, label, color]) => (phases[k] > 0
+    ? html`<i style=${`width:${Math.max(1, Math.round((phases[k] / total) * 64))}px;background:${color}`} title=${`${label} ${fmtMs(phases[k])}`}></i>` : ''))}</span>`;
+}
+
+/** One checkpoint's phases per operator subtask (GET /api/jobs/:job/checkpoints/:id). */
+function CheckpointDetails({ job, id, tick, onClose }) {
+  const [d, setD] = useState(undefined);
+  useEffect(() => {
+    let live = true;
+    getJson(`/api/jobs/${encodeURIComponent(job)}/checkpoints/${id}`).then((x) => live && setD(x), () => live && setD(null));
+    return () => { live = false; };
+  }, [job, id, tick]);
+  if (d === undefined) return html`<p class="muted">loading checkpoint ${id}…</p>`;
+  if (d === null) return html`<p class="muted">checkpoint ${id} is no longer known</p>`;
+  const rows = d.operators.flatMap((o) => o.subtasks.map((s) => ({ ...s, p: s.phases ?? {} })));
+  const p = d.phases ?? {};
+  return html`<div class="cp-details" data-testid="checkpoint-details" data-id=${d.id}>
+    <h3>Checkpoint <span style=${`color:${cpColor(d.id)}`}>${d.id}</span> <small>${d.status.replace('_', ' ')} · ${fmtMs(d.durationMillis)} · slowest ${p.slowest ?? '–'} ·
+      finalize ${fmtMs(p.finalizeMillis)} · <a href=${`/api/jobs/${encodeURIComponent(job)}/checkpoints/${d.id}`}>json</a> · <a href="#" onClick=${(e) => { e.preventDefault(); onClose(); }}>close</a></small></h3>
+    <table><thead><tr><th>operator</th><th>subtask</th><th class="l">phases</th><th>start delay</th><th>alignment</th><th>sync</th><th>flush wait</th><th title="of the flush wait: queued behind other background jobs / encode / write / MANIFEST">queued · encode · write · install</th>
+      <th>upload</th><th>uploaded</th><th>files (reused)</th><th>ack</th><th>end to end</th></tr></thead>
+    <tbody>${rows.map((s) => html`<tr data-testid="phase-row" data-operator=${s.operatorId} data-subtask=${s.subtaskIndex} data-upload-bytes=${s.p.uploadBytes ?? ''}>
+      <td>${s.operatorId}</td><td>${s.subtaskIndex}</td><td class="l"><${PhaseBar} phases=${{ ...s, ...s.p }} total=${d.durationMillis} /></td>
+      <td>${fmtMs(s.startDelayMillis)}</td><td>${fmtMs(s.alignmentMillis)}</td><td>${fmtMs(s.syncMillis)}</td><td>${s.phases ? fmtMs(s.p.flushWaitMillis) : '–'}</td>
+      <td>${s.phases ? `${fmtMs(s.p.flushQueuedMillis)} · ${fmtMs(s.p.flushEncodeMillis)} · ${fmtMs(s.p.flushWriteMillis)} · ${fmtMs(s.p.flushInstallMillis)}` : '–'}</td>
+      <td>${s.phases ? fmtMs(s.p.uploadMillis) : '–'}</td><td>${s.phases ? fmtBytes(s.p.uploadBytes) : '–'}</td><td>${s.phases ? `${s.p.uploadFiles} (${s.p.reusedFiles})` : '–'}</td>
+      <td>${fmtMs(s.ackLatencyMillis)}</td><td>${fmtMs(s.endToEndMillis)}</td></tr>`)}</tbody></table></div>`;
+}
+
+function CheckpointTable({ cps, job, onSelect }) {
   return html`<table data-testid="checkpoint-table"><thead><tr>
-      <th>id</th><th class="l">status</th><th>triggered</th><th>duration</th><th>sync</th><th>async</th><th>alignment</th><th>full size</th><th>checkpointed</th><th>acks</th><th class="l">retained</th></tr></thead>
+      <th>id</th><th class="l">status</th><th>triggered</th><th>duration</th><th class="l">phases</th><th>sync</th><th>async</th><th>alignment</th><th>full size</th><th>checkpointed</th><th>acks</th><th class="l">retained</th></tr></thead>
     <tbody>${cps.history.slice(0, 15).map((r) => html`<tr class=${r.status} data-testid="checkpoint-row" data-id=${r.id} data-status=${r.status}>
-      <td><a href=${`/api/jobs/${encodeURIComponent(job)}/checkpoints/${r.id}`} style=${`color:${cpColor(r.id)};font-weight:700`}>${r.id}</a></td>
+      <td><a href=${`/api/jobs/${encodeURIComponent(job)}/checkpoints/${r.id}`} data-testid="checkpoint-link" title="phases per subtask"
+        onClick=${(e) => { e.preventDefault(); onSelect(r.id); }} style=${`color:${cpColor(r.id)};font-weight:700`}>${r.id}</a></td>
       <td class="l" title=${r.failureReason ?? ''}>${r.status.replace('_', ' ')}${r.kind === 'savepoint' ? ' (savepoint)' : ''}</td>
-      <td>${fmtTime(r.triggerTime)}</td><td>${fmtMs(r.durationMillis)}</td><td>${fmtMs(r.syncMillis)}</td><td>${fmtMs(r.asyncMillis)}</td>
+      <td>${fmtTime(r.triggerTime)}</td><td>${fmtMs(r.durationMillis)}</td><td class="l"><${PhaseBar} phases=${r.phases} total=${r.durationMillis} /></td><td>${fmtMs(r.syncMillis)}</td><td>${fmtMs(r.asyncMillis)}</td>
       <td>${fmtMs(r.alignmentMillis)}</td><td data-testid="full-size" data-bytes=${r.fullSize}>${fmtBytes(r.fullSize)}</td>
       <td data-testid="checkpointed-size" data-bytes=${r.checkpointedSize}>${fmtBytes(r.checkpointedSize)}</td>
       <td>${r.ackedSubtasks}/${r.totalSubtasks}</td><td class="l">${r.retained ? '●' : ''}</td></tr>`)}
@@ -221,6 +260,7 @@ function App() {
   const [data, setData] = useState(undefined);
   const [error, setError] = useState(undefined);
   const [tick, setTick] = useState(0);
+  const [selectedCp, setSelectedCp] = useState(undefined);
   const series = useRef({ t: [], byName: {} });
   useEffect(() => {
     let stopped = false;
@@ -282,10 +322,12 @@ function App() {
       <section class="wide"><h2>Checkpoints <small>every ${cps.config.interval ?? '–'} ms · ${cps.config.retained ?? 1} retained</small></h2>
         <${CheckpointCounts} cps=${cps} />
         <div style="display:grid;grid-template-columns:minmax(0,1.25fr) minmax(0,1fr);gap:14px">
-          <${CheckpointTable} cps=${cps} job=${job.id} />
+          <div style="overflow-x:auto"><${CheckpointTable} cps=${cps} job=${job.id} onSelect=${setSelectedCp} /></div>
           <div><${CheckpointChart} cps=${cps} />
             <p class="legend">Full size: bytes a restore downloads. Checkpointed size: bytes this checkpoint uploaded. With incremental checkpoints the green line stays near the size of one memtable flush while the blue one follows the state.</p></div>
         </div>
+        ${selectedCp !== undefined ? html`<${CheckpointDetails} job=${job.id} id=${selectedCp} tick=${tick} onClose=${() => setSelectedCp(undefined)} />`
+          : html`<p class="legend">Click a checkpoint id for its phases per subtask: start delay, alignment, sync, wait for the flush, upload, acknowledgement.</p>`}
       </section>
       <section class="wide"><${StateView} state=${state} /></section>
     </main>`;
