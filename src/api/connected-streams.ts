@@ -22,16 +22,28 @@ import type { GraphBuilder, Transformation } from './transformation.ts';
 
 /** A record of a connected stream, tagged with the input it came from. */
 export interface TaggedRecord<T1, T2> {
+  /** 1: the record came from the first stream (`a` of `a.connect(b)`), 2: from the second. */
   readonly input: 1 | 2;
+  /** The record itself. */
   readonly value: T1 | T2;
 }
 
+/**
+ * The function of `a.connect(b).keyBy(k1, k2).process(…)` (Flink's
+ * KeyedCoProcessFunction): a method per input, one keyed state and one set of timers
+ * per key shared by both inputs. What a method throws fails the job as a
+ * UserFunctionError naming the operator and the record.
+ */
 export interface KeyedCoProcessFunction<K, IN1, IN2, OUT> {
+  /** Called once per subtask before any record (state may be read and timers registered there). */
   open?(ctx: KeyedOpenContext): void | Promise<void>;
   /** A record of the first input; ctx has the key's state and timers (shared with input 2). */
   processElement1(value: IN1, ctx: KeyedProcessContext<K>, out: Collector<OUT>): void;
+  /** A record of the second input; ctx has the key's state and timers (shared with input 1). */
   processElement2(value: IN2, ctx: KeyedProcessContext<K>, out: Collector<OUT>): void;
+  /** A timer registered for the current key fired (`timestamp`: its time, ms; `ctx.timeDomain()` says event or processing time). */
   onTimer?(timestamp: number, ctx: OnTimerContext<K>, out: Collector<OUT>): void;
+  /** Called once per subtask when the job ends or the attempt is cancelled. */
   close?(): void | Promise<void>;
 }
 
@@ -83,7 +95,9 @@ function instance<F extends object>(fn: F | (() => F)): F {
   return typeof fn === 'function' ? fn() : (Object.create(fn) as F);
 }
 
+/** Two streams of possibly different types, from `a.connect(b)`: key both, or map/flatMap each into one stream (Flink's ConnectedStreams). */
 export class ConnectedStreams<T1, T2> {
+  /** @internal Made by DataStream.connect(). */
   constructor(
     private readonly env: GraphBuilder,
     private readonly first: DataStream<T1>,
@@ -120,7 +134,9 @@ export class ConnectedStreams<T1, T2> {
   }
 }
 
+/** Two connected streams partitioned by key, from `a.connect(b).keyBy(k1, k2)`: records of either input with equal keys meet in one subtask. */
 export class KeyedConnectedStreams<K, T1, T2> {
+  /** @internal Made by ConnectedStreams.keyBy() and KeyedStream.connect(). */
   constructor(
     private readonly env: GraphBuilder,
     private readonly first: Transformation,

@@ -1,6 +1,12 @@
 /** "10s", "500ms", "2m", "1h" or a number of milliseconds. */
 import { ConfigError } from '../util/errors.ts';
 
+/**
+ * A duration in milliseconds from "500ms", "10s", "2m" (or "2min"), "1h", a plain number
+ * string (ms) or a number (ms); fractions are rounded to whole ms.
+ * @param what - names the setting in the error message
+ * @throws ConfigError for a negative or non-finite number or text in another form
+ */
 export function parseDuration(value: string | number, what = 'duration'): number {
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value < 0) throw new ConfigError(`${what}: expected a non-negative number of ms, got ${value}`);

@@ -98,7 +98,12 @@ export interface StreamEnvironmentOptions {
    * The module whose default export `(env, args) => void` builds this job (`weir run` sets
    * it). Each worker thread imports it and runs it with `args` to build the same graph.
    */
-  readonly jobModule?: { readonly url: string; readonly args: readonly string[] };
+  readonly jobModule?: {
+    /** file: URL of the job module. */
+    readonly url: string;
+    /** Arguments its default export is called with. */
+    readonly args: readonly string[];
+  };
 }
 
 /** One completed checkpoint, in numbers. */

@@ -22,3 +22,4 @@ export { TumblingEventTimeWindows, SlidingEventTimeWindows, EventTimeSessionWind
 export { parseDuration } from './durations.ts';
 export type { ValueState, ListState, MapState, ReducingState, AggregatingState, AggregateFunction, Serializer } from '../state/types.ts';
 export { partitionProgress, type PartitionProgress } from '../runtime/partition-progress.ts';
+export type { Clock, TimerHandle } from '../util/clock.ts';

@@ -19,23 +19,32 @@ import { ConfigError } from '../util/errors.ts';
 import type { KeyedCoProcessFunction, KeyedConnectedStreams } from './connected-streams.ts';
 import type { DataStream } from './data-stream.ts';
 
+/** `left.keyBy(…).intervalJoin(right.keyBy(…))`: say the time bounds next with `between()`. */
 export class IntervalJoin<K, T1, T2> {
+  /** @internal Made by KeyedStream.intervalJoin(). */
   constructor(private readonly connected: KeyedConnectedStreams<K, T1, T2>) {}
 
-  /** Bounds in ms relative to the left record's time, both inclusive. */
+  /** Bounds in ms relative to the left record's time, both inclusive. Throws a ConfigError unless lower <= upper (both finite). */
   between(lowerMs: number, upperMs: number): IntervalJoined<K, T1, T2> {
     if (!Number.isFinite(lowerMs) || !Number.isFinite(upperMs) || lowerMs > upperMs) throw new ConfigError(`interval join bounds must satisfy lower <= upper, got ${lowerMs}, ${upperMs}`);
     return new IntervalJoined(this.connected, lowerMs, upperMs);
   }
 }
 
+/** An interval join with its bounds: give the join function with `process()`. */
 export class IntervalJoined<K, T1, T2> {
+  /** @internal Made by IntervalJoin.between(). */
   constructor(
     private readonly connected: KeyedConnectedStreams<K, T1, T2>,
     private readonly lower: number,
     private readonly upper: number,
   ) {}
 
+  /**
+   * Calls `fn` once for every pair of a left and a right record of the same key whose
+   * times satisfy left + lower <= right <= left + upper, with both event times. Records
+   * need event timestamps; a record already behind the watermark is dropped.
+   */
   process<R>(fn: (left: T1, right: T2, out: Collector<R>, times: { readonly left: number; readonly right: number }) => void): DataStream<R> {
     const { lower, upper } = this;
     return this.connected.process(() => intervalJoinFunction<K, T1, T2, R>(lower, upper, fn), 'intervalJoin');

@@ -8,11 +8,20 @@
  */
 import type { TimestampAssigner, WatermarkStrategySpec } from '../runtime/functions.ts';
 
+/**
+ * How a stream gets event time: the timestamp of each record and a watermark that trails
+ * the highest timestamp seen by a bound. Immutable: every `with…` returns a new strategy.
+ * Give it to `DataStream.assignTimestampsAndWatermarks()`.
+ */
 export class WatermarkStrategy<T> implements WatermarkStrategySpec<T> {
   private constructor(
+    /** Bound on out-of-orderness, ms: watermark = highest timestamp seen − bound − 1. */
     readonly outOfOrdernessMs: number,
+    /** Where a record's timestamp comes from; undefined: the timestamp the source gave it. */
     readonly timestampAssigner: TimestampAssigner<T> | undefined,
+    /** After this many ms without records the input is marked idle; undefined: never. */
     readonly idlenessMs: number | undefined,
+    /** Watermark check every this many records (besides every 200 ms); undefined: 1024. */
     readonly emitEveryRecords: number | undefined = undefined,
   ) {}
 
@@ -27,6 +36,7 @@ export class WatermarkStrategy<T> implements WatermarkStrategySpec<T> {
     return new WatermarkStrategy<T>(0, undefined, undefined);
   }
 
+  /** Takes each record's event timestamp (ms) from `assigner(record, sourceTimestamp)`; what it throws fails the job as a UserFunctionError. */
   withTimestampAssigner(assigner: TimestampAssigner<T>): WatermarkStrategy<T> {
     return new WatermarkStrategy<T>(this.outOfOrdernessMs, assigner, this.idlenessMs, this.emitEveryRecords);
   }

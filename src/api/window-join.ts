@@ -27,29 +27,40 @@ interface TwoInputs<T1, T2> {
   readonly kind: 'join' | 'coGroup';
 }
 
+/** `a.join(b)` or `a.coGroup(b)`: give the first input's key with `where()`, then the second's with `equalTo()`. */
 export class JoinedStreams<T1, T2> {
+  /** @internal Made by DataStream.join() and DataStream.coGroup(). */
   constructor(private readonly s: TwoInputs<T1, T2>) {}
 
-  where<K>(key1: KeySelector<T1, K>): { equalTo: (key2: KeySelector<T2, K>) => JoinWhereEqual<K, T1, T2> } {
+  /** The first input's key; `equalTo(key2)` gives the second input's key (records join when the keys are equal). */
+  where<K>(key1: KeySelector<T1, K>): {
+    /** The second input's key. */
+    equalTo: (key2: KeySelector<T2, K>) => JoinWhereEqual<K, T1, T2>;
+  } {
     return { equalTo: (key2) => new JoinWhereEqual(this.s, key1, key2) };
   }
 }
 
+/** A window join or co-group with both keys: choose the event-time window next. */
 export class JoinWhereEqual<K, T1, T2> {
+  /** @internal Made by JoinedStreams.where().equalTo(). */
   constructor(
     private readonly s: TwoInputs<T1, T2>,
     private readonly key1: KeySelector<T1, K>,
     private readonly key2: KeySelector<T2, K>,
   ) {}
 
+  /** Event-time windows the two inputs are joined in (e.g. `TumblingEventTimeWindows.of(10_000)`); records need event timestamps. */
   window(assigner: WindowAssigner): WindowedJoin<K, T1, T2> {
     return new WindowedJoin(this.s, this.key1, this.key2, assigner);
   }
 }
 
+/** A window join or co-group ready to apply: `apply()` for a join, `applyGroups()` for a co-group. */
 export class WindowedJoin<K, T1, T2> {
   private lateness = 0;
 
+  /** @internal Made by JoinWhereEqual.window(). */
   constructor(
     private readonly s: TwoInputs<T1, T2>,
     private readonly key1: KeySelector<T1, K>,

@@ -3,8 +3,11 @@ import type { Sink, SinkWriter } from '../api/index.ts';
 
 /** Collects every record in `values` (shared by all subtasks), in arrival order. */
 export class CollectSink<T> implements Sink<T> {
+  /** Operator name: "collect". */
   readonly name = 'collect';
+  /** Every record written, in arrival order (from all subtasks; records replayed after a restart appear again). */
   readonly values: T[] = [];
+  /** The event timestamp of each record in `values` (same index), undefined for a record without one. */
   readonly timestamps: (number | undefined)[] = [];
 
   createWriter(): SinkWriter<T> {

@@ -32,7 +32,9 @@ import { join } from 'node:path';
 import type { Sink, SinkContext, SinkSnapshot, SinkWriter } from '../api/index.ts';
 import { ConfigError } from '../util/errors.ts';
 
+/** Options of {@link FileSink}. */
 export interface FileSinkOptions<T> {
+  /** Output directory (created when missing). Committed files are `part-<subtask>-<txid>`; names starting with '.' are in progress. */
   readonly directory: string;
   /** One line per record (no trailing newline). Default JSON.stringify. */
   readonly format?: (value: T) => string;
@@ -46,8 +48,15 @@ interface Transaction {
   readonly checkpointId: number;
 }
 
+/**
+ * Exactly-once sink into files of a directory: one line per record, committed (renamed
+ * into place) when the checkpoint after the record completes, or at the end of input
+ * without checkpointing.
+ */
 export class FileSink<T> implements Sink<T> {
+  /** Operator name: "file-sink". */
   readonly name = 'file-sink';
+  /** @param options - the directory, the line format and the write buffer size */
   constructor(readonly options: FileSinkOptions<T>) {}
 
   async createWriter(ctx: SinkContext): Promise<SinkWriter<T>> {

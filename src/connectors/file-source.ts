@@ -9,10 +9,21 @@ import { ConfigError } from '../util/errors.ts';
 
 const CHUNK = 1 << 20;
 
+/**
+ * Reads a UTF-8 text file line by line (without the line ends), with the byte offset in
+ * checkpoints; a bounded source (ends at the end of the file). A missing file fails the
+ * job with a ConfigError.
+ */
 export class FileSource implements Source<string> {
+  /** Operator name; default "file-source". */
   readonly name: string;
+  /** One reader: a file is one split. */
   readonly maxParallelism = 1;
 
+  /**
+   * @param path - the file to read
+   * @param name - operator name (default "file-source")
+   */
   constructor(readonly path: string, name?: string) {
     this.name = name ?? 'file-source';
   }

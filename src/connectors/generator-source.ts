@@ -9,6 +9,7 @@ import type { PollResult, Source, SourceContext, SourceOutput, SourceReader } fr
 import { ConfigError } from '../util/errors.ts';
 
 export interface GeneratorSourceOptions<T> {
+  /** Record number `index` (0-based); must be a pure function of the index so that a restore replays the same records. */
   readonly generate: (index: number) => T;
   /** Number of records; undefined = unbounded. */
   readonly count?: number;
@@ -18,6 +19,7 @@ export interface GeneratorSourceOptions<T> {
   readonly splits?: number;
   /** Records per second for the whole source (undefined = as fast as possible). */
   readonly ratePerSecond?: number;
+  /** Operator name; default "generator". */
   readonly name?: string;
 }
 
@@ -27,10 +29,19 @@ interface SplitState {
   next: number;
 }
 
+/**
+ * Records `generate(0)`, `generate(1)`, … (bounded by `count`, or forever), replayable
+ * from checkpoints and rescalable by splits; for tests, demos and benchmarks. The
+ * constructor throws a ConfigError for a split count that is not a positive integer or
+ * a negative count.
+ */
 export class GeneratorSource<T> implements Source<T> {
+  /** Operator name: `options.name`, default "generator". */
   readonly name: string;
+  /** Number of splits (the most subtasks that get records): `options.splits`, default 32. */
   readonly splits: number;
 
+  /** @param options - the record function, count, splits, rate and event timestamps */
   constructor(readonly options: GeneratorSourceOptions<T>) {
     this.name = options.name ?? 'generator';
     this.splits = options.splits ?? 32;

@@ -112,9 +112,30 @@ export interface TimeWindow {
 
 /** How records are assigned to windows (build one with TumblingEventTimeWindows, SlidingEventTimeWindows or EventTimeSessionWindows). */
 export type WindowAssigner =
-  | { readonly kind: 'tumbling'; readonly size: number; readonly offset: number }
-  | { readonly kind: 'sliding'; readonly size: number; readonly slide: number; readonly offset: number }
-  | { readonly kind: 'session'; readonly gap: number };
+  | {
+      /** Fixed-size windows that do not overlap. */
+      readonly kind: 'tumbling';
+      /** Window length, ms. */
+      readonly size: number;
+      /** Shift of the window starts from multiples of `size`, ms (0: windows start at the epoch's multiples of size). */
+      readonly offset: number;
+    }
+  | {
+      /** Fixed-size windows every `slide` ms (a record is in size / slide windows). */
+      readonly kind: 'sliding';
+      /** Window length, ms. */
+      readonly size: number;
+      /** Distance between window starts, ms. */
+      readonly slide: number;
+      /** Shift of the window starts from multiples of `slide`, ms. */
+      readonly offset: number;
+    }
+  | {
+      /** Per-key windows that close after `gap` ms without records; overlapping sessions merge. */
+      readonly kind: 'session';
+      /** Inactivity gap that ends a session, ms. */
+      readonly gap: number;
+    };
 
 /** Called once per window firing with every element of the window. */
 export type ProcessWindowFunction<IN, OUT, K> = (key: K, window: TimeWindow, elements: readonly IN[], out: Collector<OUT>) => void;

@@ -40,12 +40,35 @@ import { TurnBudget } from './turn-budget.ts';
 import { notifyObserver, type JobObserver } from './job-observer.ts';
 import { FailureLog, failureFields, fullReport, shortReport } from './failure-report.ts';
 
-/** The job failed and the restart strategy gave up. */
+/**
+ * The job failed and the restart strategy gave up: what `execute()` and a handle's
+ * `done` reject with. `cause` is the last attempt's failure (e.g. a UserFunctionError,
+ * whose report the message repeats).
+ */
 export class JobFailedError extends WeirError {
+  /** Stable code of this error class: 'JOB_FAILED'. */
   readonly code = 'JOB_FAILED';
 }
 
-export type RestartStrategy = { readonly kind: 'none' } | { readonly kind: 'fixed-delay'; readonly attempts: number; readonly delayMs: number };
+/**
+ * What the job does when a task fails: 'none' fails the job at once; 'fixed-delay'
+ * restarts it from the latest completed checkpoint up to `attempts` times, `delayMs`
+ * apart. Default: fixed-delay, 3 attempts, 1000 ms with checkpoints; none without. A
+ * ConfigError is never retried.
+ */
+export type RestartStrategy =
+  | {
+      /** No restarts. */
+      readonly kind: 'none';
+    }
+  | {
+      /** Restart after a fixed delay. */
+      readonly kind: 'fixed-delay';
+      /** Restarts allowed in the life of the execution (not consecutive failures). */
+      readonly attempts: number;
+      /** Wait before each restart, ms. */
+      readonly delayMs: number;
+    };
 
 /**
  * What the runtime needs from the checkpoint coordinator (an adapter over
@@ -106,17 +129,27 @@ export interface JobExecutionOptions {
   readonly workers?: WorkerSetup;
 }
 
+/** Job-wide counters since the job started (all attempts; records replayed after a restart count again). */
 export interface JobMetrics {
+  /** Records the sources emitted. */
   recordsIn: number;
+  /** Records the sinks were given. */
   recordsOut: number;
+  /** Checkpoints completed (the final one included). */
   checkpointsCompleted: number;
+  /** Checkpoints declined, aborted or timed out. */
   checkpointsFailed: number;
+  /** Restarts after failures. */
   restarts: number;
+  /** Id of the newest checkpoint this execution completed; undefined before the first. */
   lastCompletedCheckpointId: number | undefined;
 }
 
+/** What a finished job reports: `execute()`'s value and a handle's `done`. */
 export interface JobResult {
+  /** The job's counters at the end. */
   readonly metrics: JobMetrics;
+  /** Id of the checkpoint the job was started from (`resume`), undefined for a fresh start. */
   readonly restoredFrom: number | undefined;
 }
 

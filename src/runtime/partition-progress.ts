@@ -8,10 +8,15 @@
  * and the main thread's WorkerPool registers them here (one entry per worker thread).
  * (In runtime, not api: the worker machinery reads it; api re-exports it.)
  */
+/** One partition's read position of one source subtask. */
 export interface PartitionProgress {
+  /** Name of the source operator. */
   readonly source: string;
+  /** Index of the source subtask that reads the partition. */
   readonly subtask: number;
+  /** Topic. */
   readonly topic: string;
+  /** Partition of the topic. */
   readonly partition: number;
   /** Next offset the source will read. */
   readonly offset: number;
@@ -23,10 +28,13 @@ export interface PartitionProgress {
 
 const table = new Map<string, () => readonly PartitionProgress[]>();
 
+/** The process-wide table of partition progress (read by the dashboard and /metrics; written by log sources' readers). */
 export const partitionProgress = {
+  /** Registers (or replaces) the rows of one reader, `readerKey` unique per source subtask; `rows` is called on every read. */
   set(readerKey: string, rows: () => readonly PartitionProgress[]): void {
     table.set(readerKey, rows);
   },
+  /** Removes a reader's rows (when it closes). */
   delete(readerKey: string): void {
     table.delete(readerKey);
   },

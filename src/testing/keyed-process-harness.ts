@@ -23,7 +23,8 @@ import type { Clock, TimerHandle } from '../util/clock.ts';
 import type { KeyedProcessFunction, KeyedStateStore, OutputTag } from '../runtime/functions.ts';
 import type { Output } from '../runtime/operator.ts';
 import { KeyedProcessOperator } from '../runtime/operators/keyed-process.ts';
-import { createKeyedStateBackend, type KeyedStateBackend, type StateBackendKind, type TimerEntry } from '../state/index.ts';
+import type { StateBackendKind } from '../api/index.ts';
+import { createKeyedStateBackend, type KeyedStateBackend, type TimerEntry } from '../state/index.ts';
 import { MemoryStorage } from '../storage/index.ts';
 import { UserFunctionError } from '../util/errors.ts';
 
@@ -48,13 +49,17 @@ export interface HarnessOptions {
 
 /** A record (or side-output record) with the timestamp it was emitted with. */
 export interface TimestampedValue<T> {
+  /** The emitted record. */
   readonly value: T;
+  /** Its event timestamp: the input record's, or the firing timer's; undefined when the input had none. */
   readonly timestamp: number | undefined;
 }
 
 /** A pending timer. */
 export interface HarnessTimer<K> {
+  /** The key the timer was registered for. */
   readonly key: K;
+  /** When it fires: event time or processing time (by the list it is in), ms. */
   readonly timestamp: number;
 }
 

@@ -2,16 +2,21 @@
  * Injected time (DESIGN.md §3.3). Core code never calls Date.now() or setTimeout
  * directly: it takes a Clock, so tests drive time with ManualClock.
  */
+/** A timer set with {@link Clock.setTimeout}. */
 export interface TimerHandle {
+  /** Stops the timer if it has not fired (no effect after). */
   cancel(): void;
 }
 
+/** The time source of a job (sources, sinks and operators get it in their contexts; tests inject a manual one). */
 export interface Clock {
   /** Milliseconds since the epoch (wall clock, for display and trigger timestamps). */
   now(): number;
   /** Monotonic milliseconds (for durations). */
   monotonic(): number;
+  /** Calls `fn` once after `ms` milliseconds. */
   setTimeout(fn: () => void, ms: number): TimerHandle;
+  /** Resolves after `ms` milliseconds. */
   sleep(ms: number): Promise<void>;
 }
 

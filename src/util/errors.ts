@@ -112,6 +112,7 @@ export interface UserFunctionFailure {
  * any task failure.
  */
 export class UserFunctionError extends WeirError implements UserFunctionFailure {
+  /** Stable code of this error class: 'USER_FUNCTION'. */
   readonly code = 'USER_FUNCTION';
   readonly operator: string;
   readonly subtask: number;
@@ -122,6 +123,10 @@ export class UserFunctionError extends WeirError implements UserFunctionFailure 
   readonly error: string;
   readonly userStack: string;
 
+  /**
+   * @param failure - where and on what the function failed (operators build it with runtime/user-code.ts)
+   * @param options - `cause`: what the function threw
+   */
   constructor(failure: UserFunctionFailure, options?: { cause?: unknown }) {
     const lines = [
       failure.error,

@@ -60,7 +60,9 @@ export class IdentityOperator extends StatelessOperator {
 
 /** Where a malformed record was: the subtask, and its index in that subtask's input (counted across restores). */
 export interface RecordPosition {
+  /** Name of the parse operator. */
   readonly operator: string;
+  /** 0-based index of the subtask that read the record. */
   readonly subtask: number;
   /** 0-based index of the record in this subtask's input since the job first started (kept in operator state). */
   readonly index: number;
@@ -68,15 +70,25 @@ export interface RecordPosition {
 
 /** A record the parse function rejected, as the side output of a `parse` with `onMalformed: tag`. */
 export interface BadRecord<T = unknown> {
+  /** The input record as it arrived. */
   readonly record: T;
+  /** Message of what the parse function threw. */
   readonly error: string;
+  /** Where the record was in the input. */
   readonly position: RecordPosition;
 }
 
 /** Thrown (and so failing the job, or restarting it under the restart strategy) by `parse` with `onMalformed: 'fail'`. */
 export class MalformedRecordError extends WeirError {
+  /** Stable code of this error class: 'MALFORMED_RECORD'. */
   readonly code = 'MALFORMED_RECORD';
+  /** Where the malformed record was in the input. */
   readonly position: RecordPosition;
+  /**
+   * @param position - where the record was
+   * @param record - the record (shown in the message, cut at 200 characters)
+   * @param cause - what the parse function threw
+   */
   constructor(position: RecordPosition, record: unknown, cause: unknown) {
     const preview = previewOf(record);
     super(`malformed record at ${position.operator}[${position.subtask}] input record #${position.index}: ${errorMessage(cause)} (record: ${preview})`, { cause });
