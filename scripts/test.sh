@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: typecheck, lint (incl. folder dependency rules), Chromium if
+# The whole test suite: typecheck, lint (incl. folder dependency rules), the API docs
+# check (TSDoc on every export), Chromium if
 # missing, then every test file under test/ with Node's test runner (among them
 # test/package/pack.test.ts: npm pack, install into fresh projects, weir init).
 # `npm test` runs this.
@@ -8,6 +9,10 @@ cd "$(dirname "$0")/.."
 echo "== typecheck"; node_modules/.bin/tsc --noEmit -p .
 echo "== lint"; node_modules/.bin/eslint --no-error-on-unmatched-pattern src test bench examples scripts
 node_modules/.bin/depcruise src --config .dependency-cruiser.cjs --output-type err
+# Every export of 'weir' and 'weir/testing' has TSDoc (typedoc.json treats TypeDoc's
+# validation warnings as errors; `npm run docs` writes the HTML). No HTML here, and no
+# second type check (tsc just ran): ~7 s of CPU.
+echo "== docs"; node_modules/.bin/typedoc --emit none --skipErrorChecking
 # Debian's Chromium for the dashboard's browser test: installed here when missing
 # (idempotent), so `npm test` on a fresh machine runs that test instead of failing it.
 echo "== chromium"; bash scripts/install-chromium.sh
