@@ -31,23 +31,17 @@
  * checked where the store does not validate (echoed checksum, else MD5 ETag): see
  * s3-integrity.ts for exactly what is verified where. Downloads are verified by size and
  * CRC-32C on readToFile when the caller passes the expectation (restore always does).
+ *
+ * Loading: the SDK is imported on the first operation, not with this module, so code
+ * that only names S3Storage (createStorage, `weir checkpoints list <dir>`) starts
+ * without it (~0.17 s of CPU; test/cli/fast-start.test.ts checks it is never loaded).
  */
 import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
-import type { CompletedPart } from '@aws-sdk/client-s3';
+// Types only: the SDK itself is imported on first use (loadSdk), so that code which never
+// touches S3 (`weir checkpoints list <dir>`, jobs with local checkpoints) does not load it.
+import type { CompletedPart, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import type * as S3Sdk from '@aws-sdk/client-s3';
 import { assert } from '../util/assert.ts';
 import type { Clock } from '../util/clock.ts';
 import { systemClock } from '../util/clock.ts';
@@ -196,13 +190,22 @@ export function classifyS3Error(err: unknown): Failure {
   return { kind: 'permanent' };
 }
 
+type Sdk = typeof S3Sdk;
+let sdkModule: Promise<Sdk> | undefined;
+
+/** Imports the AWS SDK once per thread, when the first S3Storage needs its client. */
+function loadSdk(): Promise<Sdk> {
+  return (sdkModule ??= import('@aws-sdk/client-s3'));
+}
+
 export class S3Storage implements CheckpointStorage, StreamingWrite {
   readonly uri: string;
   readonly bucket: string;
   /** "" or "a/b/" — always ends with '/' when non-empty. */
   readonly keyPrefix: string;
-  /** The SDK client; exposed so tests and tools can add middleware. */
-  readonly client: S3Client;
+  /** Settings of the SDK client, made on first use (the SDK is loaded then). */
+  private readonly clientConfig: S3ClientConfig;
+  private client: Promise<{ client: S3Client; sdk: Sdk }> | undefined;
   private readonly partSize: number;
   private readonly queueSize: number;
   private readonly maxAttempts: number;
@@ -261,7 +264,7 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
     }
     this.where = endpoint ? ` at ${endpoint}` : '';
 
-    this.client = new S3Client({
+    this.clientConfig = {
       region: options.region ?? 'us-east-1',
       ...(endpoint ? { endpoint } : {}),
       ...(options.credentials ? { credentials: options.credentials } : {}),
@@ -278,7 +281,7 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
         socketTimeout: options.requestTimeoutMs ?? 120_000,
         connectionTimeout: options.connectionTimeoutMs ?? 10_000,
       },
-    });
+    };
   }
 
   stats(): S3StorageStats {
@@ -292,10 +295,11 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
 
   /** PutObject with `If-None-Match: *`: S3 (since 2024), MinIO and R2 answer 412 if the key exists. */
   async create(path: string, data: Uint8Array): Promise<WriteResult> {
+    const { client, sdk } = await this.s3();
     const key = this.key(path);
     try {
       await this.retry('create', path, () =>
-        this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: data, ContentLength: data.length, IfNoneMatch: '*' })),
+        client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: key, Body: data, ContentLength: data.length, IfNoneMatch: '*' })),
       );
     } catch (err) {
       const status = ((err as { cause?: AwsLikeError }).cause ?? (err as AwsLikeError)).$metadata?.httpStatusCode;
@@ -324,18 +328,20 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
   }
 
   async read(path: string): Promise<Uint8Array> {
+    const { client, sdk } = await this.s3();
     const key = this.key(path);
     return this.retry('read', path, async () => {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const out = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: key }));
       assert(out.Body, `S3 GetObject returned no body for ${key}`);
       return out.Body.transformToByteArray();
     });
   }
 
   async readToFile(path: string, localFile: string, expect?: Expectation): Promise<void> {
+    const { client, sdk } = await this.s3();
     const key = this.key(path);
     await this.retry('readToFile', path, async () => {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const out = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: key }));
       assert(out.Body, `S3 GetObject returned no body for ${key}`);
       const body = out.Body as Readable;
       if (expect?.size !== undefined && out.ContentLength !== undefined && out.ContentLength !== expect.size) {
@@ -347,10 +353,11 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
   }
 
   async stat(path: string): Promise<ObjectInfo | undefined> {
+    const { client, sdk } = await this.s3();
     const key = this.key(path);
     try {
       return await this.retry('stat', path, async () => {
-        const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+        const out = await client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: key }));
         return { path, size: out.ContentLength ?? 0 };
       });
     } catch (err) {
@@ -370,23 +377,25 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
   }
 
   async delete(path: string): Promise<void> {
+    const { client, sdk } = await this.s3();
     const key = this.key(path);
     try {
-      await this.retry('delete', path, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
+      await this.retry('delete', path, () => client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err; // some stores answer 404 for an absent key
     }
   }
 
   async deletePrefix(prefix: string): Promise<void> {
+    const { client, sdk } = await this.s3();
     this.checkOpen();
     validateDeletePrefix(prefix);
     await this.forEachPage(prefix, async (page) => {
       for (let i = 0; i < page.length; i += this.deleteBatchSize) {
         const batch = page.slice(i, i + this.deleteBatchSize);
         await this.retry('deletePrefix', prefix, async () => {
-          const out = await this.client.send(
-            new DeleteObjectsCommand({
+          const out = await client.send(
+            new sdk.DeleteObjectsCommand({
               Bucket: this.bucket,
               Delete: { Objects: batch.map((o) => ({ Key: this.keyPrefix + o.path })), Quiet: true },
             }),
@@ -407,7 +416,14 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.client.destroy();
+    const made = this.client;
+    this.client = undefined;
+    if (made) (await made.catch(() => undefined))?.client.destroy();
+  }
+
+  /** The SDK and this storage's client, both made on the first call. */
+  private s3(): Promise<{ client: S3Client; sdk: Sdk }> {
+    return (this.client ??= loadSdk().then((sdk) => ({ client: new sdk.S3Client(this.clientConfig), sdk })));
   }
 
   // ---------------------------------------------------------------------------------
@@ -417,6 +433,7 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
    * multipart upload. Nothing is visible unless this resolves.
    */
   private async putFromSource(op: string, path: string, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<WriteResult> {
+    const { client, sdk } = await this.s3();
     const key = this.key(path);
     let size = 0;
     let crc = 0;
@@ -431,15 +448,15 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
       const bodyCrc = crc32c(body);
       try {
         await this.retry(op, path, async () => {
-          const out = await this.client.send(
-            new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: body.length, ChecksumCRC32C: crc32cBase64(bodyCrc) }),
+          const out = await client.send(
+            new sdk.PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: body.length, ChecksumCRC32C: crc32cBase64(bodyCrc) }),
           );
           this.checkAnswer(`S3 ${op} ${this.label(path)}`, body, bodyCrc, out);
         });
       } catch (err) {
         // The store kept a body we know is corrupted: do not leave it under the name.
         if (err instanceof TransientStorageError && err.cause instanceof UploadCorrupted) {
-          await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
+          await client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
         }
         throw err;
       }
@@ -459,8 +476,9 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
     rest: AsyncGenerator<Uint8Array>,
     totalSize: () => number,
   ): Promise<void> {
+    const { client, sdk } = await this.s3();
     const created = await this.retry(op, path, () =>
-      this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ChecksumAlgorithm: 'CRC32C' })),
+      client.send(new sdk.CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ChecksumAlgorithm: 'CRC32C' })),
     );
     const uploadId = created.UploadId;
     if (!uploadId) throw new PermanentStorageError(`S3 ${op} ${this.label(path)}${this.where}: CreateMultipartUpload returned no UploadId`);
@@ -473,8 +491,8 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
       const partCrc = crc32c(body);
       partCrcs[partNumber - 1] = partCrc;
       const p = this.retry(op, path, async () => {
-        const out = await this.client.send(
-          new UploadPartCommand({
+        const out = await client.send(
+          new sdk.UploadPartCommand({
             Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length,
             ChecksumCRC32C: crc32cBase64(partCrc),
           }),
@@ -514,8 +532,8 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
       let attempted = false;
       await this.retry(op, path, async () => {
         try {
-          const out = await this.client.send(
-            new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: done } }),
+          const out = await client.send(
+            new sdk.CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: done } }),
           );
           const composite = compositeCrc32cBase64(partCrcs);
           if (out.ChecksumCRC32C !== undefined && out.ChecksumCRC32C !== '' && out.ChecksumCRC32C !== composite) {
@@ -525,7 +543,7 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
           // A retried Complete whose first try did succeed (answer lost) sees NoSuchUpload;
           // the object is then there with our size (names are never reused, so not an old one).
           if (attempted && (err as AwsLikeError).name === 'NoSuchUpload') {
-            const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+            const head = await client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: key }));
             if (head.ContentLength === totalSize()) return;
           }
           throw err;
@@ -537,8 +555,8 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
       await Promise.allSettled(inFlight);
       await rest.return(undefined).catch(() => undefined);
       // Best effort: an unaborted upload is invisible anyway (and bucket lifecycle rules clean it).
-      await this.client
-        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
+      await client
+        .send(new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
         .catch(() => undefined);
       throw err;
     }
@@ -559,12 +577,13 @@ export class S3Storage implements CheckpointStorage, StreamingWrite {
 
   /** Lists one ListObjectsV2 page at a time (each page retried on its own) and hands it to `fn`. */
   private async forEachPage(prefix: string, fn: (page: ObjectInfo[]) => Promise<void>): Promise<void> {
+    const { client, sdk } = await this.s3();
     let token: string | undefined;
     for (let pages = 0; ; pages++) {
       assert(pages < 10_000_000, 'S3 listing did not terminate');
       const out = await this.retry('list', prefix, () =>
-        this.client.send(
-          new ListObjectsV2Command({
+        client.send(
+          new sdk.ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix: this.keyPrefix + prefix,
             MaxKeys: this.listPageSize,
