@@ -86,24 +86,50 @@ export function newestCheckpoint(jobDir: string): number {
   return max;
 }
 
+/**
+ * Runs `weir <args>` and applies the kill plan. A run that prints nothing for `guardMs`
+ * (every checkpoint logs a line, so a working run never goes quiet that long), or runs
+ * longer than max(6 × guardMs, 10 min) in all, is HUNG: it is asked for a Node diagnostic
+ * report first (SIGUSR2: JS stacks of the main thread and the workers, libuv handles),
+ * whose summary is appended to the returned output, then SIGKILLed. A busy machine makes
+ * runs slow, not silent, so slowness alone is not reported as a hang.
+ */
 export function runWeir(args: readonly string[], env: NodeJS.ProcessEnv, plan: KillPlan, jobDir: string, guardMs = 90_000): Promise<RunOutcome> {
   return new Promise((resolve, reject) => {
     const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
     if (plan.crashAt !== undefined) childEnv['WEIR_CRASH_AT'] = plan.crashAt;
     else delete childEnv['WEIR_CRASH_AT'];
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
+    const reportDir = mkdtempSync(join(tmpdir(), 'weir-report-'));
+    const child = spawn(process.execPath, ['--report-on-signal', '--report-signal=SIGUSR2', `--report-directory=${reportDir}`, bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
     let stderr = '';
     let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const started = Date.now();
+    let lastOutput = started;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      lastOutput = Date.now();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      lastOutput = Date.now();
+    });
     let hung = false;
-    const timers: NodeJS.Timeout[] = [setTimeout(() => {
+    let hungWhy = '';
+    const timers: NodeJS.Timeout[] = [];
+    const watchdog = setInterval(() => {
+      const now = Date.now();
+      const quiet = now - lastOutput >= guardMs;
+      if (!quiet && now - started < Math.max(guardMs * 6, 600_000)) return;
+      clearInterval(watchdog);
       hung = true;
-      child.kill('SIGKILL');
-    }, guardMs)];
+      hungWhy = quiet ? `no output for ${guardMs} ms` : `still running after ${now - started} ms`;
+      child.kill('SIGUSR2');
+      timers.push(setTimeout(() => child.kill('SIGKILL'), 3000));
+    }, 250);
     let poll: NodeJS.Timeout | undefined;
+    const firstCheckpoint = newestCheckpoint(jobDir);
     if (plan.afterCheckpoints !== undefined) {
-      const start = newestCheckpoint(jobDir);
+      const start = firstCheckpoint;
       poll = setInterval(() => {
         if (newestCheckpoint(jobDir) >= start + plan.afterCheckpoints!) {
           clearInterval(poll);
@@ -113,19 +139,55 @@ export function runWeir(args: readonly string[], env: NodeJS.ProcessEnv, plan: K
     }
     if (plan.fallbackMs !== undefined) {
       timers.push(setTimeout(() => {
-        // Waiting for checkpoints that never came: with a 50 ms interval that is a stall.
-        if (plan.afterCheckpoints !== undefined && plan.afterCheckpoints > 0) hung = true;
+        // Not one checkpoint in fallbackMs with a 50 ms interval is a stall; fewer than
+        // planned on a busy machine is only slow (then this is a kill like any other).
+        if (plan.afterCheckpoints !== undefined && plan.afterCheckpoints > 0 && newestCheckpoint(jobDir) === firstCheckpoint) {
+          clearInterval(watchdog);
+          hung = true;
+          hungWhy = `no checkpoint completed within ${plan.fallbackMs} ms`;
+          child.kill('SIGUSR2');
+          timers.push(setTimeout(() => child.kill('SIGKILL'), 3000));
+          return;
+        }
         child.kill('SIGKILL');
       }, plan.fallbackMs));
     }
     child.on('error', reject);
     child.on('exit', (code, signal) => {
+      clearInterval(watchdog);
       clearInterval(poll);
       for (const t of timers) clearTimeout(t);
       const m = /weir-crash-point (\S+) \d+/.exec(stderr);
-      resolve({ code, signal, stderr: stderr + stdout, crashedAt: m?.[1], hung });
+      const report = hung ? `\n--- HUNG: ${hungWhy}${diagnosticSummary(reportDir)}` : '';
+      rmSync(reportDir, { recursive: true, force: true });
+      resolve({ code, signal, stderr: stderr + stdout + report, crashedAt: m?.[1], hung });
     });
   });
+}
+
+/** The parts of a Node diagnostic report (written on SIGUSR2) that tell where a process waits. */
+function diagnosticSummary(reportDir: string): string {
+  const file = readdirSync(reportDir).find((f) => f.endsWith('.json'));
+  if (file === undefined) return '\n(no diagnostic report was written: the process did not answer SIGUSR2 within 3 s)';
+  try {
+    interface Stack { message?: string; stack?: string[] }
+    interface Report {
+      javascriptStack?: Stack;
+      libuv?: { type: string; is_active?: boolean; is_referenced?: boolean; remaining?: number }[];
+      workers?: { javascriptStack?: Stack; libuv?: { type: string; is_active?: boolean }[] }[];
+    }
+    const r = JSON.parse(readFileSync(join(reportDir, file), 'utf8')) as Report;
+    const stack = (s: Stack | undefined): string => [s?.message ?? '', ...(s?.stack ?? []).slice(0, 12)].join('\n    ');
+    const handles = (l: { type: string; is_active?: boolean }[] | undefined): string => {
+      const n = new Map<string, number>();
+      for (const h of l ?? []) if (h.is_active) n.set(h.type, (n.get(h.type) ?? 0) + 1);
+      return [...n].map(([t, c]) => `${t}×${c}`).join(' ');
+    };
+    const workers = (r.workers ?? []).map((w, i) => `\n  worker ${i}: active handles ${handles(w.libuv)}\n    ${stack(w.javascriptStack)}`).join('');
+    return `\n--- diagnostic report: main thread active handles ${handles(r.libuv)}\n    ${stack(r.javascriptStack)}${workers}`;
+  } catch (err) {
+    return `\n(diagnostic report unreadable: ${String(err)})`;
+  }
 }
 
 /**
@@ -232,7 +294,7 @@ export interface RoundOptions {
   readonly log?: (line: string) => void;
   /** Instead of random choices: the kills in order, each a crash point (`name` or `name:nth`) or 'random'. */
   readonly sequence?: readonly string[];
-  /** A run that takes longer is killed and reported as hung (default 90 s). */
+  /** A run that prints nothing for this long is killed and reported as hung (default 90 s; see runWeir). */
   readonly guardMs?: number;
   /** Keep a copy of the directories of a round that hung (for debugging). */
   readonly keepOnHang?: boolean;
@@ -297,7 +359,7 @@ export async function crashRound(o: RoundOptions): Promise<RoundResult> {
       }
       if (r.hung) {
         if (o.keepOnHang) cpSync(dir, `${dir}-hung`, { recursive: true });
-        return { variant: o.variant.name, kills, killsByPoint, runs: runs + 1, outputProblems: [], verifyProblems: -1, orphans: -1, checkpointsRetained: 0, error: `run ${runs} (${JSON.stringify(plan)}) HUNG (killed after ${o.guardMs ?? 90_000} ms)${o.keepOnHang ? `, copy in ${dir}-hung` : ''}: ${r.stderr.slice(-3000)}` };
+        return { variant: o.variant.name, kills, killsByPoint, runs: runs + 1, outputProblems: [], verifyProblems: -1, orphans: -1, checkpointsRetained: 0, error: `run ${runs} (${JSON.stringify(plan)}) HUNG${o.keepOnHang ? `, copy in ${dir}-hung` : ''}: ${r.stderr.slice(-3000)}` };
       }
       if (r.signal === 'SIGKILL') {
         kills++;
