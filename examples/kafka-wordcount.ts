@@ -5,7 +5,8 @@
  *     --state-backend lsm -- --brokers 127.0.0.1:9092 --input lines --output counts
  *
  * Reads text lines from the input topic (every partition, offsets in the checkpoint),
- * splits them into lowercase words, keys by word, keeps the count in a ValueState, and
+ * splits them into lowercase words, keys by word, keeps the count in a ValueState
+ * (countWords, shared with examples/wordcount.ts), and
  * writes {"word": w, "count": c} for every word through the exactly-once Kafka sink
  * (one transaction per subtask and checkpoint, committed when the checkpoint completes).
  * A read_committed consumer of the output topic sees, for every word, counts 1..n once.
@@ -13,11 +14,7 @@
  */
 import { parseArgs } from 'node:util';
 import { KafkaSink, KafkaSource, kafkaDeserializers, type StreamEnvironment } from '../src/index.ts';
-
-interface WordCount {
-  word: string;
-  count: number;
-}
+import { countWords, type WordCount } from './wordcount.ts';
 
 export default function kafkaWordcount(env: StreamEnvironment, args: string[]): void {
   const { values } = parseArgs({
@@ -32,23 +29,10 @@ export default function kafkaWordcount(env: StreamEnvironment, args: string[]): 
   });
   if (!values.brokers || !values.input || !values.output) throw new Error('usage: weir run examples/kafka-wordcount.ts -- --brokers H:P --input TOPIC --output TOPIC [--bounded]');
   const brokers = values.brokers.split(',');
-  env
+  const lines = env
     .fromSource(new KafkaSource({ brokers, topics: [values.input], deserialize: kafkaDeserializers.string, bounded: values.bounded, groupId: 'weir-kafka-wordcount' }))
-    .uid('lines')
-    .flatMap<string>((line, out) => {
-      for (const w of line.toLowerCase().split(/[^\p{L}\p{N}]+/u)) if (w !== '') out.collect(w);
-    })
-    .uid('words')
-    .keyBy((w) => w)
-    .process<WordCount>({
-      processElement(word, ctx, out) {
-        const count = ctx.getValueState<number>('count');
-        const c = (count.value() ?? 0) + 1;
-        count.update(c);
-        out.collect({ word, count: c });
-      },
-    })
-    .uid('count')
+    .uid('lines');
+  countWords(lines)
     .sinkTo(new KafkaSink<WordCount>({
       brokers,
       topic: values.output,

@@ -6,18 +6,15 @@
  *     --state-backend lsm -- --servers 127.0.0.1:4222 --input lines --output counts
  *
  * Reads the input stream in order (the stream sequence is in the checkpoint), counts
- * words in a ValueState, and publishes {"word": w, "count": c} to the output subject
+ * words as examples/wordcount.ts does (countWords: a ValueState per word),
+ * and publishes {"word": w, "count": c} to the output subject
  * when the checkpoint holding the count completes, each message with a Nats-Msg-Id
  * (job prefix, subtask, checkpoint, index) so a re-publish after a restore is dropped
  * by the stream as a duplicate.
  */
 import { parseArgs } from 'node:util';
 import { NatsSink, NatsSource, natsDeserializers, type StreamEnvironment } from '../src/index.ts';
-
-interface WordCount {
-  word: string;
-  count: number;
-}
+import { countWords, type WordCount } from './wordcount.ts';
 
 export default function natsWordcount(env: StreamEnvironment, args: string[]): void {
   const { values } = parseArgs({
@@ -34,23 +31,10 @@ export default function natsWordcount(env: StreamEnvironment, args: string[]): v
   });
   if (!values.servers || !values.input || !values.output) throw new Error('usage: weir run examples/nats-wordcount.ts -- --servers H:P --input STREAM --output SUBJECT [--bounded]');
   const conn = { servers: values.servers.split(','), ...(values.user ? { user: values.user } : {}), ...(values.pass ? { pass: values.pass } : {}) };
-  env
+  const lines = env
     .fromSource(new NatsSource({ ...conn, stream: values.input, deserialize: natsDeserializers.string, bounded: values.bounded }))
-    .uid('lines')
-    .flatMap<string>((line, out) => {
-      for (const w of line.toLowerCase().split(/[^\p{L}\p{N}]+/u)) if (w !== '') out.collect(w);
-    })
-    .uid('words')
-    .keyBy((w) => w)
-    .process<WordCount>({
-      processElement(word, ctx, out) {
-        const count = ctx.getValueState<number>('count');
-        const c = (count.value() ?? 0) + 1;
-        count.update(c);
-        out.collect({ word, count: c });
-      },
-    })
-    .uid('count')
+    .uid('lines');
+  countWords(lines)
     .sinkTo(new NatsSink<WordCount>({ ...conn, subject: values.output, idPrefix: values['id-prefix'], serialize: (r) => ({ data: JSON.stringify(r) }) }))
     .uid('nats-out');
 }

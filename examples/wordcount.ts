@@ -11,19 +11,19 @@
  * everything) and ends. Committed output: for every word, counts 1..n, each once.
  */
 import { parseArgs } from 'node:util';
-import { FileSink, FileSource, type StreamEnvironment } from '../src/index.ts';
+import { FileSink, FileSource, type DataStream, type StreamEnvironment } from '../src/index.ts';
 
-interface WordCount {
+export interface WordCount {
   word: string;
   count: number;
 }
 
-export default function wordcount(env: StreamEnvironment, args: string[]): void {
-  const { values } = parseArgs({ args, options: { input: { type: 'string' }, output: { type: 'string' } } });
-  if (!values.input || !values.output) throw new Error('usage: weir run examples/wordcount.ts -- --input FILE --output DIR');
-  env
-    .fromSource(new FileSource(values.input))
-    .uid('lines')
+/**
+ * Lines → lowercase words → running count per word (ValueState). The Kafka and NATS
+ * examples count the same way; the uids ('words', 'count') name the state in checkpoints.
+ */
+export function countWords(lines: DataStream<string>): DataStream<WordCount> {
+  return lines
     .flatMap<string>((line, out) => {
       for (const w of line.toLowerCase().split(/[^\p{L}\p{N}]+/u)) if (w !== '') out.collect(w);
     })
@@ -37,7 +37,16 @@ export default function wordcount(env: StreamEnvironment, args: string[]): void 
         out.collect({ word, count: c });
       },
     })
-    .uid('count')
+    .uid('count');
+}
+
+export default function wordcount(env: StreamEnvironment, args: string[]): void {
+  const { values } = parseArgs({ args, options: { input: { type: 'string' }, output: { type: 'string' } } });
+  if (!values.input || !values.output) throw new Error('usage: weir run examples/wordcount.ts -- --input FILE --output DIR');
+  const lines = env
+    .fromSource(new FileSource(values.input))
+    .uid('lines');
+  countWords(lines)
     .sinkTo(new FileSink<WordCount>({ directory: values.output, format: (r) => JSON.stringify({ word: r.word, count: r.count }) }))
     .uid('files');
 }
