@@ -155,7 +155,7 @@ function route(m: JobMonitor, parts: string[]): unknown {
 }
 
 /**
- * Read progress of the job's log sources (Kafka partitions) as their readers see it now.
+ * Read progress of the job's log sources (Kafka partitions, NATS streams) as their readers see it now.
  * The table is process-wide: `weir run` runs one job per process.
  */
 function partitionsView(): { totalLag: number; partitions: ReturnType<typeof partitionProgress.rows> } {

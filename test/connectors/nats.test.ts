@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { NatsSink, NatsSource, natsDeserializers, type SourceReader } from '../../src/index.ts';
+import { NatsSink, NatsSource, natsDeserializers, partitionProgress, type SourceReader } from '../../src/index.ts';
 import { systemClock } from '../../src/util/clock.ts';
 import { ConfigError } from '../../src/util/errors.ts';
 import { startNats, type NatsServer } from './support/nats-server.ts';
@@ -87,6 +87,26 @@ test('nats source: stream sequence in state, restore resumes exactly; bounded mo
   await r2.close?.();
   const cut = (state[0] as { next: number }).next - 1;
   assert.deepEqual([...first.slice(0, cut), ...rest], Array.from({ length: 300 }, (_, i) => `m${i}`));
+});
+
+test('nats source: its progress row (stream sequence, pending) for the dashboard and /metrics; lag 0 once read', async () => {
+  await createStream('prog', ['prog.>']);
+  await publish('prog.a', Array.from({ length: 1000 }, (_, i) => `m${i}`));
+  const src = new NatsSource({ servers: nats.servers, ...nats.auth, stream: 'prog', deserialize: natsDeserializers.string, name: 'prog-src', batch: 500 });
+  const r = await src.createReader(ctx());
+  const got: string[] = [];
+  const row = () => partitionProgress.rows().filter((x) => x.source === 'prog-src');
+  try {
+    await pollUntil(r, got, 100);
+    // One fetch of 500 so far: 100 emitted, 400 queued, 500 pending on the server.
+    assert.deepEqual(row(), [{ source: 'prog-src', subtask: 0, topic: 'prog', partition: 0, offset: 101, logEnd: 1001, lag: 900 }]);
+    await pollUntil(r, got, 1000);
+    assert.equal(got.length, 1000);
+    assert.deepEqual(row(), [{ source: 'prog-src', subtask: 0, topic: 'prog', partition: 0, offset: 1001, logEnd: 1001, lag: 0 }]);
+  } finally {
+    await r.close?.();
+  }
+  assert.deepEqual(row(), [], 'a closed reader removes its row');
 });
 
 test('nats: one-line errors at start for a server that is down, a missing stream, bad credentials', async () => {

@@ -12,7 +12,7 @@
  */
 import { jetstream, jetstreamManager, DeliverPolicy, type Consumer, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { PollResult, Source, SourceContext, SourceOutput, SourceReader } from '../../api/index.ts';
+import { partitionProgress, type PollResult, type Source, type SourceContext, type SourceOutput, type SourceReader } from '../../api/index.ts';
 import { ConfigError } from '../../util/errors.ts';
 import { describeNatsError, natsConnect, type NatsConnectionOptions } from './nats-connection.ts';
 
@@ -119,6 +119,9 @@ class NatsReader<T> implements SourceReader<T> {
   private backoffMs = 0;
   private closed = false;
   private lastLog = '';
+  /** Messages the server still had for the consumer after the last one fetched (its `info.pending`). */
+  private pending = 0;
+  private readonly progressKey: string;
 
   constructor(
     private readonly o: NatsSourceOptions<T>,
@@ -129,6 +132,21 @@ class NatsReader<T> implements SourceReader<T> {
     private readonly end: number | undefined,
   ) {
     this.js = jetstream(nc);
+    this.progressKey = `${name}#${ctx.subtaskIndex}`;
+  }
+
+  /**
+   * The reader's row for the dashboard and /metrics (partitionProgress): the stream as the
+   * topic, partition 0, the next stream sequence as the offset; lag = messages fetched but
+   * not emitted + what the server still has pending (bounded: up to the end); log end =
+   * offset + lag.
+   */
+  private publishProgress(): void {
+    partitionProgress.set(this.progressKey, () => {
+      const ahead = Math.max(0, this.queue.length - this.qpos) + this.pending;
+      const lag = this.end === undefined ? ahead : Math.min(ahead, Math.max(0, this.end - this.next));
+      return [{ source: this.name, subtask: this.ctx.subtaskIndex, topic: this.o.stream, partition: 0, offset: this.next, logEnd: this.next + lag, lag }];
+    });
   }
 
   private log(line: string): void {
@@ -171,11 +189,15 @@ class NatsReader<T> implements SourceReader<T> {
       });
       const max = this.end === undefined ? (this.o.batch ?? 500) : Math.max(1, Math.min(this.o.batch ?? 500, this.end - this.next));
       const msgs = await this.consumer.fetch({ max_messages: max, expires: 1000 });
+      let pending = 0;
       for await (const m of msgs) {
+        pending = m.info.pending;
         const headers = new Map<string, string[]>();
         if (m.headers) for (const [k, v] of m.headers) headers.set(k, v);
         this.queue.push({ seq: m.seq, view: { subject: m.subject, seq: m.seq, timestamp: Math.floor(m.info.timestampNanos / 1e6), data: m.data, headers } });
       }
+      this.pending = pending;
+      this.publishProgress();
       if (this.backoffMs > 0) this.log(`nats source ${this.name}: reading again from ${this.o.servers.join(',')}`);
       this.backoffMs = 0;
       this.lastLog = '';
@@ -197,6 +219,7 @@ class NatsReader<T> implements SourceReader<T> {
 
   async close(): Promise<void> {
     this.closed = true;
+    partitionProgress.delete(this.progressKey);
     await this.fetching?.catch(() => undefined);
     await this.nc.close().catch(() => undefined);
   }

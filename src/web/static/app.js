@@ -160,8 +160,9 @@ function Throughput({ job, series }) {
 }
 
 // ---------------------------------------------------------------- log source partitions
-// One row per partition a Kafka source subtask reads: next offset, end of the log at the
-// reader's last fetch (high watermark; last stable offset for read_committed) and the lag.
+// One row per partition a Kafka source subtask reads (NATS: per stream): next offset, end of
+// the log at the reader's last fetch (high watermark; last stable offset for read_committed)
+// and the lag.
 function Partitions({ parts }) {
   const maxLag = Math.max(1, ...parts.partitions.map((p) => p.lag));
   return html`<table data-testid="partition-table"><thead><tr><th class="l">source</th><th>subtask</th><th class="l">topic</th><th>partition</th><th>offset</th><th>log end</th><th>lag</th><th class="l"></th></tr></thead>
