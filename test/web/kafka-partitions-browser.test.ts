@@ -139,6 +139,17 @@ async function checkPartitionView(workers: number): Promise<void> {
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => (await fetch(`${url}/api/jobs`)).ok, 60_000, `the web server to answer (stderr: ${stderr})`);
 
+  // Worker threads load the job and the runtime again: their start takes long on a busy
+  // machine. Wait (bounded) until the API has every partition fetched, then the page.
+  let last: unknown;
+  await waitFor(async () => {
+    last = await getJson<{ partitions: Row[] }>(`${url}/api/jobs/${JOB_NAME}/partitions`);
+    const rows = (last as { partitions: Row[] }).partitions;
+    return rows.length === PARTITIONS && rows.every((r) => r.logEnd === PER_PARTITION);
+  }, 180_000, 'every partition fetched').catch((err: Error) => {
+    throw new Error(`${err.message}; last answer ${JSON.stringify(last)}; job stderr:\n${stderr}`);
+  });
+
   const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -148,7 +159,7 @@ async function checkPartitionView(workers: number): Promise<void> {
   await page.waitForFunction(
     `(() => { const ends = [...document.querySelectorAll('[data-testid="partition-row"] [data-testid="partition-log-end"]')].map((e) => Number(e.textContent));
       return ends.length === ${PARTITIONS} && ends.every((e) => e === ${PER_PARTITION}); })()`,
-    undefined, { timeout: 60_000, polling: 200 },
+    undefined, { timeout: 30_000, polling: 200 },
   );
   const expected = Array.from({ length: PARTITIONS }, (_, p) => [p, partitionOwner(TOPIC, p, 2), PER_PARTITION] as [number, number, number]);
   const gated = (await pageRows(page)).sort((a, b) => a.partition - b.partition);
@@ -177,7 +188,7 @@ async function checkPartitionView(workers: number): Promise<void> {
     `(() => { const rows = [...document.querySelectorAll('[data-testid="partition-row"]')];
       return rows.length === ${PARTITIONS} && rows.every((r) => r.querySelector('[data-testid="partition-lag"]').textContent === '0'
         && r.querySelector('[data-testid="partition-offset"]').textContent === '${PER_PARTITION}'); })()`,
-    undefined, { timeout: 60_000, polling: 200 },
+    undefined, { timeout: 120_000, polling: 200 },
   );
   const drained = await pageRows(page);
   for (const r of drained) assert.deepEqual([r.offset, r.logEnd, r.lag], [PER_PARTITION, PER_PARTITION, 0], `page: partition ${r.partition} drained`);
