@@ -127,9 +127,8 @@ export function runWeir(args: readonly string[], env: NodeJS.ProcessEnv, plan: K
       timers.push(setTimeout(() => child.kill('SIGKILL'), 3000));
     }, 250);
     let poll: NodeJS.Timeout | undefined;
-    const firstCheckpoint = newestCheckpoint(jobDir);
     if (plan.afterCheckpoints !== undefined) {
-      const start = firstCheckpoint;
+      const start = newestCheckpoint(jobDir);
       poll = setInterval(() => {
         if (newestCheckpoint(jobDir) >= start + plan.afterCheckpoints!) {
           clearInterval(poll);
@@ -139,16 +138,9 @@ export function runWeir(args: readonly string[], env: NodeJS.ProcessEnv, plan: K
     }
     if (plan.fallbackMs !== undefined) {
       timers.push(setTimeout(() => {
-        // Not one checkpoint in fallbackMs with a 50 ms interval is a stall; fewer than
-        // planned on a busy machine is only slow (then this is a kill like any other).
-        if (plan.afterCheckpoints !== undefined && plan.afterCheckpoints > 0 && newestCheckpoint(jobDir) === firstCheckpoint) {
-          clearInterval(watchdog);
-          hung = true;
-          hungWhy = `no checkpoint completed within ${plan.fallbackMs} ms`;
-          child.kill('SIGUSR2');
-          timers.push(setTimeout(() => child.kill('SIGKILL'), 3000));
-          return;
-        }
+        // The planned checkpoints did not come in time (worker threads take 30 s to start on
+        // a busy machine): kill now, a kill like any other. A run that really stalls goes
+        // silent and the watchdog above reports it with its diagnostic report.
         child.kill('SIGKILL');
       }, plan.fallbackMs));
     }
