@@ -7,7 +7,8 @@
  * it), an offset behind it and the lag between them, as the REST API and /metrics say;
  * once the gate opens, the lag of every partition must go to 0 with the offset at the
  * log end, on the page, in the API and in /metrics. Bounded waits on conditions only.
- * Saves test-results/dashboard-kafka.png. Fails (never skips) when the broker or
+ * Saves test-results/dashboard-kafka-w{0,2}[-lagging].png and the partition table alone
+ * (partitions-kafka-w{0,2}-lagging.png, docs/img/dashboard-partitions.png). Fails (never skips) when the broker or
  * Chromium cannot start.
  */
 import { after, before, test } from 'node:test';
@@ -181,6 +182,7 @@ async function checkPartitionView(workers: number): Promise<void> {
   for (const r of gatedMetrics) assert.equal(r.lag, r.logEnd - r.offset);
   mkdirSync(resultsDir, { recursive: true });
   await page.screenshot({ path: join(resultsDir, `dashboard-kafka-w${workers}-lagging.png`), fullPage: true });
+  await page.locator('[data-testid="partitions"]').screenshot({ path: join(resultsDir, `partitions-kafka-w${workers}-lagging.png`) });
 
   // Open the gate: the job reads everything, the page shows lag 0 everywhere.
   writeFileSync(gate, '');
