@@ -259,7 +259,7 @@ export class JobExecution implements CheckpointParticipant {
       const fields = failureFields(index, failure);
       if (index >= allowed) {
         if (!isNew) this.log('error', `attempt ${index} failed, no restarts left: same failure as before (${shortReport(failure)})`, fields);
-        throw new JobFailedError(`job ${o.jobPath} failed${allowed > 0 ? ` after ${allowed} restarts` : ''}: ${errorMessage(error)}`, { cause: error });
+        throw new JobFailedError(`job ${o.jobPath} failed${allowed > 0 ? ` after ${allowed} restart${allowed === 1 ? '' : 's'}` : ''}: ${errorMessage(error)}`, { cause: error });
       }
       this.metrics.restarts++;
       const next = `restart ${index + 1} of ${allowed} follows`;

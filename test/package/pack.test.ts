@@ -106,6 +106,37 @@ const JS_JOB = TS_JOB.replace(', type StreamEnvironment', '').replace('(env: Str
 const CJS_JOB = `const { GeneratorSource, PrintSink } = require('weir');
 module.exports = ${JS_JOB.slice(JS_JOB.indexOf('function job')).replace(/^\/\*\*.*$/m, '')}`;
 
+/** A job whose map throws on record 7 (line 6 of the file). */
+const FAILING_JOB = `import { GeneratorSource, PrintSink, type StreamEnvironment } from 'weir';
+
+export default function job(env: StreamEnvironment): void {
+  env.fromSource(new GeneratorSource<number>({ count: 20, generate: (i) => i, splits: 1 }))
+    .map((n) => {
+      if (n === 7) throw new Error('seven'); // line 6
+      return n;
+    }).name('checker')
+    .sinkTo(new PrintSink());
+}
+`;
+
+/**
+ * A user function that throws, through the built package: the report names the operator,
+ * subtask and record, and its stack starts at the user's .ts file and line (tsx's source
+ * map), not in weir's dist/.
+ */
+async function failingJob(dir: string): Promise<void> {
+  writeFileSync(join(dir, 'failing.ts'), FAILING_JOB);
+  const r = await weir(['run', 'failing.ts', '--checkpoints', join(dir, 'cp-failing'), '--checkpoint-interval', '0', '--ui-port', '0', '--no-progress', '--restart-attempts', '1'], dir, { allowFail: true });
+  assert.equal(r.code, 1, r.out);
+  const where = `${join(dir, 'failing.ts')}:6:`;
+  const final = r.out.slice(r.out.indexOf('weir: job failing failed'));
+  for (const part of ['Error: seven', 'map function of operator "checker", subtask 0', `at ${where}`, 'record: 7']) assert.ok(final.includes(part), `final message has ${part}:\n${r.out}`);
+  const report = r.out.split('\n').find((l) => l.includes('attempt 0 failed')) ?? '';
+  const frames = [...report.matchAll(/\\n {4}at (.*?)(?=\\n|")/g)].map((m) => m[1]!);
+  assert.ok(frames.length > 0 && frames[0]!.includes(where), `the first frame shown is the user's: ${report}`);
+  assert.ok(!frames.some((f) => f.includes('/node_modules/weir/')), `no weir frames in the report: ${report}`);
+}
+
 /** A plain tsconfig (what `tsc --init` writes, for Node): the user's code is checked strictly against weir's .d.ts. */
 const TSCONFIG = JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: true, noEmit: true, types: [] }, include: ['*.ts'] });
 
@@ -160,6 +191,7 @@ for (const [name, pkg, files] of variants) {
     writeFileSync(join(dir, 'job.mjs'), JS_JOB);
     writeFileSync(join(dir, 'job.cjs'), CJS_JOB);
     for (const f of files) await runAndResume(dir, f);
+    if (name === 'esm') await failingJob(dir);
     if (pkg !== undefined) {
       writeFileSync(join(dir, 'tsconfig.json'), TSCONFIG);
       await sh(process.execPath, [tsc, '-p', dir], dir);
