@@ -19,7 +19,7 @@
  */
 import type { Clock } from '../util/clock.ts';
 import { crashPoint } from '../util/crash-points.ts';
-import { ConfigError, WeirError, errorMessage } from '../util/errors.ts';
+import { ConfigError, UserFunctionError, WeirError, errorMessage } from '../util/errors.ts';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.ts';
 import type { KeyedStateBackend, Serializer, StateBackendOptions } from '../state/types.ts';
 import { msgpackSerializer } from '../state/serializers.ts';
@@ -257,7 +257,9 @@ export class JobExecution implements CheckpointParticipant {
       const failure = { error, task: this.attempt?.failedTask };
       const isNew = this.failures.isNew(failure);
       const fields = failureFields(index, failure);
+      const observed = { task: failure.task, ...(error instanceof UserFunctionError ? { failure: error.failure() } : {}) };
       if (index >= allowed) {
+        notifyObserver(o.observer, 'attemptFailed', index, errorMessage(error), { ...observed, restarting: false });
         if (!isNew) this.log('error', `attempt ${index} failed, no restarts left: same failure as before (${shortReport(failure)})`, fields);
         throw new JobFailedError(`job ${o.jobPath} failed${allowed > 0 ? ` after ${allowed} restart${allowed === 1 ? '' : 's'}` : ''}: ${errorMessage(error)}`, { cause: error });
       }
@@ -265,7 +267,7 @@ export class JobExecution implements CheckpointParticipant {
       const next = `restart ${index + 1} of ${allowed} follows`;
       if (isNew) this.log('error', `attempt ${index} failed, ${next}: ${fullReport(failure)}`, fields);
       else this.log('warn', `attempt ${index} failed, ${next}: same failure as before (${shortReport(failure)})`, fields);
-      notifyObserver(o.observer, 'attemptFailed', index, errorMessage(error));
+      notifyObserver(o.observer, 'attemptFailed', index, errorMessage(error), { ...observed, restarting: true });
       if (strategy.kind === 'fixed-delay' && strategy.delayMs > 0) await o.clock.sleep(strategy.delayMs);
     }
   }

@@ -13,6 +13,7 @@
 import type { CheckpointCoordinator, CheckpointEvent } from '../checkpoint/coordinator.ts';
 import type { CheckpointMetadata, SubtaskCheckpointMetrics, SubtaskState } from '../checkpoint/types.ts';
 import type { KeyedStateBackend } from '../state/types.ts';
+import type { UserFunctionFailure } from '../util/errors.ts';
 import type { ExecutionPlan } from './execution-plan.ts';
 import type { TaskHandle } from './slots/task-handle.ts';
 import type { WorkerInfo } from './slots/worker-pool.ts';
@@ -45,13 +46,27 @@ export interface BackendOpened {
 /** What an observer may read of a state backend (an lsm backend also has `lsmStore()`: stats and live files). */
 export type ObservedBackend = Pick<KeyedStateBackend, 'kind' | 'approximateSize'>;
 
+/** What an observer learns of a failed attempt besides its message. */
+export interface AttemptFailureInfo {
+  /** True when the job restarts; false when this failure ends it. */
+  readonly restarting: boolean;
+  /** Name of the task whose failure ended the attempt. */
+  readonly task?: string;
+  /** The user function's failure, when one threw. */
+  readonly failure?: UserFunctionFailure;
+}
+
 export interface JobObserver {
   /** The execution exists (before it runs). */
   executionCreated?(execution: ObservableExecution): void;
   /** A new attempt starts; `restoreFrom` is the checkpoint it restores (undefined: from the beginning). */
   attemptStarted?(attempt: number, restoreFrom: CheckpointMetadata | undefined): void;
-  /** An attempt failed and the job will restart (after the strategy's delay) from the latest completed checkpoint. */
-  attemptFailed?(attempt: number, reason: string): void;
+  /**
+   * An attempt failed: `info.restarting` says whether the job restarts (after the
+   * strategy's delay, from the latest completed checkpoint) or ends failed; `info.failure`
+   * is set when a function of the job threw (operator, subtask, record, location).
+   */
+  attemptFailed?(attempt: number, reason: string, info?: AttemptFailureInfo): void;
   /** Each attempt creates its own coordinator (it recovers the completed checkpoints from storage). */
   coordinatorCreated?(coordinator: CheckpointCoordinator): void;
   checkpointEvent?(event: CheckpointEvent): void;

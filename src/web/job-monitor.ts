@@ -16,7 +16,8 @@ import type { Clock } from '../util/clock.ts';
 import type { CheckpointCoordinator, CheckpointEvent, CheckpointStats } from '../checkpoint/coordinator.ts';
 import type { SharedStateEntry } from '../checkpoint/shared-state-registry.ts';
 import type { CheckpointMetadata, SubtaskCheckpointMetrics, SubtaskState } from '../checkpoint/types.ts';
-import type { BackendOpened, JobObserver, ObservableExecution, ObservedBackend } from '../runtime/job-observer.ts';
+import type { AttemptFailureInfo, BackendOpened, JobObserver, ObservableExecution, ObservedBackend } from '../runtime/job-observer.ts';
+import type { UserFunctionFailure } from '../util/errors.ts';
 import type { WorkerInfo } from '../runtime/slots/worker-pool.ts';
 import type { SnapshotPhases } from '../checkpoint/types.ts';
 import { checkpointPhases, subtaskTimings, type CheckpointPhases, type SubtaskTimings } from './checkpoint-phases.ts';
@@ -132,6 +133,8 @@ export class JobMonitor implements JobObserver {
   readonly counts = { triggered: 0, completed: 0, failed: 0 };
   restored: RestoreInfo | undefined;
   private readonly listeners: MonitorListener[] = [];
+  /** Failed attempts, oldest first (at most EXCEPTION_HISTORY). */
+  private readonly failures: JobException[] = [];
   readonly options: JobMonitorOptions;
 
   constructor(options: JobMonitorOptions) {
@@ -178,9 +181,17 @@ export class JobMonitor implements JobObserver {
     }
   }
 
-  attemptFailed(attempt: number, reason: string): void {
+  attemptFailed(attempt: number, reason: string, info?: AttemptFailureInfo): void {
+    this.failures.push({ attempt, timestamp: this.clock.now(), restarting: info?.restarting ?? true, reason, task: info?.task, failure: info?.failure });
+    if (this.failures.length > EXCEPTION_HISTORY) this.failures.shift();
+    if (info?.restarting === false) return; // the job ends: end('FAILED') follows
     this.restarting = { attempt, reason };
     this.tell('attemptFailed', attempt, reason);
+  }
+
+  /** The failed attempts (REST /jobs/<id>/exceptions, as Flink's exception history), newest first. */
+  exceptions(): { exceptions: JobException[] } {
+    return { exceptions: [...this.failures].reverse() };
   }
 
   coordinatorCreated(coordinator: CheckpointCoordinator): void {
@@ -635,6 +646,25 @@ function publicRecord(r: CheckpointRecord, acks: readonly SubtaskAck[] | undefin
   const { registryAfter: _r, meta: _m, ...rest } = r;
   const phases = acks !== undefined && acks.length > 0 ? checkpointPhases(acks, r.completeTime) : undefined;
   return { ...rest, subsumed: [...rest.subsumed], retainedAfter: [...rest.retainedAfter], phases };
+}
+
+/** Failed attempts kept for the REST exception history. */
+const EXCEPTION_HISTORY = 20;
+
+/** One failed attempt in the exception history. */
+export interface JobException {
+  /** Attempt index (0 = the first run). */
+  readonly attempt: number;
+  /** When the failure was seen, ms since the epoch. */
+  readonly timestamp: number;
+  /** Whether the job restarted after it (false: the failure ended the job). */
+  readonly restarting: boolean;
+  /** The error message (for a user function: its error, operator, subtask, location, record). */
+  readonly reason: string;
+  /** The task whose failure ended the attempt. */
+  readonly task: string | undefined;
+  /** When a function of the job threw: operator, subtask, fn, record, location, error, userStack. */
+  readonly failure: UserFunctionFailure | undefined;
 }
 
 export interface JobSummary {

@@ -150,6 +150,7 @@ function route(m: JobMonitor, parts: string[]): unknown {
     return cp;
   }
   if (parts[2] === 'state' && parts.length === 3) return m.state();
+  if (parts[2] === 'exceptions' && parts.length === 3) return m.exceptions();
   if (parts[2] === 'partitions' && parts.length === 3) return partitionsView();
   throw new HttpError(404, `no such endpoint: /api/${parts.join('/')}`);
 }

@@ -18,6 +18,11 @@ import {
   type KeyedProcessFunction, type Sink,
 } from '../../src/index.ts';
 import { KeyedProcessFunctionHarness } from '../../src/testing/index.ts';
+import { createLogger } from '../../src/runtime/logger.ts';
+import { attachJobWeb } from '../../src/web/job-web.ts';
+import { startWebServer } from '../../src/web/server.ts';
+import type { JobException } from '../../src/web/job-monitor.ts';
+import { Writable } from 'node:stream';
 import { previewRecord } from '../../src/util/record-preview.ts';
 import { tempDir } from './helpers.ts';
 
@@ -250,6 +255,41 @@ test('the test harness rethrows what the function threw (a test asserts on its o
     await assert.rejects(h.processElement('no'), Refused);
   } finally {
     await h.close();
+  }
+});
+
+test('REST /api/jobs/:job/exceptions: each failed attempt with operator, subtask, record and location, newest first', async () => {
+  const env = new StreamEnvironment({ jobName: 'rest-errors', parallelism: 1, restartStrategy: { kind: 'fixed-delay', attempts: 1, delayMs: 0 } });
+  env
+    .fromSource(numbers())
+    .map((r) => {
+      if (r.id === 5) throw new Error('five'); // THROWS: rest
+      return r;
+    })
+    .name('m')
+    .sinkTo(new CollectSink());
+  const quiet = new Writable({ write: (_c, _e, cb) => cb() });
+  const web = await attachJobWeb(env, { port: 0, logger: createLogger({ job: 'rest-errors', pretty: false, destination: quiet }) });
+  const server = await startWebServer({ monitor: web.monitor, metrics: web.metrics, port: 0 });
+  try {
+    const handle = await env.start();
+    await assert.rejects(handle.done, JobFailedError);
+    const res = await fetch(`${server.url}/api/jobs/rest-errors/exceptions`);
+    assert.equal(res.status, 200);
+    const { exceptions } = (await res.json()) as { exceptions: JobException[] };
+    assert.deepEqual(exceptions.map((e) => [e.attempt, e.restarting]), [[1, false], [0, true]]);
+    const where = lineOf(THIS_FILE, 'THROWS: rest');
+    for (const e of exceptions) {
+      assert.equal(e.failure?.operator, 'm');
+      assert.equal(e.failure.subtask, 0);
+      assert.equal(e.failure.fn, 'map function');
+      assert.equal(e.failure.record, '{ id: 5 }');
+      assert.ok(e.failure.location?.startsWith(where), e.failure.location);
+      assert.match(e.reason, /Error: five/);
+    }
+  } finally {
+    await server.close();
+    await web.finish('FAILED');
   }
 });
 
