@@ -1,7 +1,9 @@
 /**
  * LsmStoreImpl: the LsmStore contract (types.ts) over memtables, a version set of
- * leveled tables, and a background job queue (flushes first, then compactions) run on
- * a worker thread or inline.
+ * leveled tables, and background work in two lanes — flushes and compactions, each
+ * FIFO, each on its own worker thread (or inline) — so a flush never waits behind a
+ * compaction (RocksDB's high-priority flush threads) and a checkpoint, which waits for
+ * its memtable's flush, is never delayed by compaction.
  *
  * Ownership and invariants (single thread; nothing here is touched by the worker):
  *  - `mem` is the only writable memtable; `sealed` holds sealed memtables oldest first;
@@ -10,9 +12,13 @@
  *  - Sequence numbers: versions.lastSequence is the last assigned; every entry in a
  *    memtable has a larger sequence than every entry in any table (memtables are
  *    flushed in order), which lets get() apply table range tombstones only to tables.
- *  - One background job at a time (`runLoop`), so a compaction's inputs cannot change
- *    under it; a flush installs only an L0 addition, which commutes with nothing else
- *    running. Nothing is awaited between reading the current version and installing.
+ *  - One job at a time per lane (`runLane`): flushes install in seal order, and a
+ *    compaction's inputs cannot change under it — the only other version change that
+ *    can happen meanwhile is a flush adding a NEWER file to L0, which commutes with it:
+ *    the compaction's edit deletes its inputs by name and adds to a level >= 1, L0 keeps
+ *    the new file in front (newer than every compaction output), and a compaction's
+ *    drop decisions look only at files below its output level (a new L0 file holds
+ *    newer sequences than every input, so it hides nothing an input drops).
  *  - Every version change goes through logAndApply: its MANIFEST is durable before the
  *    version is installed, and files are deleted only when no live Version lists them
  *    (VersionSet), after the table cache has closed them — so never while the durable
@@ -60,6 +66,20 @@ export interface LsmDependencies {
   fs?: Vfs;
   /** How the LOCK file judges its holder's liveness (dir-lock.ts). Default the real OS. */
   processProbe?: ProcessProbe;
+  /**
+   * Executors of the two background lanes (tests hold a compaction to check that a flush
+   * does not wait behind it). Default: the process's shared flush and compaction worker
+   * threads (useWorker), or inline. Closed by the store.
+   */
+  jobRunners?: { flush: JobRunner; compaction: JobRunner };
+}
+
+type Lane = 'flush' | 'compaction';
+
+/** One FIFO lane of background jobs. */
+interface LaneState {
+  readonly jobs: (() => Promise<void>)[];
+  running: boolean;
 }
 
 type Resolved = Required<Omit<LsmOptions, 'dir'>> & { dir: string };
@@ -162,15 +182,13 @@ export class LsmStoreImpl implements LsmStore {
   private nextMemId = 1;
   private readonly versions: VersionSet;
   private readonly tables: TableSet;
-  private readonly runner: JobRunner;
+  private readonly runners: { flush: JobRunner; compaction: JobRunner };
   private readonly picker: PickerOptions;
   private readonly compactCursors: (Uint8Array | undefined)[] = [];
 
-  // Background work.
-  /** FIFO of flushes and compactions (FIFO, not flush-first: a steady stream of flushes must not starve compaction). */
-  private readonly jobs: (() => Promise<void>)[] = [];
+  // Background work: two lanes, so neither starves nor delays the other.
+  private readonly lanes: Record<Lane, LaneState> = { flush: { jobs: [], running: false }, compaction: { jobs: [], running: false } };
   private autoCompactionQueued = false;
-  private running = false;
   private idleWaiters: (() => void)[] = [];
   private capacityWaiters: { resolve: () => void; reject: (e: unknown) => void; since: number }[] = [];
   private bgError: Error | null = null;
@@ -220,7 +238,12 @@ export class LsmStoreImpl implements LsmStore {
     });
     for (const [, f] of this.versions.current.allFiles()) this.tables.register(f);
     this.mem = new Memtable(this.nextMemId++);
-    this.runner = this.o.useWorker ? sharedWorkerRunner() : new InlineJobRunner(this.fs);
+    if (options.jobRunners !== undefined) this.runners = options.jobRunners;
+    else if (this.o.useWorker) this.runners = { flush: sharedWorkerRunner('flush'), compaction: sharedWorkerRunner('compaction') };
+    else {
+      const inline = new InlineJobRunner(this.fs);
+      this.runners = { flush: inline, compaction: inline };
+    }
     this.picker = {
       l0CompactionTrigger: this.o.l0CompactionTrigger,
       levelBaseBytes: this.o.levelBaseBytes,
@@ -332,8 +355,7 @@ export class LsmStoreImpl implements LsmStore {
     entry.flushed.promise.catch(() => {}); // observed by flush()/snapshot waiters
     this.sealed.push(entry);
     this.mem = new Memtable(this.nextMemId++);
-    this.jobs.push(() => this.runFlushJob(entry));
-    this.kick();
+    this.push('flush', () => this.runFlushJob(entry));
     return entry;
   }
 
@@ -438,25 +460,34 @@ export class LsmStoreImpl implements LsmStore {
 
   // ───────────────────────────── background work ─────────────────────────────
 
-  private kick(): void {
-    if (this.running) return;
-    this.running = true;
-    void this.runLoop();
+  private push(lane: Lane, job: () => Promise<void>): void {
+    const l = this.lanes[lane];
+    l.jobs.push(job);
+    if (l.running) return;
+    l.running = true;
+    void this.runLane(l);
   }
 
-  private async runLoop(): Promise<void> {
+  /** True while either lane has a job running or queued. */
+  private get busy(): boolean {
+    return this.lanes.flush.running || this.lanes.compaction.running;
+  }
+
+  private async runLane(l: LaneState): Promise<void> {
     try {
       // Bounded: each round consumes one queued job; jobs only queue follow-ups while progress is made.
       for (;;) {
-        const job = this.jobs.shift();
+        const job = l.jobs.shift();
         if (job === undefined) break;
         await job();
       }
     } finally {
-      this.running = false;
-      const w = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const f of w) f();
+      l.running = false;
+      if (!this.busy) {
+        const w = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const f of w) f();
+      }
     }
   }
 
@@ -498,14 +529,22 @@ export class LsmStoreImpl implements LsmStore {
     this.flushQueuedMillis += queued;
     if (queued > this.flushQueuedMaxMillis) this.flushQueuedMaxMillis = queued;
     try {
-      // Encoded in slices with a macrotask between them: the seal that queued this job
-      // (a put over budget, or snapshot()'s synchronous part) returns at once, and records
-      // and barriers keep flowing while a large memtable is encoded (the first snapshot
-      // of a 200k-entry memtable blocked 300-560 ms when this ran inline).
-      const payload = await entry.mem.encodeForFlushInSlices(yieldToEventLoop);
+      // With a flush thread, the sort and the encoding run there: this thread only copies
+      // the arena and the key arrays (memcpy speed), after the seal's caller returned (a
+      // snapshot's synchronous part stays O(1)). Sorting and encoding here cost 2.3-4.8 s
+      // of a busy demo's event loop per checkpoint (docs/lsm.md "Flush and compaction").
+      // Inline, they run here in slices with a macrotask between them, so records and
+      // barriers keep flowing while a large memtable is encoded.
+      let payload;
+      if (this.runners.flush.offThread) {
+        await Promise.resolve();
+        payload = entry.mem.flushImage();
+      } else {
+        payload = await entry.mem.encodeForFlushInSlices(yieldToEventLoop);
+      }
       const encoded = this.clock.monotonic();
       const output = this.newSlot();
-      const result = await this.runner.run({ kind: 'flush', payload, output, table: this.tableOptions() });
+      const result = await this.runners.flush.run({ kind: 'flush', payload, output, table: this.tableOptions() });
       const written = this.clock.monotonic();
       const added = result.outputs.map((file) => ({ level: 0, file }));
       for (const a of added) this.tables.register(a.file);
@@ -540,7 +579,7 @@ export class LsmStoreImpl implements LsmStore {
     if (!this.o.autoCompaction || this.autoCompactionQueued || this.closed) return;
     if (pickCompaction(this.versions.current, this.picker, this.compactCursors.slice()) === null) return;
     this.autoCompactionQueued = true;
-    this.jobs.push(async () => {
+    this.push('compaction', async () => {
       this.autoCompactionQueued = false;
       if (this.bgError !== null) return;
       try {
@@ -551,7 +590,6 @@ export class LsmStoreImpl implements LsmStore {
         this.fail(err);
       }
     });
-    this.kick();
   }
 
   /** Runs one picked compaction and installs its result. Caller is a queued job. */
@@ -591,9 +629,10 @@ export class LsmStoreImpl implements LsmStore {
         placeholderKey: pick.lo,
         others,
       };
-      const result = await this.runner.run(job);
+      const result = await this.runners.compaction.run(job);
       crashPoint('compaction'); // outputs written, not yet installed (test-only hook, src/util/crash-points.ts)
-      assert(this.versions.current.levels.every((files, l) => l === 0 || files === base.levels[l]), 'levels >= 1 changed under a compaction');
+      // A flush may have installed meanwhile (its own lane): it changes L0 only.
+      assert(this.versions.current.levels.every((files, l) => l === 0 || sameFiles(files, base.levels[l]!)), 'levels >= 1 changed under a compaction');
       for (const f of result.outputs) this.tables.register(f);
       this.bytesWrittenByCompaction += result.bytesWritten;
       edit = {
@@ -658,16 +697,16 @@ export class LsmStoreImpl implements LsmStore {
     void p.finally(() => this.pendingDeletes.delete(p));
   }
 
+  /** Runs `fn` as a job of the compaction lane (manual compactions). */
   private enqueue<T>(fn: () => Promise<T>): Promise<T> {
     const d = deferred<T>();
-    this.jobs.push(async () => {
+    this.push('compaction', async () => {
       try {
         d.resolve(await fn());
       } catch (err) {
         d.reject(err);
       }
     });
-    this.kick();
     return d.promise;
   }
 
@@ -704,8 +743,8 @@ export class LsmStoreImpl implements LsmStore {
   }
 
   async waitForIdle(): Promise<void> {
-    // Bounded: each round waits for the loop to drain; new work only comes from jobs that make progress.
-    while (this.running) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    // Bounded: each round waits for the lanes to drain; new work only comes from jobs that make progress.
+    while (this.busy) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     await Promise.all([...this.pendingDeletes]);
     this.throwIfFailed();
   }
@@ -798,13 +837,14 @@ export class LsmStoreImpl implements LsmStore {
   async abandon(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.jobs.length = 0;
+    this.lanes.flush.jobs.length = 0;
+    this.lanes.compaction.jobs.length = 0;
     const closedErr = new StateError(`LSM store ${this.dir} was abandoned`);
     for (const e of this.sealed) {
       e.flushed.reject(closedErr);
       for (const s of e.snapshots) s.done.reject(closedErr);
     }
-    while (this.running) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    while (this.busy) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     await this.shutdown();
   }
 
@@ -813,7 +853,8 @@ export class LsmStoreImpl implements LsmStore {
     const closedErr = new StateError(`LSM store ${this.dir} is closed`);
     for (const w of this.capacityWaiters) w.reject(closedErr);
     this.capacityWaiters = [];
-    await this.runner.close();
+    await this.runners.flush.close();
+    if (this.runners.compaction !== this.runners.flush) await this.runners.compaction.close();
     await Promise.all([...this.pendingDeletes]);
     this.tables.close();
     this.lock.release();
@@ -848,6 +889,10 @@ export function openStoreSync(options: LsmOptions & LsmDependencies, lock?: DirL
     held.release();
     throw err;
   }
+}
+
+function sameFiles(a: readonly FileMeta[], b: readonly FileMeta[]): boolean {
+  return a.length === b.length && a.every((f, i) => f === b[i]);
 }
 
 /** Lets the event loop run (I/O, timers, other tasks) before the caller continues. */

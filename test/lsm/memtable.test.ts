@@ -294,3 +294,43 @@ test('a cursor opened on a sealed memtable while its flush is being sorted does 
   const want = ['m', 'c', 'x', ...Array.from({ length: 100 }, (_, i) => `k${i}`)].map((s) => toHex(k(s))).sort();
   assert.deepEqual(got, want);
 });
+
+test('a flush image (the flush thread sorts and encodes it) encodes byte for byte like the memtable itself', () => {
+  // Long shared prefixes (ties after both numeric prefixes), values beyond a slab's quarter
+  // (their own slab), versions, deletions, range tombstones, a cursor's partial index.
+  const longKey = fc.tuple(fc.constantFrom(0, 1), fc.uint8Array({ minLength: 0, maxLength: 3, min: 0, max: 4 }))
+    .map(([p, tail]) => new Uint8Array([...new Uint8Array(12).fill(p), ...tail]));
+  const key = fc.oneof(keyArb, longKey);
+  const value = fc.oneof(
+    { weight: 8, arbitrary: fc.option(fc.uint8Array({ maxLength: 8 }), { nil: null }) },
+    { weight: 1, arbitrary: fc.integer({ min: 70_000, max: 90_000 }).map((n) => new Uint8Array(n).fill(n & 0xff)) },
+  );
+  const op = fc.oneof(
+    { weight: 9, arbitrary: fc.tuple(key, value).map(([k, v]) => ({ k, v })) },
+    { weight: 1, arbitrary: fc.tuple(keyArb, keyArb).map(([a, b]) => ({ range: [a, b] as const })) },
+    { weight: 1, arbitrary: fc.constant({ cursor: true as const }) },
+  );
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+      const m = new Memtable(7);
+      let seq = 0;
+      for (const o of ops) {
+        if ('cursor' in o) m.cursor();
+        else if ('range' in o) {
+          if (compareBytes(o.range[0], o.range[1]) < 0) m.addRangeTombstone(o.range[0], o.range[1], ++seq);
+        } else m.add(o.k, ++seq, o.v);
+      }
+      m.seal();
+      const image = m.flushImage();
+      const moved = structuredClone(image, { transfer: [] }); // what postMessage delivers
+      const want = m.encodeForFlush();
+      const got = Memtable.fromFlushImage(moved).encodeForFlush();
+      assert.deepEqual(new Uint8Array(got.buffer), new Uint8Array(want.buffer));
+      assert.equal(got.count, want.count);
+      assert.deepEqual(got.tombstones, want.tombstones);
+      assert.equal(got.minSeq, want.minSeq);
+      assert.equal(got.maxSeq, want.maxSeq);
+    }),
+    { numRuns: 150 },
+  );
+});

@@ -5,7 +5,7 @@
  *
  * The worker runs compaction-worker.js directly from the built package, or the .ts
  * source through tsx when weir runs from its sources (util/module-worker.ts).
- * A flush's entry buffer is transferred, not copied.
+ * A flush's buffers (the memtable image, or an encoded payload) are transferred, not copied.
  */
 import type { Worker } from 'node:worker_threads';
 import { siblingModule, startModuleWorker } from '../../util/module-worker.ts';
@@ -13,10 +13,13 @@ import { CorruptionError, PermanentStorageError } from '../../util/errors.ts';
 import { runFlush } from './run-flush.ts';
 import { runCompaction } from './run-compaction.ts';
 import type { Job, JobResult } from './job-types.ts';
+import { flushImageBuffers } from '../memtable/memtable.ts';
 import { realFs } from '../vfs/real-fs.ts';
 import type { Vfs } from '../vfs/vfs.ts';
 
 export interface JobRunner {
+  /** True when jobs run on another thread: the store then hands a flush the memtable image to sort and encode there. */
+  readonly offThread: boolean;
   run(job: Job): Promise<JobResult>;
   close(): Promise<void>;
 }
@@ -47,6 +50,7 @@ function deserializeError(e: SerializedError): Error {
 }
 
 export class InlineJobRunner implements JobRunner {
+  readonly offThread = false;
   private readonly fs: Vfs;
   /** `fs`: the store's file system (the worker thread always uses the real one). */
   constructor(fs: Vfs = realFs) {
@@ -60,6 +64,7 @@ export class InlineJobRunner implements JobRunner {
 }
 
 export class WorkerJobRunner implements JobRunner {
+  readonly offThread = true;
   private readonly worker: Worker;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: JobResult) => void; reject: (e: unknown) => void }>();
@@ -92,7 +97,7 @@ export class WorkerJobRunner implements JobRunner {
     return new Promise<JobResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.ref();
-      const transfer = job.kind === 'flush' ? [job.payload.buffer] : [];
+      const transfer = job.kind !== 'flush' ? [] : 'buffer' in job.payload ? [job.payload.buffer] : flushImageBuffers(job.payload);
       this.worker.postMessage({ id, job }, transfer);
     }).finally(() => {
       if (this.pending.size === 0) this.worker.unref();
@@ -104,30 +109,41 @@ export class WorkerJobRunner implements JobRunner {
   }
 }
 
-let shared: { runner: WorkerJobRunner; refs: number } | null = null;
+/** The background lanes: flushes and compactions never share a thread (docs/lsm.md "Flush and compaction"). */
+export type JobLane = 'flush' | 'compaction';
+
+const shared = new Map<JobLane, { runner: WorkerJobRunner; refs: number }>();
 
 /**
- * One worker thread shared by every store of the process (a job is seconds of CPU at
- * most, and the machine has few cores; one thread per store would cost ~40 MB and a
- * module load each). Jobs of different stores queue in the worker in message order.
- * close() of the last user terminates the thread.
+ * One worker thread per lane, shared by every store of the process: flushes of all
+ * stores queue on the flush thread, compactions on the compaction thread, so a flush
+ * (which a checkpoint waits for) never waits behind a compaction — RocksDB's separate
+ * high-priority flush pool. Jobs of different stores queue in the lane's thread in
+ * message order (a job is seconds of CPU at most; the machines weir targets have few
+ * cores; one thread per store would cost ~40 MB and a module load each).
+ * close() of the lane's last user terminates its thread.
  */
-export function sharedWorkerRunner(): JobRunner {
-  if (shared === null || shared.runner.failed !== null) shared = { runner: new WorkerJobRunner(), refs: 0 };
-  const s = shared;
-  s.refs++;
+export function sharedWorkerRunner(lane: JobLane): JobRunner {
+  let s = shared.get(lane);
+  if (s === undefined || s.runner.failed !== null) {
+    s = { runner: new WorkerJobRunner(), refs: 0 };
+    shared.set(lane, s);
+  }
+  const mine = s;
+  mine.refs++;
   let closed = false;
   return {
-    run: (job) => s.runner.run(job),
+    offThread: true,
+    run: (job) => mine.runner.run(job),
     close: async () => {
       if (closed) return;
       closed = true;
-      s.refs--;
+      mine.refs--;
       // The last user ends the thread: a worker left alive (even unref'd, with a job in
       // flight it is ref'd) kept finished `weir run` processes from exiting.
-      if (s.refs === 0) {
-        if (shared === s) shared = null;
-        await s.runner.close();
+      if (mine.refs === 0) {
+        if (shared.get(lane) === mine) shared.delete(lane);
+        await mine.runner.close();
       }
     },
   };

@@ -1,9 +1,9 @@
 /**
  * Messages between the store (main thread) and the flush/compaction executor (a worker
  * thread, or the main thread when useWorker is false). Everything here is structured-
- * clone friendly; a flush's entries travel as one transferred ArrayBuffer.
+ * clone friendly; a flush's entries travel as transferred ArrayBuffers.
  */
-import type { FlushPayload } from '../memtable/memtable.ts';
+import type { FlushPayload, MemtableFlushImage } from '../memtable/memtable.ts';
 import type { FileMeta } from '../version/file-meta.ts';
 import type { CompressionName } from '../compression.ts';
 
@@ -23,7 +23,11 @@ export interface OutputSlot {
 
 export interface FlushJob {
   kind: 'flush';
-  payload: FlushPayload;
+  /**
+   * The entries: encoded by the store (inline runner, encoded in slices between
+   * event-loop turns), or an image the flush thread sorts and encodes itself.
+   */
+  payload: FlushPayload | MemtableFlushImage;
   output: OutputSlot;
   table: TableBuildOptions;
 }

@@ -1,11 +1,13 @@
 /**
- * Flush: writes a sealed memtable's entries (already in internal-key order, newest
- * version per key, see Memtable.encodeForFlush) and range tombstones into one L0 table.
- * Runs on the worker thread or inline; the table streams to its file (TableWriter.toFile).
+ * Flush: writes a sealed memtable's entries (in internal-key order, newest version per
+ * key, see Memtable.encodeForFlush) and range tombstones into one L0 table. Runs on the
+ * flush thread or inline; the table streams to its file (TableWriter.toFile). On the
+ * flush thread the job carries a memtable image (Memtable.flushImage) and the sort and
+ * encoding happen here, off the store's thread.
  */
 import { TableWriter } from '../sstable/table-writer.ts';
 import { writeTrailer, ValueKind, TRAILER_BYTES } from '../internal-key.ts';
-import { DELETE_VLEN, FLUSH_ENTRY_HEADER } from '../memtable/memtable.ts';
+import { DELETE_VLEN, FLUSH_ENTRY_HEADER, Memtable, type FlushPayload } from '../memtable/memtable.ts';
 import { compareBytes } from '../../util/bytes.ts';
 import type { FileMeta } from '../version/file-meta.ts';
 import type { FlushJob, JobResult } from './job-types.ts';
@@ -15,7 +17,8 @@ import type { Vfs } from '../vfs/vfs.ts';
 const EMPTY = new Uint8Array(0);
 
 export function runFlush(job: FlushJob, fs: Vfs = realFs): JobResult {
-  const { payload, output, table } = job;
+  const { output, table } = job;
+  const payload: FlushPayload = 'buffer' in job.payload ? job.payload : Memtable.fromFlushImage(job.payload).encodeForFlush();
   const w = TableWriter.toFile(output.path, fs, { ...table, creator: 'flush' });
   let first: Uint8Array | undefined;
   let lastOff = -1;

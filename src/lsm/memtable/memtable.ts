@@ -76,6 +76,37 @@ export interface FlushPayload {
   maxSeq: number;
 }
 
+/**
+ * A sealed memtable's newest version of each key, copied into fresh (transferable)
+ * buffers, so its flush can sort and encode on the background flush thread instead of
+ * the store's thread (Memtable.flushImage / Memtable.fromFlushImage). Key ids are the
+ * memtable's; `slabs` are the arena's used bytes.
+ */
+export interface MemtableFlushImage {
+  id: number;
+  nKeys: number;
+  slabs: Uint8Array<ArrayBuffer>[];
+  kSlab: Int32Array<ArrayBuffer>;
+  kOff: Int32Array<ArrayBuffer>;
+  kLen: Int32Array<ArrayBuffer>;
+  kP1: Float64Array<ArrayBuffer>;
+  kP2: Float64Array<ArrayBuffer>;
+  /** The newest entry of each key: sequence, where its value is, its length (-1 = deletion). */
+  vSeq: Float64Array<ArrayBuffer>;
+  vSlab: Int32Array<ArrayBuffer>;
+  vOff: Int32Array<ArrayBuffer>;
+  vLen: Int32Array<ArrayBuffer>;
+  tombstones: RangeTombstone[];
+  minSeq: number;
+  maxSeq: number;
+}
+
+/** The buffers of an image (its postMessage transfer list). */
+export function flushImageBuffers(img: MemtableFlushImage): ArrayBuffer[] {
+  return [...img.slabs.map((s) => s.buffer), img.kSlab.buffer, img.kOff.buffer, img.kLen.buffer, img.kP1.buffer, img.kP2.buffer,
+    img.vSeq.buffer, img.vSlab.buffer, img.vOff.buffer, img.vLen.buffer];
+}
+
 function growI32(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
   const b = new Int32Array(n);
   b.set(a);
@@ -454,6 +485,74 @@ export class Memtable implements KeyOrder, MemtableEntries {
   }
 
   // ---- flush ----------------------------------------------------------------------------
+
+  /**
+   * Copies what a flush needs (the arena's used bytes, the key arrays, each key's newest
+   * entry) into fresh buffers: memcpy-speed, O(keys) — the sort and the encoding then run
+   * wherever the image goes (the flush thread). The memtable stays readable meanwhile.
+   */
+  flushImage(): MemtableFlushImage {
+    assert(this._sealed, 'flush image of an unsealed memtable');
+    const n = this.nKeys;
+    const vSeq = new Float64Array(n);
+    const vSlab = new Int32Array(n);
+    const vOff = new Int32Array(n);
+    const vLen = new Int32Array(n);
+    const kHead = this.kHead;
+    for (let id = 0; id < n; id++) {
+      const e = kHead[id]!;
+      vSeq[id] = this.eSeq[e]!;
+      vSlab[id] = this.eSlab[e]!;
+      vOff[id] = this.eOff[e]!;
+      vLen[id] = this.eLen[e]!;
+    }
+    return {
+      id: this.id,
+      nKeys: n,
+      slabs: this.slabs.map((slab, i) => (i === this.slabIndex ? slab.slice(0, this.slabOff) : slab.slice())),
+      kSlab: this.kSlab.slice(0, n),
+      kOff: this.kOff.slice(0, n),
+      kLen: this.kLen.slice(0, n),
+      kP1: this.kP1.slice(0, n),
+      kP2: this.kP2.slice(0, n),
+      vSeq, vSlab, vOff, vLen,
+      tombstones: this.tombs.all.map((t) => ({ start: t.start, end: t.end, seq: t.seq })),
+      minSeq: this.minSeq,
+      maxSeq: this.maxSeq,
+    };
+  }
+
+  /**
+   * A sealed memtable over an image, for encodeForFlush() only: it holds one version per
+   * key and no hash table (get() finds nothing); cursors and the encoder work.
+   */
+  static fromFlushImage(img: MemtableFlushImage): Memtable {
+    const m = new Memtable(img.id);
+    const n = img.nKeys;
+    m.slabs.length = 0;
+    m.slabs.push(...img.slabs);
+    m.slabIndex = m.slabs.length - 1;
+    m.slabOff = m.slabs[m.slabIndex]?.length ?? 0;
+    m.kSlab = img.kSlab;
+    m.kOff = img.kOff;
+    m.kLen = img.kLen;
+    m.kP1 = img.kP1;
+    m.kP2 = img.kP2;
+    m.kHead = new Int32Array(n);
+    for (let id = 0; id < n; id++) m.kHead[id] = id;
+    m.nKeys = n;
+    m.eSeq = img.vSeq;
+    m.eSlab = img.vSlab;
+    m.eOff = img.vOff;
+    m.eLen = img.vLen;
+    m.eOlder = new Int32Array(n).fill(-1);
+    m.nEntries = n;
+    for (const t of img.tombstones) m.tombs.add(t);
+    m.minSeq = img.minSeq;
+    m.maxSeq = img.maxSeq;
+    m.seal();
+    return m;
+  }
 
   /**
    * Serializes the entries for a flush into one transferable buffer: only the newest
