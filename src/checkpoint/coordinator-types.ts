@@ -87,6 +87,13 @@ export interface CheckpointStats {
   readonly fullSize: number;
   readonly checkpointedSize: number;
   readonly failureReason: string | undefined;
+  /**
+   * After the last acknowledgement (0 until completed): waiting for earlier completions,
+   * the fencing check and the `_metadata` write; then registering it and subsuming
+   * (deleting) checkpoints beyond the retained ones.
+   */
+  readonly publishMillis: number;
+  readonly subsumeMillis: number;
 }
 
 export type CheckpointEvent =

@@ -82,6 +82,8 @@ interface PendingCheckpoint {
   timer: TimerHandle | undefined;
   /** All acks are in; queued or running in the completion chain. Only a newer completion may abort it now. */
   finalizing: boolean;
+  /** clock.monotonic() when the last acknowledgement came in (finalize()). */
+  allAckedAt: number;
   /** Completed or aborted (settled exactly once). */
   done: boolean;
   readonly tracked: TrackedCheckpoint;
@@ -271,6 +273,7 @@ export class CheckpointCoordinator {
       acks: new Map(),
       timer: undefined,
       finalizing: false,
+      allAckedAt: 0,
       done: false,
       tracked: this.stats.triggered(id, kind, triggerTime, this.expected.length),
       resolve,
@@ -367,6 +370,7 @@ export class CheckpointCoordinator {
 
   private finalize(p: PendingCheckpoint): void {
     p.finalizing = true;
+    p.allAckedAt = this.clock.monotonic();
     p.timer?.cancel();
     const step = this.completionChain.then(() => this.complete(p));
     this.completionChain = step.catch((err: unknown) => {
@@ -457,6 +461,7 @@ export class CheckpointCoordinator {
     assert(!p.done, 'a finalizing checkpoint was settled during its _metadata write');
     p.done = true;
     this.pending.delete(p.id);
+    const published = this.clock.monotonic();
     let report: DeletionReport;
     try {
       report = await this.store.add(metadata);
@@ -481,7 +486,9 @@ export class CheckpointCoordinator {
         }
       }
     }
-    const stats = this.stats.completed(p.tracked, metadata.fullSize, metadata.checkpointedSize);
+    const stats = this.stats.completed(p.tracked, metadata.fullSize, metadata.checkpointedSize, {
+      publishMillis: published - p.allAckedAt, subsumeMillis: this.clock.monotonic() - published,
+    });
     this.failures.completed(p.kind);
     const info: CompletedCheckpointInfo = {
       checkpointId: p.id,

@@ -236,6 +236,20 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
       }
       crashPoint('snapshot-async');
       checkAborted();
+      // The private files (MANIFEST, meta) are known now: written alongside the sstables,
+      // not after them (each upload ends with fsyncs; in sequence they doubled the phase).
+      const manifestPath = privatePath(jobPath, this.uploadOwner(checkpointId), 'MANIFEST');
+      uploaded.push(manifestPath);
+      const metaPath = privatePath(jobPath, this.uploadOwner(checkpointId), 'meta');
+      uploaded.push(metaPath);
+      const meta: SnapshotMeta = { ...this.buildMeta(timers), states };
+      // allSettled, not all: on a failure the catch below deletes both paths, and a write
+      // still running then would publish its object after that delete (a leak no
+      // _metadata references — issue 9, defect 9).
+      const privateWrites = Promise.allSettled([
+        writePrivate(this.storage, manifestPath, 'MANIFEST', files.manifest),
+        writePrivate(this.storage, metaPath, 'meta', encodeMeta(meta)),
+      ]);
       const results = await Promise.allSettled(files.files.map((f) => limit.run(async (): Promise<SharedFileRef> => {
         const prev = base?.get(f.name);
         if (prev !== undefined && prev.size === f.size) return { ...prev, reused: true };
@@ -257,23 +271,11 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
         limit.stop(err instanceof Error ? err : new Error(String(err)));
         throw err;
       })));
+      const writes = await privateWrites;
       checkAborted();
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       const sharedFiles = results.map((r) => (r as PromiseFulfilledResult<SharedFileRef>).value);
-
-      const manifestPath = privatePath(jobPath, this.uploadOwner(checkpointId), 'MANIFEST');
-      uploaded.push(manifestPath);
-      const metaPath = privatePath(jobPath, this.uploadOwner(checkpointId), 'meta');
-      uploaded.push(metaPath);
-      const meta: SnapshotMeta = { ...this.buildMeta(timers), states };
-      // allSettled, not all: on a failure the catch below deletes both paths, and a write
-      // still running then would publish its object after that delete (a leak no
-      // _metadata references — issue 9, defect 9).
-      const writes = await Promise.allSettled([
-        writePrivate(this.storage, manifestPath, 'MANIFEST', files.manifest),
-        writePrivate(this.storage, metaPath, 'meta', encodeMeta(meta)),
-      ]);
       const failedWrite = writes.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failedWrite) throw failedWrite.reason;
       const privateFiles = writes.map((r) => (r as PromiseFulfilledResult<PrivateFileRef>).value);

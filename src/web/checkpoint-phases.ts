@@ -53,8 +53,14 @@ export interface CheckpointPhases {
   readonly serializeMillis: number;
   readonly uploadMillis: number;
   readonly ackLatencyMillis: number;
-  /** Last acknowledgement → completed (the coordinator writes `_metadata`); 0 until completed. */
+  /**
+   * Last acknowledgement → completed, 0 until completed; of it: `publishMillis` (earlier
+   * completions, fencing check, `_metadata` write) and `subsumeMillis` (deleting the
+   * checkpoints beyond the retained ones).
+   */
   readonly finalizeMillis: number;
+  readonly publishMillis: number;
+  readonly subsumeMillis: number;
   readonly uploadBytes: number;
   readonly uploadFiles: number;
   readonly reusedFiles: number;
@@ -62,7 +68,16 @@ export interface CheckpointPhases {
   readonly slowest: string | undefined;
 }
 
-export function checkpointPhases(acks: readonly PhaseSource[], completeTime: number | undefined): CheckpointPhases {
+/** What the checkpoint's record says about its end (CheckpointRecord in job-monitor.ts). */
+export interface CheckpointEnd {
+  readonly status: string;
+  readonly triggerTime: number;
+  readonly durationMillis: number | undefined;
+  readonly publishMillis: number;
+  readonly subsumeMillis: number;
+}
+
+export function checkpointPhases(acks: readonly PhaseSource[], end: CheckpointEnd): CheckpointPhases {
   const max = (f: (a: PhaseSource) => number): number => acks.reduce((m, a) => Math.max(m, f(a)), 0);
   const sum = (f: (p: SnapshotPhases) => number): number => acks.reduce((n, a) => n + (a.phases ? f(a.phases) : 0), 0);
   const maxP = (f: (p: SnapshotPhases) => number): number => max((a) => (a.phases ? f(a.phases) : 0));
@@ -81,7 +96,11 @@ export function checkpointPhases(acks: readonly PhaseSource[], completeTime: num
     serializeMillis: maxP((p) => p.serializeMillis),
     uploadMillis: maxP((p) => p.uploadMillis),
     ackLatencyMillis: max((a) => a.ackLatencyMillis),
-    finalizeMillis: completeTime === undefined || last === undefined ? 0 : Math.max(0, completeTime - last.ackTime),
+    // The duration is measured from the trigger on the coordinator's clock: its end, in wall-clock time, minus the last ack.
+    finalizeMillis: end.status !== 'completed' || end.durationMillis === undefined || last === undefined
+      ? 0 : Math.max(0, end.triggerTime + end.durationMillis - last.ackTime),
+    publishMillis: end.publishMillis,
+    subsumeMillis: end.subsumeMillis,
     uploadBytes: sum((p) => p.uploadBytes),
     uploadFiles: sum((p) => p.uploadFiles),
     reusedFiles: sum((p) => p.reusedFiles),

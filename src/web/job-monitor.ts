@@ -56,6 +56,9 @@ export interface CheckpointRecord {
   ackedSubtasks: number;
   totalSubtasks: number;
   failureReason: string | undefined;
+  /** Last acknowledgement → `_metadata` written; then → subsumed checkpoints deleted (CheckpointStats). */
+  publishMillis: number;
+  subsumeMillis: number;
   metadataPath: string | undefined;
   /** Checkpoints this completion subsumed (deleted from the retained set). */
   subsumed: number[];
@@ -313,6 +316,8 @@ export class JobMonitor implements JobObserver {
       ackedSubtasks: s.ackedSubtasks,
       totalSubtasks: s.totalSubtasks,
       failureReason: s.failureReason,
+      publishMillis: s.publishMillis,
+      subsumeMillis: s.subsumeMillis,
     };
   }
 
@@ -631,7 +636,7 @@ function emptyRecord(id: number, kind: 'checkpoint' | 'savepoint', triggerTime: 
   return {
     id, kind, status: 'in_progress', triggerTime, completeTime: undefined, durationMillis: undefined, syncMillis: 0, asyncMillis: 0,
     alignmentMillis: 0, fullSize: 0, checkpointedSize: 0, ackedSubtasks: 0, totalSubtasks: 0, failureReason: undefined,
-    metadataPath: undefined, subsumed: [], retainedAfter: [], registryAfter: [], meta: undefined,
+    publishMillis: 0, subsumeMillis: 0, metadataPath: undefined, subsumed: [], retainedAfter: [], registryAfter: [], meta: undefined,
   };
 }
 
@@ -644,7 +649,7 @@ export type PublicCheckpointRecord = Omit<CheckpointRecord, 'registryAfter' | 'm
 
 function publicRecord(r: CheckpointRecord, acks: readonly SubtaskAck[] | undefined): PublicCheckpointRecord {
   const { registryAfter: _r, meta: _m, ...rest } = r;
-  const phases = acks !== undefined && acks.length > 0 ? checkpointPhases(acks, r.completeTime) : undefined;
+  const phases = acks !== undefined && acks.length > 0 ? checkpointPhases(acks, r) : undefined;
   return { ...rest, subsumed: [...rest.subsumed], retainedAfter: [...rest.retainedAfter], phases };
 }
 

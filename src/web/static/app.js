@@ -230,7 +230,7 @@ function CheckpointDetails({ job, id, tick, onClose }) {
   const p = d.phases ?? {};
   return html`<div class="cp-details" data-testid="checkpoint-details" data-id=${d.id}>
     <h3>Checkpoint <span style=${`color:${cpColor(d.id)}`}>${d.id}</span> <small>${d.status.replace('_', ' ')} · ${fmtMs(d.durationMillis)} · slowest ${p.slowest ?? '–'} ·
-      finalize ${fmtMs(p.finalizeMillis)} · <a href=${`/api/jobs/${encodeURIComponent(job)}/checkpoints/${d.id}`}>json</a> · <a href="#" onClick=${(e) => { e.preventDefault(); onClose(); }}>close</a></small></h3>
+      finalize ${fmtMs(p.finalizeMillis)} (publish ${fmtMs(p.publishMillis)}, subsume ${fmtMs(p.subsumeMillis)}) · <a href=${`/api/jobs/${encodeURIComponent(job)}/checkpoints/${d.id}`}>json</a> · <a href="#" onClick=${(e) => { e.preventDefault(); onClose(); }}>close</a></small></h3>
     <table><thead><tr><th>operator</th><th>subtask</th><th class="l">phases</th><th>start delay</th><th>alignment</th><th>sync</th><th>flush wait</th><th title="of the flush wait: queued behind other background jobs / encode / write / MANIFEST">queued · encode · write · install</th>
       <th>upload</th><th>uploaded</th><th>files (reused)</th><th>ack</th><th>end to end</th></tr></thead>
     <tbody>${rows.map((s) => html`<tr data-testid="phase-row" data-operator=${s.operatorId} data-subtask=${s.subtaskIndex} data-upload-bytes=${s.p.uploadBytes ?? ''}>
