@@ -32,7 +32,7 @@ mkdir -p test-results
 export NODE_OPTIONS="${NODE_OPTIONS:-} --disable-warning=NodeVersionSupportWarning"
 status=0
 node --import tsx --test --test-concurrency="${WEIR_TEST_CONCURRENCY:-2}" \
-  --test-timeout="${WEIR_TEST_TIMEOUT_MS:-600000}" \
+  --test-timeout="${WEIR_TEST_TIMEOUT_MS:-900000}" \
   --test-reporter=dot --test-reporter-destination=stdout \
   --test-reporter=spec --test-reporter-destination=test-results/spec.txt \
   "${files[@]}" || status=$?
