@@ -7,9 +7,10 @@
  *             acks=all, batches of 1,000 with up to 4 batches in flight; records/s =
  *             N / time until the last batch is acknowledged.
  *   consume   the same topic from the earliest offset with a fresh consumer group;
- *             records/s = N / time from the first record to the N-th (the group join
- *             before the first record is reported apart: `firstRecordMs`, and the rate
- *             including it: `consumeWithJoinRecordsPerSec`).
+ *             records/s = N / time from the first record to the N-th (the start
+ *             before the first record — group join, first fetch — is reported apart:
+ *             `firstRecordMs`, and the rate from the consumer's start:
+ *             `consumeWithJoinRecordsPerSec`).
  *
  * Rounds alternate the clients (the order rotates every round); medians and the ratio
  * to @platformatic/kafka are reported. kafkajs and the Confluent client are not project
@@ -246,7 +247,7 @@ async function main(): Promise<void> {
     return;
   }
   console.log(`Kafka clients: ${N} records of 16 bytes, 4 partitions, acks=all, batches of ${BATCH} (${IN_FLIGHT} in flight); ${ROUNDS} alternating rounds (medians)`);
-  console.log('client                                   produce rec/s   consume rec/s   first record   consume incl. join   vs platformatic (produce, consume, incl. join)');
+  console.log('client                                   produce rec/s   consume rec/s   first record   consume from start   vs platformatic (produce, consume, from start)');
   for (const r of rows) {
     console.log(`${`${r.client} ${r.version}`.padEnd(40)} ${String(r.produceRecordsPerSec).padStart(13)}   ${String(r.consumeRecordsPerSec).padStart(13)}   ${String(r.firstRecordMs).padStart(9)} ms   ${String(r.consumeWithJoinRecordsPerSec).padStart(12)} rec/s   ${r.ratioToPlatformatic.produce}x, ${r.ratioToPlatformatic.consume}x, ${r.ratioToPlatformatic.consumeWithJoin}x${r.errors.length ? `  errors: ${r.errors.join('; ')}` : ''}`);
   }
