@@ -8,8 +8,9 @@
  * Writes, for what the reports hold:
  * - nexmark-per-core-p{N}.svg: events per CPU-second (per core) of each query, weir vs Flink, parallelism N;
  * - nexmark-throughput-p{N}.svg: events/s of each query (wall clock from the first event), weir vs Flink;
- * - checkpoint-rounds.svg: checkpointed bytes and duration of each checkpoint of the rounds
- *   (load, then update rounds), full and incremental, weir and Flink.
+ * - checkpoint-rounds-size.svg, checkpoint-rounds-duration.svg: checkpointed bytes and
+ *   duration of each checkpoint of the rounds, in order (weir's series are its rounds after
+ *   the load; Flink's start with the load's checkpoints), full and incremental, weir and Flink.
  * Each chart's caption names the reports' date, load average and arguments. Plain SVG
  * written here (no dependency): bars, lines, axes and labels.
  */
@@ -143,10 +144,10 @@ function barChart(title: string, subtitle: string, unit: string, labels: string[
 
 /** Line chart over checkpoint number; optional log scale. */
 function lineChart(title: string, unit: string, log: boolean, lines: { name: string; color: string; dash?: boolean; points: number[] }[], foot: string): string {
-  const width = 760;
+  const width = 820;
   const height = 330 + wrap(foot).length * 11;
   const left = 70;
-  const right = 180;
+  const right = 210;
   const top = 36;
   const bottom = 50 + wrap(foot).length * 11;
   const plotW = width - left - right;
@@ -169,9 +170,9 @@ function lineChart(title: string, unit: string, log: boolean, lines: { name: str
     out.push(`<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end" fill="#555">${si(v)}</text>`);
   }
   for (let i = 0; i < n; i++) {
-    out.push(`<text x="${x(i)}" y="${top + plotH + 16}" text-anchor="middle" fill="#555">${i === 0 ? 'load' : `r${i}`}</text>`);
+    out.push(`<text x="${x(i)}" y="${top + plotH + 16}" text-anchor="middle" fill="#555">${i + 1}</text>`);
   }
-  out.push(`<text x="${left + plotW / 2}" y="${top + plotH + 34}" text-anchor="middle" fill="#333">checkpoint (the load's, then one per update round)</text>`);
+  out.push(`<text x="${left + plotW / 2}" y="${top + plotH + 34}" text-anchor="middle" fill="#333">checkpoint, in order (weir: the R rounds after the load; Flink: the load's checkpoints, then the rounds)</text>`);
   out.push(`<text transform="translate(16 ${top + plotH / 2}) rotate(-90)" text-anchor="middle" fill="#333">${esc(unit)}${log ? ' (log scale)' : ''}</text>`);
   lines.forEach((l, li) => {
     const pts = l.points.map((v, i) => (Number.isFinite(v) && (!log || v > 0) ? `${x(i).toFixed(1)},${y(v).toFixed(1)}` : '')).filter(Boolean);
@@ -235,8 +236,8 @@ if (roundsReports.length > 0) {
     { name: 'Flink RocksDB, full', color: COLORS.flink, dash: true, points: first('flink', 'full').map(f) },
   ];
   const src = roundsReports.map((x) => x.r);
-  write('checkpoint-rounds-size.svg', lineChart('Checkpointed bytes per checkpoint: load, then rounds updating 1 % of the keys', 'bytes written by the checkpoint', true, lines((c) => c.bytes), caption(src)));
-  write('checkpoint-rounds-duration.svg', lineChart('Checkpoint duration per checkpoint: load, then rounds updating 1 % of the keys', 'ms, trigger to complete', false, lines((c) => c.durationMillis), caption(src)));
+  write('checkpoint-rounds-size.svg', lineChart('Checkpointed bytes per checkpoint, rounds updating 1 % of the keys', 'bytes written by the checkpoint', true, lines((c) => c.bytes), caption(src)));
+  write('checkpoint-rounds-duration.svg', lineChart('Checkpoint duration per checkpoint, rounds updating 1 % of the keys', 'ms, trigger to complete', false, lines((c) => c.durationMillis), caption(src)));
 }
 
 if (written.length === 0) {
