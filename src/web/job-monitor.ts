@@ -449,8 +449,29 @@ export class JobMonitor implements JobObserver {
     return [...this.records.values()].sort((a, b) => b.id - a.id);
   }
 
+  /**
+   * The retained checkpoints and the registry as of the latest completion: a consistent
+   * pair. The live store and registry are not, between a completion's `_metadata` and its
+   * 'completed' event: the new checkpoint is already registered (and listed) while its
+   * history record is still in progress and the checkpoint it subsumes is still being
+   * deleted, so a view built from them named a checkpoint without sizes, three retained
+   * checkpoints of two, or registry counts that no listed checkpoint explains. Before the
+   * first completion of this run: the store as recovered at start, without checkpoints
+   * whose completion is still running.
+   */
+  private stableView(): { retained: number[]; registry: SharedStateEntry[] } {
+    const latest = this.history().find((r) => r.status === 'completed');
+    if (latest !== undefined) return { retained: latest.retainedAfter, registry: latest.registryAfter };
+    const c = this.coordinator;
+    if (c === undefined) return { retained: [], registry: [] };
+    const running = (id: number): boolean => this.records.get(id)?.status === 'in_progress';
+    const retained = c.store.checkpoints().map((m) => m.checkpointId).filter((id) => !running(id));
+    const registry = retained.length === c.store.checkpoints().length ? c.registry.entries() : [];
+    return { retained, registry };
+  }
+
   retainedIds(): number[] {
-    return this.coordinator ? this.coordinator.store.checkpoints().map((m) => m.checkpointId) : [];
+    return this.stableView().retained;
   }
 
   checkpoints(): CheckpointsOverview {
@@ -516,9 +537,8 @@ export class JobMonitor implements JobObserver {
   /** Per stateful subtask: local sstables by level, and each remembered checkpoint's shared files with registry counts. */
   state(): StateView {
     const coordinator = this.coordinator;
-    const registry = coordinator ? coordinator.registry.entries() : [];
+    const { retained, registry } = this.stableView();
     const countOf = new Map(registry.map((e) => [e.path, e.refCount]));
-    const retained = this.retainedIds();
     const completed = this.history().filter((r) => r.status === 'completed' && r.kind === 'checkpoint').reverse();
     const metaOf = (id: number): CheckpointMetadata | undefined => this.records.get(id)?.meta ?? coordinator?.store.get(id);
     const subtasks: StateSubtaskView[] = [];
