@@ -322,7 +322,7 @@ function App() {
       ${parts.partitions.length ? html`<section class="wide" data-testid="partitions"><h2>Source partitions <small>next offset, end of log and lag per partition · total lag <b data-testid="total-lag">${parts.totalLag}</b></small></h2><${Partitions} parts=${parts} /></section>` : ''}
       <section class="wide"><h2>Checkpoints <small>every ${cps.config.interval ?? '–'} ms · ${cps.config.retained ?? 1} retained</small></h2>
         <${CheckpointCounts} cps=${cps} />
-        <div style="display:grid;grid-template-columns:minmax(0,1.25fr) minmax(0,1fr);gap:14px">
+        <div style="display:grid;grid-template-columns:minmax(0,1.7fr) minmax(0,1fr);gap:14px">
           <div style="overflow-x:auto"><${CheckpointTable} cps=${cps} job=${job.id} onSelect=${setSelectedCp} /></div>
           <div><${CheckpointChart} cps=${cps} />
             <p class="legend">Full size: bytes a restore downloads. Checkpointed size: bytes this checkpoint uploaded. With incremental checkpoints the green line stays near the size of one memtable flush while the blue one follows the state.</p></div>
