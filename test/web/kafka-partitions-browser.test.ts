@@ -76,7 +76,8 @@ after(async () => {
 });
 
 async function produce(brokers: string[], topic: string): Promise<void> {
-  const p = new Producer({ clientId: 'weir-test', bootstrapBrokers: brokers, serializers: stringSerializers });
+  // Idempotent: a retried request must not write its records twice (the test counts them).
+  const p = new Producer({ clientId: 'weir-test', bootstrapBrokers: brokers, serializers: stringSerializers, idempotent: true });
   try {
     for (let from = 0; from < PARTITIONS * PER_PARTITION; from += 1000) {
       const messages = Array.from({ length: 1000 }, (_, i) => ({ topic, value: `click-${from + i}`, partition: (from + i) % PARTITIONS }));

@@ -46,7 +46,8 @@ export async function readCommitted(brokers: string[], topic: string): Promise<s
 
 /** Produces `lines` to `topic` round-robin over `partitions`, acks=all, in batches. */
 export async function produceLines(brokers: string[], topic: string, lines: readonly string[], partitions: number): Promise<void> {
-  const p = new Producer({ clientId: 'weir-test-input', bootstrapBrokers: brokers });
+  // Idempotent: a retried request must not write its lines twice (the expected counts assume each once).
+  const p = new Producer({ clientId: 'weir-test-input', bootstrapBrokers: brokers, idempotent: true });
   try {
     for (let i = 0; i < lines.length; i += 5000) {
       const messages = lines.slice(i, i + 5000).map((l, k) => ({ topic, value: Buffer.from(l), partition: (i + k) % partitions }));
