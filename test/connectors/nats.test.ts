@@ -78,13 +78,20 @@ test('nats source: stream sequence in state, restore resumes exactly; bounded mo
   const src = new NatsSource({ servers: nats.servers, ...nats.auth, stream: 'src1', deserialize: natsDeserializers.string, bounded: true });
   const r1 = await src.createReader(ctx());
   const first: string[] = [];
-  await pollUntil(r1, first, 120);
-  const state = r1.snapshotState(1);
-  await r1.close?.();
+  let state: unknown[];
+  try {
+    await pollUntil(r1, first, 120);
+    state = r1.snapshotState(1);
+  } finally {
+    await r1.close?.();
+  }
   const rest: string[] = [];
   const r2 = await src.createReader(ctx(state));
-  assert.equal(await pollUntil(r2, rest, 10_000), 'end');
-  await r2.close?.();
+  try {
+    assert.equal(await pollUntil(r2, rest, 10_000), 'end');
+  } finally {
+    await r2.close?.();
+  }
   const cut = (state[0] as { next: number }).next - 1;
   assert.deepEqual([...first.slice(0, cut), ...rest], Array.from({ length: 300 }, (_, i) => `m${i}`));
 });
@@ -134,17 +141,22 @@ test('nats source: the server stopped and restarted under a running reader: retr
   const logs: string[] = [];
   const r = await new NatsSource({ servers: nats.servers, ...nats.auth, stream: 'out1', deserialize: natsDeserializers.string, log: (l) => logs.push(l) }).createReader(ctx());
   const got: string[] = [];
-  await pollUntil(r, got, 50);
-  await nats.stop();
-  const downUntil = Date.now() + 3000;
-  while (Date.now() < downUntil) {
-    const res = r.poll({ collect: (v) => got.push(v) }, 100);
-    if (res !== 'more' && res !== 'end') await Promise.race([res, new Promise((ok) => setTimeout(ok, 1500))]);
+  try {
+    await pollUntil(r, got, 50);
+    await nats.stop();
+    const downUntil = Date.now() + 3000;
+    while (Date.now() < downUntil) {
+      const res = r.poll({ collect: (v) => got.push(v) }, 100);
+      if (res !== 'more' && res !== 'end') await Promise.race([res, new Promise((ok) => setTimeout(ok, 1500))]);
+    }
+    await nats.start();
+    await publish('out1', Array.from({ length: 50 }, (_, i) => `o${50 + i}`));
+    await pollUntil(r, got, 100, 120_000);
+  } finally {
+    // Also when the test fails: a reader left open reconnects forever and keeps this file's
+    // process alive after its last test (the runner then waits for it until its timeout).
+    await r.close?.();
   }
-  await nats.start();
-  await publish('out1', Array.from({ length: 50 }, (_, i) => `o${50 + i}`));
-  await pollUntil(r, got, 100, 120_000);
-  await r.close?.();
   assert.deepEqual(got, Array.from({ length: 100 }, (_, i) => `o${i}`));
 });
 
@@ -162,4 +174,26 @@ test('nats sink: records are published when their checkpoint completes; a restor
   const w2 = await sink.createWriter(sctx(snap.items));
   await w2.close?.();
   assert.deepEqual(await streamValues('sinkout'), Array.from({ length: 100 }, (_, i) => `r${i}`));
+});
+
+test('nats source: close() with a fetch in flight while the server is away returns at once (it waited for the reconnect, forever)', async () => {
+  const own = await startNats();
+  try {
+    const nc = await own.connect();
+    await (await jetstreamManager(nc)).streams.add({ name: 'away', subjects: ['away'] });
+    await nc.close();
+    const r = await new NatsSource({ servers: own.servers, ...own.auth, stream: 'away', deserialize: natsDeserializers.string }).createReader(ctx());
+    const res = r.poll({ collect: () => undefined }, 100);
+    assert.ok(res !== 'more' && res !== 'end', 'a fetch is in flight (nothing to emit yet)');
+    await own.stop();
+    const t0 = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      r.close!(),
+      new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('close() still waiting after 20 s')), 20_000); }),
+    ]).finally(() => clearTimeout(timer));
+    assert.ok(Date.now() - t0 < 5000, `close() took ${Date.now() - t0} ms`);
+  } finally {
+    await own.destroy();
+  }
 });

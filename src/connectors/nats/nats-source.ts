@@ -220,7 +220,11 @@ class NatsReader<T> implements SourceReader<T> {
   async close(): Promise<void> {
     this.closed = true;
     partitionProgress.delete(this.progressKey);
-    await this.fetching?.catch(() => undefined);
+    // Close the connection first: a fetch in flight while the server is away waits for the
+    // reconnect, so awaiting it first could wait forever (and the client's reconnect timer
+    // kept the process alive). Closing makes that fetch fail; it sees `closed` and returns.
+    const fetching = this.fetching;
     await this.nc.close().catch(() => undefined);
+    await fetching?.catch(() => undefined);
   }
 }
