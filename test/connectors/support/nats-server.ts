@@ -44,7 +44,9 @@ export async function startNats(): Promise<NatsServer> {
     auth,
     stop: async () => { await script(['stop', dir]); },
     start: async () => { await script(['start', dir, m[1]!]); },
-    connect: () => connect({ servers, ...auth }),
+    // waitOnFirstConnect: right after a restart the server may take a moment to accept
+    // connections (CI saw 'connection refused' once); the client retries until `timeout`.
+    connect: () => connect({ servers, ...auth, waitOnFirstConnect: true, timeout: 20_000 }),
     destroy: async () => {
       await s.stop();
       await rm(dir, { recursive: true, force: true });
