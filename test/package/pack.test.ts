@@ -77,6 +77,9 @@ test('the tarball: dist with .d.ts and declaration maps, no tests; publint and a
     assert.ok(list.includes(f), `${f} is not in the tarball`);
   }
   assert.ok(!list.some((f) => f.startsWith('package/test/') || (f.endsWith('.test.ts') && !f.startsWith('package/templates/'))), 'tests were packed');
+  // The bin as built must be executable: `npx weir` in this checkout reuses npx's cached
+  // link to it and does not chmod a rebuilt file ("sh: 1: weir: Permission denied").
+  assert.ok((statSync(join(root, 'dist/cli/bin.js')).mode & 0o111) !== 0, 'dist/cli/bin.js is not executable after npm run build');
   await sh(process.execPath, [join(root, 'node_modules/publint/src/cli.js'), '--strict', root], root);
   await sh(process.execPath, [join(root, 'node_modules/@arethetypeswrong/cli/dist/index.js'), tarball, '--profile', 'esm-only'], root);
 });
