@@ -31,7 +31,7 @@ export class CheckpointStatsTracker {
     const stats: MutableStats = {
       checkpointId, kind, status: 'in_progress', triggerTime, durationMillis: undefined,
       ackedSubtasks: 0, totalSubtasks, syncMaxMillis: 0, asyncMaxMillis: 0, alignmentMaxMillis: 0,
-      fullSize: 0, checkpointedSize: 0, failureReason: undefined, publishMillis: 0, subsumeMillis: 0,
+      fullSize: 0, checkpointedSize: 0, failureReason: undefined, publishMillis: 0,
     };
     this.historyList.push(stats);
     while (this.historyList.length > this.historySize) this.historyList.shift();
@@ -48,11 +48,10 @@ export class CheckpointStatsTracker {
     s.checkpointedSize += state.keyed?.incrementalSize ?? 0;
   }
 
-  completed(t: TrackedCheckpoint, fullSize: number, checkpointedSize: number, finalize?: { publishMillis: number; subsumeMillis: number }): CheckpointStats {
+  completed(t: TrackedCheckpoint, fullSize: number, checkpointedSize: number, finalize?: { publishMillis: number }): CheckpointStats {
     const s = t.stats;
     s.status = 'completed';
     s.publishMillis = finalize?.publishMillis ?? 0;
-    s.subsumeMillis = finalize?.subsumeMillis ?? 0;
     s.durationMillis = this.clock.monotonic() - t.startMono;
     s.fullSize = fullSize;
     s.checkpointedSize = checkpointedSize;

@@ -3,9 +3,9 @@
  * like Flink's state.checkpoints.num-retained), their shared-file reference counts, and
  * the deletion of what a subsumed checkpoint leaves behind.
  *
- * add(metadata) writes nothing (the coordinator already published `_metadata`); it
- * registers the checkpoint's shared files, then subsumes the oldest checkpoints beyond
- * `retained`, each in this order:
+ * register(metadata) writes nothing (the coordinator already published `_metadata`); it
+ * registers the checkpoint's shared files. enforceRetention() (add() = both) then subsumes
+ * the oldest checkpoints beyond `retained`, each in this order:
  *   1. delete its `_metadata` — FIRST, so a crash can never leave a `_metadata` whose
  *      files are gone (a checkpoint without `_metadata` does not exist);
  *   2. drop it from the retained list and unregister it from the registry (in memory);
@@ -27,8 +27,9 @@
  * subsumed only once a newer checkpoint of this run is retained. Without a run (tools,
  * tests) every checkpoint is owned.
  *
- * Ownership: one store per job; the coordinator calls add() one at a time (its
- * completion chain); the store is the only mutator of its registry.
+ * Ownership: one store per job; the coordinator calls register() one at a time (its
+ * completion chain) and enforceRetention() after each, which the store serializes; the
+ * store is the only mutator of its registry.
  */
 import type { CheckpointStorage } from '../storage/checkpoint-storage.ts';
 import { limitConcurrency } from '../storage/concurrency.ts';
@@ -86,6 +87,8 @@ export class CompletedCheckpointStore {
   private readonly completed: CheckpointMetadata[] = [];
   /** Deletions of one subsumption in flight at once. */
   private readonly deleteLimit = limitConcurrency(8);
+  /** The running and queued enforceRetention() calls, one after the other. */
+  private retentionChain: Promise<void> = Promise.resolve();
   /** Completed checkpoints this run does not own, ascending id: registered, never counted, never deleted. */
   private readonly foreignList: CheckpointMetadata[] = [];
   /** Completed savepoints, ascending id. Never registered, never subsumed. */
@@ -134,15 +137,27 @@ export class CompletedCheckpointStore {
     return { store, maxCheckpointId: scan.maxCheckpointId, orphans: findOrphans(scan), unreadable, ownership: scan.ownership };
   }
 
-  /** Adds a completed checkpoint or savepoint whose `_metadata` is already published. */
+  /** Adds a completed checkpoint or savepoint whose `_metadata` is already published, then subsumes. */
   async add(metadata: CheckpointMetadata): Promise<DeletionReport> {
+    this.register(metadata);
+    return metadata.kind === 'savepoint' ? { subsumed: [], deleted: [], failed: [] } : this.enforceRetention();
+  }
+
+  /**
+   * Registers a completed checkpoint or savepoint whose `_metadata` is already published,
+   * synchronously and without deleting anything: from here on it is the latest, its files
+   * are referenced, and checkpoints beyond `retained` stay until enforceRetention(). The
+   * coordinator reports the completion right after this and subsumes in the background
+   * (Flink's CheckpointsCleaner discards subsumed checkpoints asynchronously too).
+   */
+  register(metadata: CheckpointMetadata): void {
     assert(metadata.job === this.job, () => `checkpoint of job ${metadata.job} added to the store of ${this.job}`);
     if (metadata.kind === 'savepoint') {
       assert(!this.savepointList.some((s) => s.checkpointId === metadata.checkpointId), 'savepoint added twice');
       this.referenced = undefined;
       this.savepointList.push(metadata);
       this.savepointList.sort((a, b) => a.checkpointId - b.checkpointId);
-      return { subsumed: [], deleted: [], failed: [] };
+      return;
     }
     const last = this.completed[this.completed.length - 1];
     assert(last === undefined || metadata.checkpointId > last.checkpointId,
@@ -150,11 +165,20 @@ export class CompletedCheckpointStore {
     this.registry.registerCheckpoint(metadata);
     this.referenced = undefined;
     this.completed.push(metadata);
-    return this.enforceRetention();
   }
 
-  /** Subsumes the oldest checkpoints beyond `retained` (see the file comment for the order). */
-  async enforceRetention(): Promise<DeletionReport> {
+  /**
+   * Subsumes the oldest checkpoints beyond `retained` (see the file comment for the order).
+   * Calls are serialized: one runs after the other ended, so two never take the same
+   * checkpoint; a register() while one runs only adds to the end of the list it shortens.
+   */
+  enforceRetention(): Promise<DeletionReport> {
+    const run = this.retentionChain.then(() => this.subsumeBeyondRetained());
+    this.retentionChain = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  private async subsumeBeyondRetained(): Promise<DeletionReport> {
     const subsumed: CheckpointMetadata[] = [];
     const deleted: string[] = [];
     const failed: { path: string; error: unknown }[] = [];
@@ -195,6 +219,21 @@ export class CompletedCheckpointStore {
       }
     }
     return { subsumed, deleted, failed };
+  }
+
+  /**
+   * The checkpoints the next enforceRetention() will subsume if its deletes succeed (the
+   * oldest beyond `retained`, the pinned restored checkpoint excepted): no longer usable for
+   * a restore once that starts, so views leave them out right after a completion.
+   */
+  subsumable(): CheckpointMetadata[] {
+    const out: CheckpointMetadata[] = [];
+    for (let i = 0; this.completed.length - i > this.retained; i++) {
+      const old = this.completed[i]!;
+      if (!this.maySubsume(old)) break;
+      out.push(old);
+    }
+    return out;
   }
 
   /** The restored checkpoint is pinned until a newer checkpoint of this run is retained (restore-claim.ts, guarantee 1). */

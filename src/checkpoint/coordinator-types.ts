@@ -88,18 +88,19 @@ export interface CheckpointStats {
   readonly checkpointedSize: number;
   readonly failureReason: string | undefined;
   /**
-   * After the last acknowledgement (0 until completed): waiting for earlier completions,
-   * the fencing check and the `_metadata` write; then registering it and subsuming
-   * (deleting) checkpoints beyond the retained ones.
+   * After the last acknowledgement (0 until completed): waiting for earlier completions
+   * (and the subsumption the previous one started), the fencing check and the `_metadata`
+   * write. Subsuming older checkpoints comes after the completion ('subsumed' event).
    */
   readonly publishMillis: number;
-  readonly subsumeMillis: number;
 }
 
 export type CheckpointEvent =
   | { readonly type: 'recovered'; readonly latestCheckpointId: number | undefined; readonly nextCheckpointId: number; readonly orphansDeleted: readonly string[]; readonly unreadable: readonly string[]; readonly subsumed: readonly number[] }
   | { readonly type: 'triggered'; readonly checkpointId: number; readonly kind: CheckpointKind; readonly triggerTime: number }
-  | { readonly type: 'completed'; readonly info: CompletedCheckpointInfo; readonly stats: CheckpointStats; readonly subsumed: readonly number[] }
+  | { readonly type: 'completed'; readonly info: CompletedCheckpointInfo; readonly stats: CheckpointStats }
+  /** After checkpoint `checkpointId` completed: the older ones it subsumed are deleted; `subsumeMillis` from its publication. */
+  | { readonly type: 'subsumed'; readonly checkpointId: number; readonly subsumed: readonly number[]; readonly subsumeMillis: number }
   | { readonly type: 'failed'; readonly checkpointId: number; readonly kind: CheckpointKind; readonly reason: string; readonly stats: CheckpointStats }
   | { readonly type: 'skipped'; readonly reason: string }
   | { readonly type: 'cleanup'; readonly checkpointId: number; readonly deleted: readonly string[]; readonly failed: readonly string[]; readonly late: boolean }

@@ -20,10 +20,11 @@
  *   complete  (all acks in; serialized through `completionChain`, one at a time)
  *             check the handles (paths inside the job, registry rules, savepoints
  *             self-contained) → fence (the run still holds the job's lease) → write
- *             `_metadata` (LAST, atomically) → store.add() (register, subsume the run's
- *             own old checkpoints, delete) → participant.notifyCheckpointComplete(id) →
- *             abort older pending checkpoints (they may reference files this completion
- *             just released; Flink does the same).
+ *             `_metadata` (LAST, atomically) → store.register() → participant.
+ *             notifyCheckpointComplete(id) → abort older pending checkpoints (Flink does
+ *             the same) → 'completed' → in the background, store.enforceRetention()
+ *             subsumes the run's own old checkpoints (deletes them) → 'subsumed'. The
+ *             next completion waits for that subsumption before its registry check.
  *   abort     (decline, timeout, failed trigger, failed fence or `_metadata` write, stop)
  *             participant.notifyCheckpointAborted(id, reason), then the cleaner deletes
  *             every file the acked handles uploaded that nothing references — and the same
@@ -118,6 +119,8 @@ export class CheckpointCoordinator {
   private readonly pending = new Map<number, PendingCheckpoint>();
   /** Serializes completions: `_metadata` publication and store.add() happen one at a time, in order. */
   private completionChain: Promise<void> = Promise.resolve();
+  /** The subsumption started by the latest completion (it never rejects). */
+  private retention: Promise<void> = Promise.resolve();
   private stopped = false;
 
   private constructor(options: CheckpointCoordinatorOptions, store: CompletedCheckpointStore, ids: CheckpointIdCounter) {
@@ -426,6 +429,11 @@ export class CheckpointCoordinator {
 
   private async complete(p: PendingCheckpoint): Promise<void> {
     if (p.done) return; // aborted while queued (subsumed by a newer completion)
+    // The previous completion's subsumption runs in the background; let it end first, so
+    // no checkpoint is unregistered between the registry check below and register(): a
+    // file this checkpoint re-references stays registered until it is registered again.
+    await this.retention;
+    if (p.done) return;
     const metadata = this.buildMetadata(p);
     const problems = this.problems(metadata);
     if (problems.length > 0) {
@@ -462,17 +470,13 @@ export class CheckpointCoordinator {
     p.done = true;
     this.pending.delete(p.id);
     const published = this.clock.monotonic();
-    let report: DeletionReport;
     try {
-      report = await this.store.add(metadata);
+      this.store.register(metadata);
     } catch (err) {
       // Only a broken invariant gets here (the registry rules were checked above).
-      this.stats.failed(p.tracked, `store.add failed: ${errorMessage(err)}`);
+      this.stats.failed(p.tracked, `store.register failed: ${errorMessage(err)}`);
       p.reject(err instanceof Error ? err : new Error(errorMessage(err)));
       throw err;
-    }
-    for (const f of report.failed) {
-      this.emit({ type: 'warning', checkpointId: p.id, message: `could not delete ${f.path}: ${errorMessage(f.error)}` });
     }
     try {
       this.participant.notifyCheckpointComplete(p.id);
@@ -487,7 +491,7 @@ export class CheckpointCoordinator {
       }
     }
     const stats = this.stats.completed(p.tracked, metadata.fullSize, metadata.checkpointedSize, {
-      publishMillis: published - p.allAckedAt, subsumeMillis: this.clock.monotonic() - published,
+      publishMillis: published - p.allAckedAt,
     });
     this.failures.completed(p.kind);
     const info: CompletedCheckpointInfo = {
@@ -500,9 +504,36 @@ export class CheckpointCoordinator {
       fullSize: metadata.fullSize,
       checkpointedSize: metadata.checkpointedSize,
     };
-    this.emit({ type: 'completed', info, stats, subsumed: report.subsumed.map((m) => m.checkpointId) });
-    if (p.kind === 'checkpoint') this.decider.onCheckpointEnded();
+    this.emit({ type: 'completed', info, stats });
+    if (p.kind === 'checkpoint') {
+      this.decider.onCheckpointEnded();
+      this.subsumeAfter(p.id, published);
+    }
     p.resolve(info);
+  }
+
+  /**
+   * Deletes the checkpoints beyond the retained ones after `completedId` was reported
+   * (Flink's CheckpointsCleaner discards subsumed checkpoints asynchronously too): a
+   * subsumption of a few dozen files took 1-2 s on a busy event loop, and counting it in
+   * the completion delayed every checkpoint and the confirmation the subtasks wait for.
+   * A crash before it ends leaves a retained checkpoint too many or orphans, which the
+   * next run subsumes or deletes. The next completion and stop() wait for it.
+   */
+  private subsumeAfter(completedId: number, published: number): void {
+    const retention = this.store.enforceRetention().then((report: DeletionReport) => {
+      for (const f of report.failed) {
+        this.emit({ type: 'warning', checkpointId: completedId, message: `could not delete ${f.path}: ${errorMessage(f.error)}` });
+      }
+      this.emit({
+        type: 'subsumed', checkpointId: completedId, subsumed: report.subsumed.map((m) => m.checkpointId),
+        subsumeMillis: this.clock.monotonic() - published,
+      });
+    }, (err: unknown) => {
+      this.emit({ type: 'warning', checkpointId: completedId, message: `subsuming after checkpoint ${completedId} failed: ${errorMessage(err)}` });
+    });
+    this.retention = retention;
+    this.cleaner.track(retention);
   }
 
   // ---- abort -----------------------------------------------------------------------------

@@ -148,6 +148,23 @@ export class SharedStateRegistry {
     return released;
   }
 
+  /**
+   * The entries as they will be once these registered checkpoints are unregistered
+   * (counts lowered, entries at 0 left out), without changing anything: what a view shows
+   * while their subsumption runs.
+   */
+  entriesWithout(checkpoints: readonly CheckpointMetadata[]): SharedStateEntry[] {
+    const drop = new Map<string, number>();
+    for (const m of checkpoints) {
+      if (!this.registeredIds.has(m.checkpointId)) continue;
+      for (const ref of sharedRefs(m)) drop.set(ref.path, (drop.get(ref.path) ?? 0) + 1);
+    }
+    return this.entries().flatMap((e) => {
+      const refCount = e.refCount - (drop.get(e.path) ?? 0);
+      return refCount > 0 ? [{ ...e, refCount }] : [];
+    });
+  }
+
   isRegistered(path: string): boolean {
     return this.byPath.has(path);
   }

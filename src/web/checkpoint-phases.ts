@@ -55,8 +55,8 @@ export interface CheckpointPhases {
   readonly ackLatencyMillis: number;
   /**
    * Last acknowledgement → completed, 0 until completed; of it: `publishMillis` (earlier
-   * completions, fencing check, `_metadata` write) and `subsumeMillis` (deleting the
-   * checkpoints beyond the retained ones).
+   * completions, fencing check, `_metadata` write). `subsumeMillis` (deleting the
+   * checkpoints beyond the retained ones) comes after the completion and is not part of it.
    */
   readonly finalizeMillis: number;
   readonly publishMillis: number;

@@ -56,13 +56,14 @@ export interface CheckpointRecord {
   ackedSubtasks: number;
   totalSubtasks: number;
   failureReason: string | undefined;
-  /** Last acknowledgement → `_metadata` written; then → subsumed checkpoints deleted (CheckpointStats). */
+  /** Last acknowledgement → `_metadata` written (CheckpointStats). */
   publishMillis: number;
+  /** `_metadata` written → the checkpoints it subsumed deleted, after the completion ('subsumed' event; 0 until then). */
   subsumeMillis: number;
   metadataPath: string | undefined;
-  /** Checkpoints this completion subsumed (deleted from the retained set). */
+  /** Checkpoints this completion subsumed (deleted from the retained set), once the background subsumption ended. */
   subsumed: number[];
-  /** Retained completed checkpoint ids right after this one completed. */
+  /** Retained completed checkpoint ids right after this one completed, then after its subsumption. */
   retainedAfter: number[];
   /** The shared state registry right after this one completed (the seed figure's third column). */
   registryAfter: SharedStateEntry[];
@@ -216,11 +217,29 @@ export class JobMonitor implements JobObserver {
         const r = this.recordFromStats(event.stats);
         r.completeTime = event.info.completeTime;
         r.metadataPath = event.info.metadataPath;
-        r.subsumed = [...event.subsumed];
+        // The checkpoints its subsumption (starting now, in the background) deletes are no
+        // longer retained: their `_metadata` goes first, so no restore can use them.
         const store = this.coordinator?.store;
-        r.retainedAfter = store ? store.checkpoints().map((m) => m.checkpointId) : [];
-        r.registryAfter = this.coordinator ? this.coordinator.registry.entries() : [];
+        const doomed = store ? store.subsumable() : [];
+        const doomedIds = new Set(doomed.map((m) => m.checkpointId));
+        r.retainedAfter = store ? store.checkpoints().map((m) => m.checkpointId).filter((id) => !doomedIds.has(id)) : [];
+        r.registryAfter = this.coordinator ? this.coordinator.registry.entriesWithout(doomed) : [];
         r.meta = store?.get(event.info.checkpointId);
+        this.put(r);
+        break;
+      }
+      case 'subsumed': {
+        // The completion's subsumption ended (in the background): what is retained and
+        // registered now is what this checkpoint left, unless a newer one completed since.
+        const prev = this.records.get(event.checkpointId);
+        if (prev === undefined) break;
+        const r = { ...prev, subsumed: [...event.subsumed], subsumeMillis: event.subsumeMillis };
+        const newest = Math.max(...[...this.records.values()].filter((x) => x.status === 'completed' && x.kind === 'checkpoint').map((x) => x.id));
+        if (newest === event.checkpointId) {
+          const store = this.coordinator?.store;
+          r.retainedAfter = store ? store.checkpoints().map((m) => m.checkpointId) : r.retainedAfter;
+          r.registryAfter = this.coordinator ? this.coordinator.registry.entries() : r.registryAfter;
+        }
         this.put(r);
         break;
       }
@@ -317,7 +336,6 @@ export class JobMonitor implements JobObserver {
       totalSubtasks: s.totalSubtasks,
       failureReason: s.failureReason,
       publishMillis: s.publishMillis,
-      subsumeMillis: s.subsumeMillis,
     };
   }
 
@@ -450,12 +468,12 @@ export class JobMonitor implements JobObserver {
   }
 
   /**
-   * The retained checkpoints and the registry as of the latest completion: a consistent
-   * pair. The live store and registry are not, between a completion's `_metadata` and its
-   * 'completed' event: the new checkpoint is already registered (and listed) while its
-   * history record is still in progress and the checkpoint it subsumes is still being
-   * deleted, so a view built from them named a checkpoint without sizes, three retained
-   * checkpoints of two, or registry counts that no listed checkpoint explains. Before the
+   * The retained checkpoints and the registry as of the latest completion (without the
+   * checkpoints its subsumption deletes): a consistent pair. The live store and registry
+   * are not while that subsumption runs in the background: the checkpoint being subsumed
+   * is still listed while its files are deleted, so a view built from them named three
+   * retained checkpoints of two, a retained checkpoint whose files were gone, or registry
+   * counts that no listed checkpoint explains. Before the
    * first completion of this run: the store as recovered at start, without checkpoints
    * whose completion is still running.
    */

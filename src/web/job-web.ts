@@ -91,9 +91,11 @@ export function logJobEvents(monitor: JobMonitor, logger: Logger): void {
     checkpointEvent(e) {
       if (e.type === 'completed') {
         logger.info(
-          { checkpointId: e.info.checkpointId, kind: e.info.kind, durationMillis: Math.round(e.info.durationMillis), fullSize: e.info.fullSize, checkpointedSize: e.info.checkpointedSize, subsumed: e.subsumed },
+          { checkpointId: e.info.checkpointId, kind: e.info.kind, durationMillis: Math.round(e.info.durationMillis), fullSize: e.info.fullSize, checkpointedSize: e.info.checkpointedSize },
           `checkpoint ${e.info.checkpointId} completed`,
         );
+      } else if (e.type === 'subsumed' && e.subsumed.length > 0) {
+        logger.debug({ checkpointId: e.checkpointId, subsumed: e.subsumed, subsumeMillis: Math.round(e.subsumeMillis) }, `checkpoints ${e.subsumed.join(', ')} subsumed`);
       } else if (e.type === 'failed') {
         logger.warn({ checkpointId: e.checkpointId, kind: e.kind, reason: e.reason }, `checkpoint ${e.checkpointId} failed: ${e.reason}`);
       } else if (e.type === 'recovered' && e.latestCheckpointId !== undefined) {

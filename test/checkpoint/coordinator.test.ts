@@ -494,3 +494,49 @@ test('two concurrent checkpoints both upload the same new sstable; both complete
   assert.deepEqual(h.coordinator.registry.lookup('op-0-000003.sst').map((e) => [e.path, e.refCount]), [[path3, 2]]);
   await h.coordinator.stop();
 });
+
+test('subsumption runs after the completion is reported; the next completion and stop() wait for it', async () => {
+  // Deletes of checkpoint 1's objects hang until the gate opens: a slow subsumption.
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  const blocked: string[] = [];
+  class SlowDeletes extends MemoryStorage {
+    override async delete(path: string): Promise<void> {
+      if (path.startsWith(`${JOB}/chk-1/`)) {
+        blocked.push(path);
+        await gate;
+      }
+      return super.delete(path);
+    }
+  }
+  const h = await harness({}, new SlowDeletes());
+  const first = h.coordinator.triggerCheckpoint();
+  await h.ackAll(1);
+  await first;
+  const second = h.coordinator.triggerCheckpoint();
+  for (let i = 0; i < 2; i++) h.coordinator.acknowledge(2, await h.snap(i, 2), METRICS);
+  const reported = await Promise.race([second.then(() => 'completed'), new Promise((r) => setTimeout(() => r('still waiting'), 3000))]);
+  assert.equal(reported, 'completed', 'checkpoint 2 was reported only after subsuming checkpoint 1');
+  assert.deepEqual(blocked, [metadataPath(JOB, 1)], 'the subsumption of checkpoint 1 started with its _metadata');
+  assert.deepEqual(h.participant.completed, [1, 2]);
+  assert.ok(!h.events.some((e) => e.type === 'subsumed' && e.checkpointId === 2), 'subsumed reported before its deletes ended');
+  // Checkpoint 3 completes on the subtasks' side, but is not published while 1's subsumption runs.
+  const third = h.coordinator.triggerCheckpoint();
+  for (let i = 0; i < 2; i++) h.coordinator.acknowledge(3, await h.snap(i, 3), METRICS);
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(await h.storage.stat(metadataPath(JOB, 3)), undefined, 'checkpoint 3 published while the previous subsumption ran');
+  let stopped = false;
+  const stopping = h.coordinator.whenIdle().then(() => (stopped = true));
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(stopped, false, 'whenIdle() resolved with a subsumption in flight');
+  open();
+  await third;
+  await stopping;
+  await h.coordinator.whenIdle();
+  const order = h.events.filter((e) => e.type === 'completed' || e.type === 'subsumed')
+    .map((e) => (e.type === 'completed' ? `completed ${e.info.checkpointId}` : `subsumed ${e.checkpointId}: ${e.subsumed.join(',')}`));
+  assert.deepEqual(order, ['completed 1', 'subsumed 1: ', 'completed 2', 'subsumed 2: 1', 'completed 3', 'subsumed 3: 2']);
+  assert.deepEqual(h.coordinator.store.checkpoints().map((m) => m.checkpointId), [3]);
+  assert.deepEqual((await paths(h.storage, `${JOB}/chk-1/`)), [], 'checkpoint 1 left files behind');
+  await h.coordinator.stop();
+});

@@ -118,7 +118,14 @@ test('store: subsuming deletes _metadata first, then private files, then shared 
   }
   const store = new CompletedCheckpointStore({ storage, job: JOB, retained: 1 });
   await store.add(m1);
-  const report = await store.add(m2);
+  // What a view shows between the completion and the subsumption = what remains after it.
+  store.register(m2);
+  assert.deepEqual(store.subsumable().map((m) => m.checkpointId), [1]);
+  const predicted = store.registry.entriesWithout(store.subsumable());
+  assert.notDeepEqual(predicted, store.registry.entries());
+  const report = await store.enforceRetention();
+  assert.deepEqual(predicted, store.registry.entries());
+  assert.deepEqual(store.subsumable(), []);
   assert.deepEqual(report.subsumed.map((m) => m.checkpointId), [1]);
   assert.deepEqual(deletes, [metadataPath(JOB, 1), `${JOB}/taskowned/m-1`, `${JOB}/shared/u1-b`]);
   assert.ok(await inner.stat(`${JOB}/shared/u1-a`), 'still referenced by checkpoint 2');
