@@ -22,4 +22,5 @@ export { TumblingEventTimeWindows, SlidingEventTimeWindows, EventTimeSessionWind
 export { parseDuration } from './durations.ts';
 export type { ValueState, ListState, MapState, ReducingState, AggregatingState, AggregateFunction, Serializer } from '../state/types.ts';
 export { partitionProgress, type PartitionProgress } from '../runtime/partition-progress.ts';
+export { userFunctionFailed, type FailingSubtask } from '../runtime/user-code.ts';
 export type { Clock, TimerHandle } from '../util/clock.ts';

@@ -14,10 +14,13 @@ import { StateError, UserFunctionError, WeirError } from '../util/errors.ts';
 import { previewRecord } from '../util/record-preview.ts';
 import { userStackOf } from '../util/stack-frames.ts';
 
-/** The subtask whose function failed (an OperatorContext has these fields). */
+/** The subtask whose function failed (an OperatorContext has these fields; a connector passes its own name). */
 export interface FailingSubtask {
+  /** The operator's (or source's) name. */
   readonly name: string;
+  /** 0-based index of the failing subtask. */
   readonly subtaskIndex: number;
+  /** Number of subtasks of the operator. */
   readonly parallelism: number;
 }
 

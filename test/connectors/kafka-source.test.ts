@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { Admin, Producer, stringSerializers } from '@platformatic/kafka';
 import { KafkaSource, kafkaDeserializers, partitionProgress, type SourceReader } from '../../src/index.ts';
 import { systemClock } from '../../src/util/clock.ts';
-import { ConfigError } from '../../src/util/errors.ts';
+import { ConfigError, UserFunctionError } from '../../src/util/errors.ts';
 import { startKafka, type KafkaBroker } from './support/kafka-broker.ts';
 
 let kafka: KafkaBroker;
@@ -210,4 +210,25 @@ test('kafka source: a broker stopped and restarted under a running reader: retri
   assert.deepEqual(rows.map((x) => [x.partition, x.logEnd]).sort(), [[0, 50], [1, 50]], 'the topic holds exactly what was produced');
   await r.close?.();
   assert.deepEqual([...out.values].sort(), Array.from({ length: 100 }, (_, i) => `o${i}`).sort());
+});
+
+test('kafka source: a deserializer that throws fails with a UserFunctionError naming the source, subtask, topic, partition, offset and payload', async () => {
+  await kafka.createTopic('malformed', 1);
+  await produce('malformed', [{ value: '{"ok":1}', partition: 0 }, { value: '{"ok":', partition: 0 }]);
+  const src = new KafkaSource({ name: 'orders', brokers: kafka.brokers, topics: ['malformed'], deserialize: kafkaDeserializers.json, bounded: true });
+  const r = await src.createReader(ctx(0, 1));
+  const out = output<unknown>();
+  try {
+    const err = await pollUntil(r, out, 1_000_000).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof UserFunctionError, `expected a UserFunctionError, got ${String(err)}`);
+    assert.deepEqual(out.values, [{ ok: 1 }], 'the record before the malformed one was emitted');
+    assert.equal(err.operator, 'orders');
+    assert.equal(err.subtask, 0);
+    assert.equal(err.fn, 'deserialize function');
+    assert.match(err.error, /^SyntaxError: /);
+    assert.equal(err.record, 'topic malformed partition 0 offset 1, value "{\\"ok\\":" (6 bytes)');
+    assert.match(err.message, /in the deserialize function of operator "orders", subtask 0/);
+  } finally {
+    await r.close?.();
+  }
 });

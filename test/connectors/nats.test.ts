@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { NatsSink, NatsSource, natsDeserializers, partitionProgress, type SourceReader } from '../../src/index.ts';
 import { systemClock } from '../../src/util/clock.ts';
-import { ConfigError } from '../../src/util/errors.ts';
+import { ConfigError, UserFunctionError } from '../../src/util/errors.ts';
 import { startNats, type NatsServer } from './support/nats-server.ts';
 
 let nats: NatsServer;
@@ -195,5 +195,24 @@ test('nats source: close() with a fetch in flight while the server is away retur
     assert.ok(Date.now() - t0 < 5000, `close() took ${Date.now() - t0} ms`);
   } finally {
     await own.destroy();
+  }
+});
+
+test('nats source: a deserializer that throws fails with a UserFunctionError naming the source, subtask, stream sequence and payload', async () => {
+  await createStream('bad', ['bad.>']);
+  await publish('bad.x', ['{"ok":1}', '{"ok":']);
+  const src = new NatsSource({ name: 'events', servers: nats.servers, ...nats.auth, stream: 'bad', deserialize: natsDeserializers.json, bounded: true });
+  const r = await src.createReader(ctx());
+  const out: unknown[] = [];
+  try {
+    const err = await pollUntil(r, out, 1_000_000).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof UserFunctionError, `expected a UserFunctionError, got ${String(err)}`);
+    assert.deepEqual(out, [{ ok: 1 }], 'the message before the malformed one was emitted');
+    assert.equal(err.operator, 'events');
+    assert.equal(err.fn, 'deserialize function');
+    assert.match(err.error, /^SyntaxError: /);
+    assert.equal(err.record, 'stream bad sequence 2 (subject bad.x), value "{\\"ok\\":" (6 bytes)');
+  } finally {
+    await r.close?.();
   }
 });

@@ -31,6 +31,7 @@ import { Admin, Consumer, Connection, offsetCommitV9, type ClusterMetadata, type
 type FetchResponse = fetchV17.FetchResponse;
 import { partitionProgress, type PartitionProgress, type PollResult, type Source, type SourceContext, type SourceOutput, type SourceReader } from '../../api/index.ts';
 import { ConfigError } from '../../util/errors.ts';
+import { deserializeFailed } from '../deserialize-failure.ts';
 import { baseClientOptions, classifyKafkaError, describeKafkaError, kafkaStartError, type KafkaConnectionOptions } from './client-options.ts';
 import { committedBatches } from './committed-batches.ts';
 
@@ -59,7 +60,7 @@ export interface KafkaSourceOptions<T> extends KafkaConnectionOptions {
   readonly topics?: readonly string[];
   /** Every topic whose name matches (internal topics excluded). */
   readonly topicPattern?: RegExp;
-  /** Turns a Kafka record into a stream record (see {@link kafkaDeserializers}). A throw fails the job: to route malformed input to a side output, deserialize to bytes or text and use `DataStream.parse`. */
+  /** Turns a Kafka record into a stream record (see {@link kafkaDeserializers}). A throw fails the job as a UserFunctionError naming the source, subtask, topic, partition, offset and payload; to route malformed input to a side output, deserialize to bytes or text and use `DataStream.parse`. */
   readonly deserialize: (record: KafkaRecordView) => T;
   /** Consumer group the offsets are committed to on checkpoint completion (monitoring only). */
   readonly groupId?: string;
@@ -327,7 +328,13 @@ class KafkaReader<T> implements SourceReader<T> {
       const rec = e.rec;
       if (rec === undefined) continue;
       const headers = rec.headers.length === 0 ? [] : rec.headers.map(([k, v]) => [k?.toString('utf8') ?? '', v] as const);
-      const value = deserialize({ topic: part.topic, partition: part.partition, offset: e.next - 1n, timestamp: e.timestamp, key: rec.key, value: rec.value, headers });
+      let value: T;
+      try {
+        value = deserialize({ topic: part.topic, partition: part.partition, offset: e.next - 1n, timestamp: e.timestamp, key: rec.key, value: rec.value, headers });
+      } catch (err) {
+        throw deserializeFailed({ name: this.name, subtaskIndex: this.ctx.subtaskIndex, parallelism: this.ctx.parallelism },
+          `topic ${part.topic} partition ${part.partition} offset ${e.next - 1n}`, rec.value, err);
+      }
       if (wm) {
         if (e.timestamp > part.maxTimestamp) part.maxTimestamp = e.timestamp;
         part.lastRecordAt = now;

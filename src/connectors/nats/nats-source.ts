@@ -14,6 +14,7 @@ import { jetstream, jetstreamManager, DeliverPolicy, type Consumer, type JetStre
 import type { NatsConnection } from '@nats-io/transport-node';
 import { partitionProgress, type PollResult, type Source, type SourceContext, type SourceOutput, type SourceReader } from '../../api/index.ts';
 import { ConfigError } from '../../util/errors.ts';
+import { deserializeFailed } from '../deserialize-failure.ts';
 import { describeNatsError, natsConnect, type NatsConnectionOptions } from './nats-connection.ts';
 
 /** One JetStream message as the source's `deserialize` function sees it. */
@@ -36,7 +37,7 @@ export interface NatsSourceOptions<T> extends NatsConnectionOptions {
   readonly stream: string;
   /** Only these subjects of the stream (default all). */
   readonly subjects?: readonly string[];
-  /** Turns a message into a stream record (see {@link natsDeserializers}); a throw fails the job. */
+  /** Turns a message into a stream record (see {@link natsDeserializers}); a throw fails the job as a UserFunctionError naming the source, subtask, stream sequence and payload. */
   readonly deserialize: (m: NatsMessageView) => T;
   /** Stop at the stream's last sequence found at the first start (kept in state across restores); default false (unbounded). */
   readonly bounded?: boolean;
@@ -165,7 +166,14 @@ class NatsReader<T> implements SourceReader<T> {
         break;
       }
       this.next = p.seq + 1;
-      out.collect(this.o.deserialize(p.view), p.view.timestamp);
+      let value: T;
+      try {
+        value = this.o.deserialize(p.view);
+      } catch (err) {
+        throw deserializeFailed({ name: this.name, subtaskIndex: this.ctx.subtaskIndex, parallelism: this.ctx.parallelism },
+          `stream ${this.o.stream} sequence ${p.seq} (subject ${p.view.subject})`, p.view.data, err);
+      }
+      out.collect(value, p.view.timestamp);
       n++;
     }
     if (this.qpos >= this.queue.length) {
