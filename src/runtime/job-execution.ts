@@ -380,6 +380,14 @@ export class JobExecution implements CheckpointParticipant {
           this.metrics.recordsIn += recordsIn;
           this.metrics.recordsOut += recordsOut;
         },
+        workerStarted: (w) => {
+          const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+          const tsx = w.loaderModules === undefined ? '' : `; ${w.loaderModules} module${w.loaderModules === 1 ? '' : 's'} through tsx`;
+          this.log('info', `worker ${w.index} (thread ${w.threadId}) started in ${s(w.readyMillis)}: runtime loaded at ${s(w.runtimeMillis)}, job module and graph at ${s(w.jobMillis)}${tsx}`, {
+            worker: w.index, threadId: w.threadId, startMillis: Math.round(w.readyMillis), runtimeMillis: Math.round(w.runtimeMillis),
+            jobMillis: Math.round(w.jobMillis), loaderModules: w.loaderModules,
+          });
+        },
       },
     );
   }

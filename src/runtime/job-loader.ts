@@ -8,9 +8,10 @@
  * CommonJS package. When weir itself runs from its TypeScript sources, tsx is already
  * registered in this thread (`node --import tsx`, bin/weir.js, or the worker bootstrap of
  * util/module-worker.ts); from the built package, the first call registers tsx's ESM and
- * CommonJS hooks for this thread (once), so it works the same in a worker thread. The
- * job's `import … from 'weir'` gets the very modules the runtime runs (one copy of every
- * class). weir is plain ESM without top-level await, so a job compiled to CommonJS can
+ * CommonJS hooks for this thread (once), so it works the same in a worker thread —
+ * after loading weir's package entry without them, so that only the job's own files go
+ * through tsx (registerTsx below). The job's `import … from 'weir'` gets the very modules
+ * the runtime runs (one copy of every class). weir is plain ESM without top-level await, so a job compiled to CommonJS can
  * `require` it (Node >= 20.19).
  *
  * A job module's default export builds the job:
@@ -23,13 +24,32 @@ import { ConfigError, errorMessage } from '../util/errors.ts';
 
 /** Whether tsx's hooks are known to be active in this thread. From the sources they must be. */
 let tsxRegistered = import.meta.url.endsWith('.ts');
+/** Modules loaded through the tsx hooks registered here; undefined when weir runs from its sources (all of them go through tsx). */
+let loadedThroughTsx: number | undefined;
 
 async function registerTsx(): Promise<void> {
   if (tsxRegistered) return;
+  // Load weir's package entry (what the job's `import … from 'weir'` resolves to in an
+  // installed package) before tsx's hooks are on: with hooks registered, Node sends every
+  // module a thread imports — weir's ~200 and its dependencies' hundreds — to the hooks
+  // thread to resolve and load, one round trip each, which doubled a worker thread's
+  // start (docs/runtime.md, "Starting workers"). Loaded now, the job's import of 'weir'
+  // finds it in the module map, and tsx handles only the job's own files.
+  await import(new URL('../index.js', import.meta.url).href);
   const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
-  esm.register();
+  loadedThroughTsx = 0;
+  esm.register({ onImport: () => void (loadedThroughTsx! += 1) });
   cjs.register();
   tsxRegistered = true;
+}
+
+/**
+ * How many modules this thread loaded through tsx's ESM hooks (weir from the built
+ * package: the job's own TypeScript files and what they import after them); undefined
+ * when weir runs from its sources, where every module goes through tsx.
+ */
+export function modulesLoadedThroughTsx(): number | undefined {
+  return loadedThroughTsx;
 }
 
 /** Extensions `loadJobModule` accepts. */

@@ -19,6 +19,7 @@ import { msgpackSerializer } from '../../state/serializers.ts';
 import { LocalChannel } from '../channel.ts';
 import { Barrier } from '../elements.ts';
 import { buildExecutionPlan } from '../execution-plan.ts';
+import { modulesLoadedThroughTsx } from '../job-loader.ts';
 import { partitionProgress } from '../partition-progress.ts';
 import { Task, type TaskServices } from '../task/task.ts';
 import { TurnBudget } from '../turn-budget.ts';
@@ -85,6 +86,8 @@ function backendReport(key: string, b: KeyedStateBackend): BackendReport {
 }
 
 async function main(): Promise<void> {
+  // performance.now() counts from the process's time origin in every thread (worker-protocol.ts).
+  const runtimeAt = performance.now();
   let job: WorkerJob;
   try {
     job = await loadJob();
@@ -92,6 +95,7 @@ async function main(): Promise<void> {
     send({ t: 'fatal', error: asWorkerError(err) });
     return;
   }
+  const jobAt = performance.now();
   const graph = job.graph;
   const plan = buildExecutionPlan(graph);
   const placement = placeSubtasks(plan, init.workers);
@@ -222,7 +226,7 @@ async function main(): Promise<void> {
     await job.close().catch(() => undefined);
     send({ t: 'closed' });
   };
-  send({ t: 'ready' });
+  send({ t: 'ready', start: { runtimeAt, jobAt, readyAt: performance.now(), loaderModules: modulesLoadedThroughTsx() } });
 }
 
 await main();

@@ -34,6 +34,22 @@ export interface WorkerPoolEvents {
   backendOpened(info: { operatorId: string; subtaskIndex: number; localDir: string; restoredFrom: number | undefined; openMillis: number; backend: BackendMirror }): void;
   /** Job-wide counters measured on a worker since its previous report. */
   metrics(recordsIn: number, recordsOut: number): void;
+  /** A worker is running its subtasks: how long its start took (spawn to ready, and its phases). */
+  workerStarted(info: WorkerStarted): void;
+}
+
+/** A worker's start, in ms since the main thread spawned it (WorkerPoolEvents.workerStarted, WorkerInfo.start). */
+export interface WorkerStarted {
+  readonly index: number;
+  readonly threadId: number;
+  /** The worker's program and the runtime it imports were loaded. */
+  readonly runtimeMillis: number;
+  /** The job module was loaded and the graph built. */
+  readonly jobMillis: number;
+  /** The worker runs its subtasks. */
+  readonly readyMillis: number;
+  /** Modules the worker loaded through tsx's hooks (WorkerStartReport.loaderModules). */
+  readonly loaderModules: number | undefined;
 }
 
 export interface WorkerPoolOptions {
@@ -62,6 +78,8 @@ export interface WorkerInfo {
   readonly recordsSent: number;
   readonly bytesSent: number;
   readonly batchesSent: number;
+  /** How the worker's start went; undefined until it is running. */
+  readonly start: WorkerStarted | undefined;
 }
 
 const STATS_INTERVAL_MS = 250;
@@ -175,6 +193,8 @@ class WorkerSlot {
   private partitions: readonly PartitionProgress[] = [];
   private readonly progressKey: string;
   private readonly mirrors = new Map<string, BackendMirror>();
+  private readonly spawnedAt = performance.now();
+  private started: WorkerStarted | undefined;
 
   constructor(
     readonly index: number,
@@ -229,7 +249,7 @@ class WorkerSlot {
     }
     return {
       index: this.index, threadId: this.thread.threadId, alive: this.alive, subtasks: this.tasks.map((t) => t.name),
-      busy: this.busy, busyRecent: this.busyRecent, recordsSent, bytesSent, batchesSent,
+      busy: this.busy, busyRecent: this.busyRecent, recordsSent, bytesSent, batchesSent, start: this.started,
     };
   }
 
@@ -255,6 +275,11 @@ class WorkerSlot {
   private receive(m: FromWorker): void {
     switch (m.t) {
       case 'ready':
+        this.started = {
+          index: this.index, threadId: this.thread.threadId, runtimeMillis: m.start.runtimeAt - this.spawnedAt, jobMillis: m.start.jobAt - this.spawnedAt,
+          readyMillis: m.start.readyAt - this.spawnedAt, loaderModules: m.start.loaderModules,
+        };
+        this.events.workerStarted(this.started);
         return;
       case 'fatal':
         for (const t of this.tasks) t.settle(toError(m.error, `worker ${this.index}`));

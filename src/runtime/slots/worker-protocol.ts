@@ -103,8 +103,26 @@ export interface WorkerStats {
   readonly partitions: readonly PartitionProgress[];
 }
 
+/**
+ * How a worker thread's start went: `performance.now()` at each step (every thread of a
+ * process counts from the process's time origin, so the main thread subtracts its spawn time).
+ */
+export interface WorkerStartReport {
+  /** The worker's program and the runtime it imports were loaded. */
+  readonly runtimeAt: number;
+  /** The job module was loaded and the graph built (WorkerInit.bootstrap). */
+  readonly jobAt: number;
+  /** Subtasks, channels and task loops created: the worker is running. */
+  readonly readyAt: number;
+  /**
+   * Modules this thread loaded through tsx's hooks (weir from the built package: only the
+   * job's own files should); undefined when weir runs from its sources (all of them).
+   */
+  readonly loaderModules: number | undefined;
+}
+
 export type FromWorker =
-  | { readonly t: 'ready' }
+  | { readonly t: 'ready'; readonly start: WorkerStartReport }
   | { readonly t: 'fatal'; readonly error: WorkerError }
   | { readonly t: 'ack'; readonly task: string; readonly id: number; readonly states: SubtaskState[]; readonly metrics: SubtaskCheckpointMetrics }
   | { readonly t: 'decline'; readonly task: string; readonly id: number; readonly reason: string }
