@@ -9,44 +9,31 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium, type Browser } from './browser.ts';
 import { JOB, getJson, startCounterJob, waitForCheckpoints, type RunningJob } from './helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const resultsDir = new URL('../../test-results/', import.meta.url).pathname;
 
 let job: RunningJob;
+let browser: Browser | undefined;
 let context: BrowserContext | undefined;
-let profile: string | undefined;
 let launchError: Error | undefined;
 
 before(async () => {
   job = await startCounterJob();
-  if (!existsSync(CHROMIUM)) {
-    launchError = new Error(`${CHROMIUM} not found: run scripts/install-chromium.sh (apt-get install -y chromium)`);
-    return;
-  }
-  profile = mkdtempSync(join(tmpdir(), 'weir-chromium-'));
   try {
-    // launchPersistentContext: a fresh --user-data-dir of our own (playwright refuses it in args)
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1500, height: 1000 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      timeout: 60_000,
-    });
+    browser = await launchChromium();
+    context = browser.context;
   } catch (err) {
-    launchError = new Error(`Chromium (${CHROMIUM}) did not start: ${(err as Error).message}`, { cause: err });
+    launchError = err as Error;
   }
 });
 
 after(async () => {
-  await context?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
   await job?.stop();
 });
 

@@ -14,17 +14,17 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Producer, stringSerializers } from '@platformatic/kafka';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium, type Browser } from './browser.ts';
 import { partitionOwner } from '../../src/connectors/kafka/kafka-source.ts';
 import { startKafka, type KafkaBroker } from '../connectors/support/kafka-broker.ts';
 import { bin, freePort, getJson, waitFor } from './helpers.ts';
 import { parsePrometheusText } from './prometheus-text.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const root = new URL('../../', import.meta.url).pathname;
 const resultsDir = join(root, 'test-results');
 const PARTITIONS = 3;
@@ -32,27 +32,16 @@ const PER_PARTITION = 2000;
 const JOB_NAME = 'kafka-gated-job';
 
 let kafka: KafkaBroker | undefined;
+let browser: Browser | undefined;
 let context: BrowserContext | undefined;
-let profile: string | undefined;
 let child: ChildProcess | undefined; // the running job
 let work: string | undefined;
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'weir-kafka-web-'));
   kafka = await startKafka();
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: run scripts/install-chromium.sh (apt-get install -y chromium)`);
-  profile = mkdtempSync(join(tmpdir(), 'weir-chromium-'));
-  try {
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1500, height: 1000 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      timeout: 60_000,
-    });
-  } catch (err) {
-    throw new Error(`Chromium (${CHROMIUM}) did not start: ${(err as Error).message}`, { cause: err });
-  }
+  browser = await launchChromium();
+  context = browser.context;
 });
 
 /** Stops the running job (SIGINT, SIGKILL after 20 s). */
@@ -69,8 +58,7 @@ async function stopJob(): Promise<void> {
 
 after(async () => {
   await stopJob();
-  await context?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
   await kafka?.destroy();
   if (work) rmSync(work, { recursive: true, force: true });
 });

@@ -1,7 +1,8 @@
 // The weir dashboard: preact + htm (no build step), uPlot for charts, all served from
 // node_modules by src/web/server.ts. Polls the REST API (docs/rest-api.md) once a second.
 // Views: job graph, throughput per operator chain, log source partitions (offsets and
-// lag, when the job reads Kafka), checkpoint counts/history/chart, and
+// lag, when the job reads Kafka), failed attempts with the user's file and line,
+// checkpoint counts/history/chart, and
 // the state view (state-view.js) that draws the seed figure for a live subtask.
 /* global document, window, fetch, setTimeout, clearTimeout, ResizeObserver */
 import { h, render } from 'preact';
@@ -173,6 +174,25 @@ function Partitions({ parts }) {
     </tbody></table>`;
 }
 
+// ---------------------------------------------------------------- exceptions
+// The failed attempts (GET /api/jobs/:job/exceptions, Flink's exception history), newest
+// first: when a function of the job threw, the operator, subtask, function, the user's
+// file and line, the error and the record; the user's stack on a click.
+function Exceptions({ list }) {
+  return html`<table data-testid="exception-table"><thead><tr><th class="l">time</th><th>attempt</th><th class="l">where</th><th class="l">error</th><th class="l">record</th><th class="l">then</th></tr></thead>
+    <tbody>${list.map((e) => {
+      const f = e.failure;
+      const where = f ? `${f.operator}[${f.subtask}] · ${f.fn}` : (e.task ?? '–');
+      return html`<tr data-testid="exception-row" data-attempt=${e.attempt}>
+        <td class="l">${fmtTime(e.timestamp)}</td><td>${e.attempt}</td>
+        <td class="l"><span data-testid="exception-where">${where}</span>${f?.location ? html`<br /><code data-testid="exception-location">${f.location}</code>` : ''}</td>
+        <td class="l err" data-testid="exception-error">${f ? f.error : e.reason.split('\n')[0]}
+          ${f?.userStack ? html`<details><summary>stack</summary><pre>${f.userStack}</pre></details>` : ''}</td>
+        <td class="l"><code data-testid="exception-record">${f?.record ?? ''}</code></td>
+        <td class="l">${e.restarting ? 'restarted' : 'job failed'}</td></tr>`;
+    })}</tbody></table>`;
+}
+
 // ---------------------------------------------------------------- checkpoints
 function CheckpointCounts({ cps }) {
   const c = cps.counts;
@@ -276,7 +296,7 @@ function App() {
         }
         if (id !== undefined) {
           const base = `/api/jobs/${encodeURIComponent(id)}`;
-          const [job, cps, state, parts] = await Promise.all([getJson(base), getJson(`${base}/checkpoints`), getJson(`${base}/state`), getJson(`${base}/partitions`)]);
+          const [job, cps, state, parts, exc] = await Promise.all([getJson(base), getJson(`${base}/checkpoints`), getJson(`${base}/state`), getJson(`${base}/partitions`), getJson(`${base}/exceptions`)]);
           const s = series.current;
           s.t.push(Date.now() / 1000);
           for (const v of job.vertices) {
@@ -288,7 +308,7 @@ function App() {
             s.t.shift();
             for (const arr of Object.values(s.byName)) arr.shift();
           }
-          setData({ job, cps, state, parts });
+          setData({ job, cps, state, parts, exceptions: exc.exceptions });
           setError(undefined);
         }
       } catch (err) {
@@ -303,7 +323,7 @@ function App() {
     };
   }, [tick]);
   if (!data) return html`<p class="muted">${error ? html`<span class="err">${error}</span>` : 'waiting for the job…'}</p>`;
-  const { job, cps, state, parts } = data;
+  const { job, cps, state, parts, exceptions } = data;
   return html`
     <header>
       <h1>weir</h1>
@@ -319,6 +339,7 @@ function App() {
     <main>
       <section><h2>Job graph <small>operator chains; edges say how records are partitioned</small></h2><${JobGraph} job=${job} /><${Operators} job=${job} state=${state} /></section>
       <section><h2>Throughput <small>records in per second, per operator chain</small></h2><${Throughput} job=${job} series=${series.current} /></section>
+      ${exceptions.length ? html`<section class="wide" data-testid="exceptions"><h2>Exceptions <small>failed attempts, newest first · ${exceptions.length}</small></h2><${Exceptions} list=${exceptions} /></section>` : ''}
       ${parts.partitions.length ? html`<section class="wide" data-testid="partitions"><h2>Source partitions <small>next offset, end of log and lag per partition · total lag <b data-testid="total-lag">${parts.totalLag}</b></small></h2><${Partitions} parts=${parts} /></section>` : ''}
       <section class="wide"><h2>Checkpoints <small>every ${cps.config.interval ?? '–'} ms · ${cps.config.retained ?? 1} retained</small></h2>
         <${CheckpointCounts} cps=${cps} />
