@@ -16,6 +16,13 @@ import { compareBytes } from '../util/bytes.ts';
 export const enum ValueKind {
   Delete = 0,
   Put = 1,
+  /**
+   * A merge operand (append): the entry's value is appended to the key's value below it.
+   * Readers fold the operands, oldest first, onto the newest base (Put, Delete or a
+   * covering range tombstone) below them — see docs/lsm.md "Merge operands". A table
+   * holding one is written with sstable format version 2 (format.ts).
+   */
+  Merge = 2,
 }
 
 export const TRAILER_BYTES = 8;

@@ -30,6 +30,9 @@ export class LevelCursor implements InternalCursor {
   get value(): Uint8Array | null {
     return this.cur!.value;
   }
+  get merge(): boolean {
+    return this.cur!.merge;
+  }
 
   private openAt(i: number): InternalCursor | null {
     if (this.index === i && this.cur !== null) return this.cur;

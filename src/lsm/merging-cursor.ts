@@ -29,6 +29,9 @@ export class MergingCursor implements InternalCursor {
   get value(): Uint8Array | null {
     return this.heap[0]!.value;
   }
+  get merge(): boolean {
+    return this.heap[0]!.merge;
+  }
 
   /** True when a must come out before b in the current direction. */
   private before(a: InternalCursor, b: InternalCursor): boolean {

@@ -4,7 +4,9 @@
  * sequence captured when it was opened:
  *  - entries with sequence > readSeq are skipped (later writes are invisible);
  *  - of each user key only the newest visible version counts; a point deletion or a
- *    range tombstone with a larger sequence (<= readSeq) hides it;
+ *    range tombstone with a larger sequence (<= readSeq) hides it; when it is a merge
+ *    operand, the versions below it are folded in (merge.ts) down to the newest base
+ *    (Put, Delete, or the first version a range tombstone hides);
  *  - bounded by [start, end) and prefix; forward or reverse.
  * It holds (through `release`) the version and memtables it reads; close() — or running
  * to the end — releases them exactly once.
@@ -12,6 +14,7 @@
 import type { LsmIterator } from './types.ts';
 import type { InternalCursor } from './internal-cursor.ts';
 import { compareBytes, equalBytes, prefixSuccessor } from '../util/bytes.ts';
+import { appendOperands, MergeAcc } from './merge.ts';
 
 export type TombstoneProbe = (key: Uint8Array, readSeq: number) => number;
 
@@ -99,9 +102,30 @@ export class StoreIterator implements LsmIterator {
       this.skipKey = k;
       const v = c.value;
       if (v === null) continue;
-      if (this.maxTombstone(k, readSeq) > c.seq) continue;
-      return { done: false, value: [k, v] };
+      const t = this.maxTombstone(k, readSeq);
+      if (t > c.seq) continue;
+      if (!c.merge) return { done: false, value: [k, v] };
+      return { done: false, value: [k, this.foldForward(k, t)] };
     }
+  }
+
+  /**
+   * The cursor is on key k's newest visible version, a merge operand not hidden by the
+   * tombstone sequence t: collects the operands below it down to the base and folds.
+   * Leaves the cursor inside k's versions (skipKey skips the rest).
+   */
+  private foldForward(k: Uint8Array, t: number): Uint8Array {
+    const c = this.cursor;
+    const acc = new MergeAcc();
+    acc.push(c.value!.slice());
+    c.next();
+    // Versions of k below the first visible one all have smaller sequences (<= readSeq).
+    for (; c.valid && equalBytes(c.key, k); c.next()) {
+      if (c.seq < t) break;
+      if (!c.merge) return acc.fold(c.value);
+      acc.push(c.value!.slice());
+    }
+    return acc.fold(null);
   }
 
   private nextBackward(): IteratorResult<[Uint8Array, Uint8Array]> {
@@ -110,20 +134,25 @@ export class StoreIterator implements LsmIterator {
     for (;;) {
       if (!c.valid) return this.finish();
       if (this.lower !== undefined && compareBytes(c.key, this.lower) < 0) return this.finish();
-      // Versions of one user key arrive oldest first: the last visible one wins.
+      // Versions of one user key arrive oldest first: the last visible base wins, and
+      // the merge operands above it are appended in the order they arrive.
       const k = c.key.slice();
-      let seq = -1;
-      let value: Uint8Array | null = null;
+      const t = this.maxTombstone(k, readSeq);
+      let base: Uint8Array | null = null;
+      let ops: Uint8Array[] | null = null; // oldest first
       while (c.valid && equalBytes(c.key, k)) {
-        if (c.seq <= readSeq) {
-          seq = c.seq;
-          value = c.value === null ? null : c.value.slice();
+        if (c.seq <= readSeq && c.seq > t) {
+          if (c.merge) (ops ??= []).push(c.value!.slice());
+          else {
+            base = c.value === null ? null : c.value.slice();
+            ops = null;
+          }
         }
         c.prev();
       }
-      if (seq < 0 || value === null) continue;
-      if (this.maxTombstone(k, readSeq) > seq) continue;
-      return { done: false, value: [k, value] };
+      if (ops !== null) return { done: false, value: [k, appendOperands(base, ops.reverse())] };
+      if (base === null) continue;
+      return { done: false, value: [k, base] };
     }
   }
 

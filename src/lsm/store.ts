@@ -34,6 +34,7 @@ import type {
   FlushTiming, LiveFile, LsmIterator, LsmOptions, LsmSnapshot, LsmStats, LsmStore, ScanOptions, SnapshotFiles, WriteBatch,
 } from './types.ts';
 import { Memtable, type PointHit } from './memtable/memtable.ts';
+import { MergeAcc } from './merge.ts';
 import { VersionSet } from './version/version-set.ts';
 import { applyEdit, type Version, type VersionEdit } from './version/version.ts';
 import { tableFileName, parseTableFileName, type FileMeta } from './version/file-meta.ts';
@@ -214,7 +215,7 @@ export class LsmStoreImpl implements LsmStore {
   private flushRunMillis = 0;
   private compactionRunMillis = 0;
 
-  private readonly hit: PointHit = { seq: 0, value: null };
+  private readonly hit: PointHit = { seq: 0, value: null, merge: false, entry: -1 };
 
   private readonly lock: DirLock;
 
@@ -266,6 +267,13 @@ export class LsmStoreImpl implements LsmStore {
     if (this.mem.bytes >= this.o.memtableBytes) this.sealActive();
   }
 
+  merge(key: Uint8Array, operand: Uint8Array): void {
+    this.checkWritable();
+    this.mem.add(key, ++this.versions.lastSequence, operand, true);
+    this.bytesIngested += key.length + operand.length;
+    if (this.mem.bytes >= this.o.memtableBytes) this.sealActive();
+  }
+
   delete(key: Uint8Array): void {
     this.checkWritable();
     this.mem.add(key, ++this.versions.lastSequence, null);
@@ -291,7 +299,7 @@ export class LsmStoreImpl implements LsmStore {
     const { ops, keys, args } = batch;
     const mem = this.mem;
     // Validate first so that a bad op cannot leave half a batch applied.
-    for (let i = 0; i < ops.length; i++) if (ops[i] === BatchOp.Put) assert(args[i] instanceof Uint8Array, 'batch put without value');
+    for (let i = 0; i < ops.length; i++) if (ops[i] === BatchOp.Put || ops[i] === BatchOp.Merge) assert(args[i] instanceof Uint8Array, 'batch put without value');
     let seq = this.versions.lastSequence;
     for (let i = 0; i < ops.length; i++) {
       const k = keys[i]!;
@@ -299,6 +307,10 @@ export class LsmStoreImpl implements LsmStore {
       switch (ops[i]) {
         case BatchOp.Put:
           mem.add(k, ++seq, a);
+          this.bytesIngested += k.length + a.length;
+          break;
+        case BatchOp.Merge:
+          mem.add(k, ++seq, a, true);
           this.bytesIngested += k.length + a.length;
           break;
         case BatchOp.Delete:
@@ -368,14 +380,20 @@ export class LsmStoreImpl implements LsmStore {
     let maxT = 0;
     let m = this.mem;
     if (m.hasTombstones) maxT = m.maxTombstoneCovering(key, readSeq);
-    if (m.get(key, readSeq, hit)) return hit.value !== null && hit.seq > maxT ? hit.value : undefined;
+    if (m.get(key, readSeq, hit)) {
+      if (hit.merge && hit.seq > maxT) return this.getMerged(key, readSeq);
+      return hit.value !== null && hit.seq > maxT ? hit.value : undefined;
+    }
     for (let i = this.sealed.length - 1; i >= 0; i--) {
       m = this.sealed[i]!.mem;
       if (m.hasTombstones) {
         const t = m.maxTombstoneCovering(key, readSeq);
         if (t > maxT) maxT = t;
       }
-      if (m.get(key, readSeq, hit)) return hit.value !== null && hit.seq > maxT ? hit.value : undefined;
+      if (m.get(key, readSeq, hit)) {
+        if (hit.merge && hit.seq > maxT) return this.getMerged(key, readSeq);
+        return hit.value !== null && hit.seq > maxT ? hit.value : undefined;
+      }
     }
     // Every table entry is older than every memtable entry: a memtable tombstone hides it.
     if (maxT > 0) return undefined;
@@ -386,15 +404,68 @@ export class LsmStoreImpl implements LsmStore {
     for (let i = 0; i < l0.length; i++) {
       const f = l0[i]!;
       if (compareBytes(key, f.smallest) < 0 || compareBytes(key, f.largest) > 0) continue;
-      if (this.tableGet(f, key, readSeq, tableT)) return this.visible(tableT);
+      if (this.tableGet(f, key, readSeq, tableT)) return hit.merge && (tableT === 0 || hit.seq > tableT) ? this.getMerged(key, readSeq) : this.visible(tableT);
     }
     for (let l = 1; l < v.levels.length; l++) {
       if (v.levels[l]!.length === 0) continue;
       const i = v.findFile(l, key);
       if (i < 0) continue;
-      if (this.tableGet(v.levels[l]![i]!, key, readSeq, tableT)) return this.visible(tableT);
+      if (this.tableGet(v.levels[l]![i]!, key, readSeq, tableT)) return hit.merge && (tableT === 0 || hit.seq > tableT) ? this.getMerged(key, readSeq) : this.visible(tableT);
     }
     return undefined;
+  }
+
+  /**
+   * get() when the newest visible entry of key is a merge operand: walks every source
+   * newest first again, collecting operands, down to the newest base — a Put, a Delete,
+   * an entry hidden by a range tombstone (its sequence is below the largest covering
+   * one: nothing there or below counts), or the end — and folds (merge.ts). Range
+   * tombstones compare by sequence only, so a source's tombstones never hide an entry
+   * of a newer source (memtables are newer than every table, see get()).
+   */
+  private getMerged(key: Uint8Array, readSeq: number): Uint8Array | undefined {
+    const acc = new MergeAcc();
+    const hit = this.hit;
+    let maxT = 0;
+    const mems = [this.mem];
+    for (let i = this.sealed.length - 1; i >= 0; i--) mems.push(this.sealed[i]!.mem);
+    for (const m of mems) {
+      if (m.hasTombstones) {
+        const t = m.maxTombstoneCovering(key, readSeq);
+        if (t > maxT) maxT = t;
+      }
+      // Memtable views stay valid (the arena is append-only), so operands are not copied.
+      for (let found = m.get(key, readSeq, hit); found; found = m.olderHit(hit)) {
+        if (hit.seq < maxT) return acc.fold(null);
+        if (!hit.merge) return hit.value === null && acc.length === 0 ? undefined : acc.fold(hit.value);
+        acc.push(hit.value!);
+      }
+    }
+    if (maxT > 0) return acc.fold(null);
+    const v = this.versions.current;
+    const ti = v.tombstones();
+    const tableT = ti.count === 0 ? 0 : ti.maxCovering(key, readSeq);
+    // One entry per key and table (flushes and compactions keep the newest only), newest table first.
+    const visit = (f: FileMeta): Uint8Array | undefined | null => {
+      if (!this.tables.get(f, key, readSeq, hit)) return null;
+      if (hit.seq < tableT) return acc.fold(null);
+      if (!hit.merge) return hit.value === null && acc.length === 0 ? undefined : acc.fold(hit.value);
+      acc.push(hit.value!.slice()); // a view into a block that may be evicted
+      return null;
+    };
+    for (const f of v.levels[0]!) {
+      if (compareBytes(key, f.smallest) < 0 || compareBytes(key, f.largest) > 0) continue;
+      const r = visit(f);
+      if (r !== null) return r;
+    }
+    for (let l = 1; l < v.levels.length; l++) {
+      if (v.levels[l]!.length === 0) continue;
+      const i = v.findFile(l, key);
+      if (i < 0) continue;
+      const r = visit(v.levels[l]![i]!);
+      if (r !== null) return r;
+    }
+    return acc.length === 0 ? undefined : acc.fold(null);
   }
 
   private tableGet(f: FileMeta, key: Uint8Array, readSeq: number, tombSeq: number): boolean {

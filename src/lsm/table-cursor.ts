@@ -15,6 +15,7 @@ export class TableCursor implements InternalCursor {
   private ukey: Uint8Array | null = null;
   private _seq = 0;
   private deleted = false;
+  private _merge = false;
 
   constructor(it: TableIterator, onClose?: () => void) {
     this.it = it;
@@ -25,7 +26,9 @@ export class TableCursor implements InternalCursor {
     const k = this.it.key;
     this.ukey = k.subarray(0, k.length - TRAILER_BYTES);
     this._seq = sequenceOf(k);
-    this.deleted = k[k.length - 1] === ValueKind.Delete;
+    const kind = k[k.length - 1];
+    this.deleted = kind === ValueKind.Delete;
+    this._merge = kind === ValueKind.Merge;
   }
 
   get valid(): boolean {
@@ -42,6 +45,10 @@ export class TableCursor implements InternalCursor {
   get value(): Uint8Array | null {
     if (this.ukey === null) this.decode();
     return this.deleted ? null : this.it.value;
+  }
+  get merge(): boolean {
+    if (this.ukey === null) this.decode();
+    return this._merge;
   }
   seekToFirst(): void {
     this.ukey = null;

@@ -65,9 +65,9 @@ export class TableSet {
     const r = this.reader(f).get(key, readSeq);
     if (r === undefined) return false;
     hit.value = r.kind === ValueKind.Delete ? null : r.value;
-    // TableReader.get does not report the sequence; callers that need it (a range
-    // tombstone covers the key) use getWithSeq.
-    hit.seq = -1;
+    hit.merge = r.kind === ValueKind.Merge;
+    hit.entry = -1;
+    hit.seq = r.seq;
     return true;
   }
 
@@ -84,6 +84,8 @@ export class TableSet {
       for (let i = 0; i < key.length; i++) if (k[i] !== key[i]) return false;
       hit.seq = sequenceOf(k);
       hit.value = k[k.length - 1] === ValueKind.Delete ? null : it.value;
+      hit.merge = k[k.length - 1] === ValueKind.Merge;
+      hit.entry = -1;
       return true;
     } finally {
       h.release();

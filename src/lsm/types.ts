@@ -95,6 +95,8 @@ export interface LsmIterator extends Iterable<[Uint8Array, Uint8Array]> {
 
 export interface WriteBatch {
   put(key: Uint8Array, value: Uint8Array): this;
+  /** A merge operand (append), see LsmStore.merge. */
+  merge(key: Uint8Array, operand: Uint8Array): this;
   delete(key: Uint8Array): this;
   deleteRange(start: Uint8Array, end: Uint8Array): this;
   readonly count: number;
@@ -188,6 +190,13 @@ export interface LsmStore {
 
   get(key: Uint8Array): Uint8Array | undefined;
   put(key: Uint8Array, value: Uint8Array): void;
+  /**
+   * Appends `operand` to key's value without reading it (a merge operand, src/lsm/merge.ts):
+   * afterwards get(key) = old value (nothing if absent or deleted) ‖ operand. Costs the
+   * operand's bytes; reads fold the operands, flushes and compactions fold or
+   * concatenate them (docs/lsm.md "Merge operands").
+   */
+  merge(key: Uint8Array, operand: Uint8Array): void;
   delete(key: Uint8Array): void;
   /** Deletes every key in [start, end) with one range tombstone. */
   deleteRange(start: Uint8Array, end: Uint8Array): void;

@@ -145,6 +145,11 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
     this.store.delete(this.prefix(stateId));
   }
 
+  /** ListState appends: one merge operand with only the new bytes (src/lsm/merge.ts). */
+  cellAppend(stateId: number, bytes: Uint8Array): void {
+    this.store.merge(this.prefix(stateId), bytes);
+  }
+
   mapGet(stateId: number, userKey: Uint8Array): Uint8Array | undefined {
     return this.store.get(this.mapKey(stateId, userKey));
   }

@@ -6,7 +6,10 @@
  * only here, only when read or written.
  *
  * List encoding: the elements' serialized bytes, each prefixed with a varint length, so
- * add() appends bytes without deserializing the list.
+ * the encoding of a list is the concatenation of its elements' encodings: add() appends
+ * bytes without deserializing the list. On a backend with `cellAppend` (the lsm backend:
+ * an LSM merge operand, src/lsm/merge.ts) add()/addAll() write only the new elements'
+ * bytes; otherwise (the heap backend) they read the list's bytes and write old ‖ new.
  */
 import type {
   AggregateFunction, AggregatingState, ListState, MapState, ReducingState, Serializer, ValueState,
@@ -27,6 +30,11 @@ export interface CellStore {
   mapEntries(stateId: number): Iterable<[Uint8Array, Uint8Array]>;
   mapIsEmpty(stateId: number): boolean;
   mapClear(stateId: number): void;
+  /**
+   * Optional: appends bytes to the cell's value without reading it (absent cell = empty
+   * value); a later cellGet returns old ‖ bytes. ListState uses it when present.
+   */
+  cellAppend?(stateId: number, bytes: Uint8Array): void;
   /**
    * Optional object-level access to a single-value cell (value, reducing, aggregating
    * state): a backend that keeps values unserialized (the heap backend keeps immutable
@@ -101,11 +109,13 @@ export class ListStateImpl<T> implements ListState<T> {
     return b === undefined ? [] : decodeElements(this.ser, b);
   }
   add(value: T): void {
-    this.cells.cellPut(this.id, encodeElements(this.ser, [value], this.cells.cellGet(this.id)));
+    if (this.cells.cellAppend !== undefined) this.cells.cellAppend(this.id, encodeElements(this.ser, [value]));
+    else this.cells.cellPut(this.id, encodeElements(this.ser, [value], this.cells.cellGet(this.id)));
   }
   addAll(values: readonly T[]): void {
     if (values.length === 0) return;
-    this.cells.cellPut(this.id, encodeElements(this.ser, values, this.cells.cellGet(this.id)));
+    if (this.cells.cellAppend !== undefined) this.cells.cellAppend(this.id, encodeElements(this.ser, values));
+    else this.cells.cellPut(this.id, encodeElements(this.ser, values, this.cells.cellGet(this.id)));
   }
   update(values: readonly T[]): void {
     if (values.length === 0) {

@@ -32,7 +32,7 @@ test('memtable: ordered iteration both ways, point reads at any sequence, tree i
       for (c.seekToLast(); c.valid; c.prev()) back.push(`${toHex(c.key)}@${c.seq}`);
       assert.deepEqual(back, fwd.slice().reverse());
       // Point reads at every sequence: the newest entry with seq <= S.
-      const hit: PointHit = { seq: 0, value: null };
+      const hit: PointHit = { seq: 0, value: null, merge: false, entry: -1 };
       for (let s = 0; s <= writes.length; s += Math.max(1, Math.floor(writes.length / 7))) {
         for (const [k] of writes.slice(0, 20)) {
           const want = sorted.find((e) => compareBytes(e.key, k) === 0 && e.seq <= s);
@@ -256,7 +256,7 @@ test('hash-indexed memtable at scale: hash growth, large values outside slabs, u
     m.add(key, ++seq, value);
     model.set(toHex(key), { key, seq, value });
   }
-  const hit: PointHit = { seq: 0, value: null };
+  const hit: PointHit = { seq: 0, value: null, merge: false, entry: -1 };
   for (const e of model.values()) {
     assert.ok(m.get(e.key, seq, hit));
     assert.equal(hit.seq, e.seq);

@@ -11,6 +11,15 @@
  *  - a range tombstone when no other file of the version (any level) touches its range:
  *    everything it could hide is in the inputs, already dropped above. Later writes
  *    all have larger sequences, so they are never hidden by it.
+ * Merge operands (../merge.ts): when a key's newest version is an operand, the versions
+ * below it in the inputs are folded in, down to the newest base:
+ *  - a Put → one Put of base ‖ operands;
+ *  - a Delete, or a version hidden by an input range tombstone (or the tombstone alone)
+ *    → one Put of the operands (a Put hides everything older, as the deletion did);
+ *  - no base in the inputs → one Put of the operands if no deeper file may hold the key
+ *    (the output is in effect the bottommost level for it), else ONE Merge operand of
+ *    the operands concatenated, to be folded by a later compaction or read.
+ * The output carries the newest operand's sequence.
  * Output is split at targetFileBytes between user keys. Surviving range tombstones
  * travel with the first output (their placement does not matter, see file-meta.ts).
  */
@@ -21,6 +30,7 @@ import { MergingCursor } from '../merging-cursor.ts';
 import { TableCursor } from '../table-cursor.ts';
 import { FragmentedTombstones, type RangeTombstone } from '../range-tombstones.ts';
 import { MAX_SEQUENCE, TRAILER_BYTES, ValueKind, writeTrailer } from '../internal-key.ts';
+import { MergeAcc } from '../merge.ts';
 import { compareBytes, equalBytes } from '../../util/bytes.ts';
 import { fileIndexContaining, touchesRange, type FileMeta } from '../version/file-meta.ts';
 import type { CompactionJob, JobResult, OtherFile, OutputSlot } from './job-types.ts';
@@ -115,26 +125,56 @@ export function runCompaction(job: CompactionJob, fs: Vfs = realFs): JobResult {
       }
       prev = key.slice();
       const seq = merged.seq;
-      const value = merged.value;
-      let drop = tombIndex.count > 0 && tombIndex.maxCovering(key, MAX_SEQUENCE) > seq;
+      let value = merged.value;
+      let kind = value === null ? ValueKind.Delete : ValueKind.Put;
+      const tombSeq = tombIndex.count > 0 ? tombIndex.maxCovering(key, MAX_SEQUENCE) : 0;
+      let drop = tombSeq > seq;
       if (!drop && value === null) drop = !mayExistBelow(key);
       if (drop) {
         dropped++;
         merged.next();
         continue;
       }
+      // Folding consumes the key's older versions: the cursor is then already past this
+      // entry (on an older version of the key, dropped by the loop, or on the next key).
+      let advanced = false;
+      if (merged.merge) {
+        const acc = new MergeAcc();
+        acc.push(value!.slice());
+        merged.next();
+        advanced = true;
+        let folded: Uint8Array | null = null;
+        for (; merged.valid && equalBytes(merged.key, prev); merged.next()) {
+          if (merged.seq < tombSeq) break;
+          if (!merged.merge) {
+            folded = acc.fold(merged.value);
+            break;
+          }
+          acc.push(merged.value!.slice());
+          dropped++;
+        }
+        if (folded !== null) kind = ValueKind.Put;
+        else if (tombSeq > 0 || !mayExistBelow(prev)) {
+          folded = acc.fold(null);
+          kind = ValueKind.Put;
+        } else {
+          folded = acc.fold(null);
+          kind = ValueKind.Merge;
+        }
+        value = folded;
+      }
       // The last pre-allocated slot absorbs any overflow (we never cut past it).
       writer ??= newWriter();
       const klen = key.length;
       if (ikey.length < klen + TRAILER_BYTES) ikey = new Uint8Array((klen + TRAILER_BYTES) * 2);
-      ikey.set(key, 0);
-      writeTrailer(ikey, klen, seq, value === null ? ValueKind.Delete : ValueKind.Put);
+      ikey.set(prev, 0); // not `key`: a fold moved the cursor
+      writeTrailer(ikey, klen, seq, kind);
       writer.add(ikey.subarray(0, klen + TRAILER_BYTES), value ?? EMPTY);
       if (first === null) first = prev;
       last = prev;
       if (seq < minSeq) minSeq = seq;
       if (seq > maxSeq) maxSeq = seq;
-      merged.next();
+      if (!advanced) merged.next();
       if (writer.estimatedFileSize >= job.targetFileBytes && slotIndex < job.outputs.length - 1) finishFile(null);
     }
     if (writer === null && fileTombs.length > 0) writer = newWriter();

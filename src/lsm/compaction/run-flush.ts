@@ -1,13 +1,14 @@
 /**
  * Flush: writes a sealed memtable's entries (in internal-key order, newest version per
- * key, see Memtable.encodeForFlush) and range tombstones into one L0 table. Runs on the
+ * key — a merge chain already folded, see Memtable.encodeForFlush) and range tombstones
+ * into one L0 table. Runs on the
  * flush thread or inline; the table streams to its file (TableWriter.toFile). On the
  * flush thread the job carries a memtable image (Memtable.flushImage) and the sort and
  * encoding happen here, off the store's thread.
  */
 import { TableWriter } from '../sstable/table-writer.ts';
 import { writeTrailer, ValueKind, TRAILER_BYTES } from '../internal-key.ts';
-import { DELETE_VLEN, FLUSH_ENTRY_HEADER, Memtable, type FlushPayload } from '../memtable/memtable.ts';
+import { DELETE_VLEN, FLUSH_ENTRY_HEADER, FLUSH_MERGE_FLAG, Memtable, type FlushPayload } from '../memtable/memtable.ts';
 import { compareBytes } from '../../util/bytes.ts';
 import type { FileMeta } from '../version/file-meta.ts';
 import type { FlushJob, JobResult } from './job-types.ts';
@@ -31,12 +32,14 @@ export function runFlush(job: FlushJob, fs: Vfs = realFs): JobResult {
     for (let i = 0; i < payload.count; i++) {
       const klen = dv.getUint32(off, true);
       const vlen = dv.getUint32(off + 4, true);
-      const seq = dv.getUint32(off + 8, true) * 0x1_0000_0000 + dv.getUint32(off + 12, true);
+      const hi = dv.getUint32(off + 8, true);
+      const merge = (hi & FLUSH_MERGE_FLAG) !== 0;
+      const seq = (merge ? hi - FLUSH_MERGE_FLAG : hi) * 0x1_0000_0000 + dv.getUint32(off + 12, true);
       off += FLUSH_ENTRY_HEADER;
       if (ikey.length < klen + TRAILER_BYTES) ikey = new Uint8Array((klen + TRAILER_BYTES) * 2);
       ikey.set(bytes.subarray(off, off + klen), 0);
       const isDelete = vlen === DELETE_VLEN;
-      writeTrailer(ikey, klen, seq, isDelete ? ValueKind.Delete : ValueKind.Put);
+      writeTrailer(ikey, klen, seq, isDelete ? ValueKind.Delete : merge ? ValueKind.Merge : ValueKind.Put);
       if (first === undefined) first = bytes.slice(off, off + klen);
       lastOff = off;
       lastLen = klen;

@@ -23,6 +23,8 @@ export interface MemtableEntries {
   oldestOf(id: number): number;
   seqOf(e: number): number;
   entryValue(e: number): Uint8Array | null;
+  /** True when entry e is a merge operand. */
+  isMerge(e: number): boolean;
 }
 
 export class MemtableCursor implements InternalCursor {
@@ -51,6 +53,9 @@ export class MemtableCursor implements InternalCursor {
   }
   get value(): Uint8Array | null {
     return this.m.entryValue(this.e);
+  }
+  get merge(): boolean {
+    return this.m.isMerge(this.e);
   }
 
   private revalidate(): void {

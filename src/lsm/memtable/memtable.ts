@@ -9,8 +9,10 @@
  *    key's bytes are, its hash, two numeric prefixes (bytes 0-5 and 6-11, compare.ts) and
  *    `head` = its newest entry;
  *  - entries (versions), id e, in typed arrays: sequence, where the value's bytes are,
- *    the value length (-1 = point deletion) and `older` = the previous entry of the same
- *    key, so a key's versions form a chain in sequence-descending order;
+ *    the value length (-1 = point deletion), its kind (Put/Delete/Merge) and `older` =
+ *    the previous entry of the same key, so a key's versions form a chain in
+ *    sequence-descending order; a merge operand (append, ../merge.ts) is one entry with
+ *    only the operand's bytes, folded onto the entries below it by reads and the flush;
  *  - an open-addressing hash table (linear probing, load <= 1/2) from key bytes to key
  *    id.
  * get() and add() are one hash probe each; neither touches an ordered structure.
@@ -35,7 +37,8 @@
 import { assert } from '../../util/assert.ts';
 import type { FragmentedTombstones, RangeTombstone } from '../range-tombstones.ts';
 import { TombstoneList } from '../range-tombstones.ts';
-import { MAX_SEQUENCE } from '../internal-key.ts';
+import { MAX_SEQUENCE, ValueKind } from '../internal-key.ts';
+import { appendOperands } from '../merge.ts';
 import { PREFIX_BYTES, keyPrefixAt } from './compare.ts';
 import { KeyIndex, type KeyOrder } from './key-index.ts';
 import { mergeIds, sortIdsByPrefixes, sortIdsNow } from './sort-ids.ts';
@@ -61,11 +64,26 @@ export interface PointHit {
   seq: number;
   /** null = point deletion. */
   value: Uint8Array | null;
+  /** The entry is a merge operand (value = the operand): the reader folds it onto what lies below. */
+  merge: boolean;
+  /** Memtable entry id of the hit (olderHit continues below it); -1 from a table. */
+  entry: number;
 }
 
-/** Entry layout in a flush buffer (little-endian): klen u32, vlen u32 (0xffffffff = delete), seq hi u32, seq lo u32, key, value. */
+/**
+ * Entry layout in a flush buffer (little-endian): klen u32, vlen u32 (0xffffffff = delete),
+ * seq hi u32 (bit 31 set = merge operand), seq lo u32, key, value. In-process only (store
+ * thread → flush thread), never on disk.
+ */
 export const FLUSH_ENTRY_HEADER = 16;
 export const DELETE_VLEN = 0xffffffff;
+export const FLUSH_MERGE_FLAG = 0x8000_0000;
+
+/** A key's newest entries folded for a flush: kind Put (a base was in the memtable) or Merge (operands only). */
+interface Folded {
+  kind: ValueKind;
+  value: Uint8Array;
+}
 
 export interface FlushPayload {
   /** Entries in internal-key order, newest version of each key only (see encodeForFlush). Transferable. */
@@ -96,6 +114,8 @@ export interface MemtableFlushImage {
   vSlab: Int32Array<ArrayBuffer>;
   vOff: Int32Array<ArrayBuffer>;
   vLen: Int32Array<ArrayBuffer>;
+  /** Its kind (ValueKind); a merge head is already folded with the entries below it (Memtable.foldHead). */
+  vKind: Uint8Array<ArrayBuffer>;
   tombstones: RangeTombstone[];
   minSeq: number;
   maxSeq: number;
@@ -104,11 +124,17 @@ export interface MemtableFlushImage {
 /** The buffers of an image (its postMessage transfer list). */
 export function flushImageBuffers(img: MemtableFlushImage): ArrayBuffer[] {
   return [...img.slabs.map((s) => s.buffer), img.kSlab.buffer, img.kOff.buffer, img.kLen.buffer, img.kP1.buffer, img.kP2.buffer,
-    img.vSeq.buffer, img.vSlab.buffer, img.vOff.buffer, img.vLen.buffer];
+    img.vSeq.buffer, img.vSlab.buffer, img.vOff.buffer, img.vLen.buffer, img.vKind.buffer];
 }
 
 function growI32(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
   const b = new Int32Array(n);
+  b.set(a);
+  return b;
+}
+
+function growU8(a: Uint8Array, n: number): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(n);
   b.set(a);
   return b;
 }
@@ -156,7 +182,10 @@ export class Memtable implements KeyOrder, MemtableEntries {
   private eOff = new Int32Array(INITIAL_CAPACITY);
   private eLen = new Int32Array(INITIAL_CAPACITY);
   private eOlder = new Int32Array(INITIAL_CAPACITY);
+  private eKind = new Uint8Array(INITIAL_CAPACITY);
   private nEntries = 0;
+  /** Merge operands added (0: no key needs folding at flush). */
+  private merges = 0;
 
   /** Hash table: key id + 1 per slot (0 = empty). */
   private slots = new Int32Array(2 * INITIAL_CAPACITY);
@@ -345,8 +374,8 @@ export class Memtable implements KeyOrder, MemtableEntries {
 
   // ---- writes ---------------------------------------------------------------------------
 
-  /** value === null writes a point deletion. */
-  add(key: Uint8Array, seq: number, value: Uint8Array | null): void {
+  /** value === null writes a point deletion; merge: value is a merge operand (append). */
+  add(key: Uint8Array, seq: number, value: Uint8Array | null, merge = false): void {
     assert(!this._sealed, 'write to a sealed memtable');
     const h = hashBytes(key);
     let id = this.find(key, h);
@@ -365,11 +394,16 @@ export class Memtable implements KeyOrder, MemtableEntries {
       this.eOff = growI32(this.eOff, n);
       this.eLen = growI32(this.eLen, n);
       this.eOlder = growI32(this.eOlder, n);
+      this.eKind = growU8(this.eKind, n);
     }
     this.eSeq[e] = seq;
     if (value === null) {
+      assert(!merge, 'a merge operand needs a value');
       this.eLen[e] = -1;
+      this.eKind[e] = ValueKind.Delete;
     } else {
+      this.eKind[e] = merge ? ValueKind.Merge : ValueKind.Put;
+      if (merge) this.merges++;
       this.eOff[e] = this.copy(value);
       this.eSlab[e] = this.at;
       this.eLen[e] = value.length;
@@ -409,7 +443,61 @@ export class Memtable implements KeyOrder, MemtableEntries {
     if (e < 0) return false;
     hit.seq = this.eSeq[e]!;
     hit.value = this.entryValue(e);
+    hit.merge = this.eKind[e] === ValueKind.Merge;
+    hit.entry = e;
     return true;
+  }
+
+  /** The entry below hit.entry (same key), written into hit; false at the end of the chain. */
+  olderHit(hit: PointHit): boolean {
+    const e = this.eOlder[hit.entry]!;
+    if (e < 0) return false;
+    hit.seq = this.eSeq[e]!;
+    hit.value = this.entryValue(e);
+    hit.merge = this.eKind[e] === ValueKind.Merge;
+    hit.entry = e;
+    return true;
+  }
+
+  /**
+   * Key id's newest entry folded with the entries below it in this memtable, for a flush
+   * (only called when the newest entry is a merge operand that is not hidden). The chain
+   * is walked down to the newest base: a Put (folded into a Put), a Delete or an entry
+   * hidden by one of this memtable's range tombstones (operands alone, as a Put: nothing
+   * older can show through), or the end of the chain — then operands alone stay a Merge,
+   * unless a tombstone of this memtable covers the key (a Put again: the tombstone hides
+   * every older table). Sealed memtables only: iterators needing older versions pin it.
+   */
+  private foldHead(id: number, tombSeq: number): Folded {
+    const ops: Uint8Array[] = [];
+    let e = this.kHead[id]!;
+    for (; e >= 0; e = this.eOlder[e]!) {
+      if (this.eSeq[e]! < tombSeq) break;
+      const k = this.eKind[e]! as ValueKind;
+      if (k !== ValueKind.Merge) {
+        return { kind: ValueKind.Put, value: appendOperands(k === ValueKind.Put ? this.entryValue(e) : null, ops) };
+      }
+      ops.push(this.entryValue(e)!);
+    }
+    return { kind: tombSeq > 0 ? ValueKind.Put : ValueKind.Merge, value: appendOperands(null, ops) };
+  }
+
+  /** Folds of the keys whose newest entry is a merge operand with something to fold into (flush). */
+  private foldMerges(ids: ArrayLike<number> | null): Map<number, Folded> {
+    const out = new Map<number, Folded>();
+    if (this.merges === 0) return out;
+    const tombs = this.frozen;
+    const n = ids === null ? this.nKeys : ids.length;
+    for (let i = 0; i < n; i++) {
+      const id = ids === null ? i : ids[i]!;
+      const e = this.kHead[id]!;
+      if (this.eKind[e] !== ValueKind.Merge) continue;
+      const t = tombs === null || tombs.count === 0 ? 0 : tombs.maxCovering(this.keyView(id), MAX_SEQUENCE);
+      if (t > this.eSeq[e]!) continue; // hidden: the flush drops it
+      if (this.eOlder[e]! < 0 && t === 0) continue; // one operand, nothing below: written as it is
+      out.set(id, this.foldHead(id, t));
+    }
+    return out;
   }
 
   /** Largest sequence <= readSeq of a range tombstone here covering key (0 = none). */
@@ -450,6 +538,10 @@ export class Memtable implements KeyOrder, MemtableEntries {
 
   seqOf(e: number): number {
     return this.eSeq[e]!;
+  }
+
+  isMerge(e: number): boolean {
+    return this.eKind[e] === ValueKind.Merge;
   }
 
   /** A view of entry e's value; null for a point deletion. */
@@ -498,6 +590,7 @@ export class Memtable implements KeyOrder, MemtableEntries {
     const vSlab = new Int32Array(n);
     const vOff = new Int32Array(n);
     const vLen = new Int32Array(n);
+    const vKind = new Uint8Array(n);
     const kHead = this.kHead;
     for (let id = 0; id < n; id++) {
       const e = kHead[id]!;
@@ -505,17 +598,37 @@ export class Memtable implements KeyOrder, MemtableEntries {
       vSlab[id] = this.eSlab[e]!;
       vOff[id] = this.eOff[e]!;
       vLen[id] = this.eLen[e]!;
+      vKind[id] = this.eKind[e]!;
+    }
+    const slabs = this.slabs.map((slab, i) => (i === this.slabIndex ? slab.slice(0, this.slabOff) : slab.slice()));
+    // Folded merge chains travel packed in one extra slab.
+    const folds = this.foldMerges(null);
+    if (folds.size > 0) {
+      let total = 0;
+      for (const f of folds.values()) total += f.value.length;
+      const packed = new Uint8Array(total);
+      const at = slabs.length;
+      slabs.push(packed);
+      let off = 0;
+      for (const [id, f] of folds) {
+        packed.set(f.value, off);
+        vSlab[id] = at;
+        vOff[id] = off;
+        vLen[id] = f.value.length;
+        vKind[id] = f.kind;
+        off += f.value.length;
+      }
     }
     return {
       id: this.id,
       nKeys: n,
-      slabs: this.slabs.map((slab, i) => (i === this.slabIndex ? slab.slice(0, this.slabOff) : slab.slice())),
+      slabs,
       kSlab: this.kSlab.slice(0, n),
       kOff: this.kOff.slice(0, n),
       kLen: this.kLen.slice(0, n),
       kP1: this.kP1.slice(0, n),
       kP2: this.kP2.slice(0, n),
-      vSeq, vSlab, vOff, vLen,
+      vSeq, vSlab, vOff, vLen, vKind,
       tombstones: this.tombs.all.map((t) => ({ start: t.start, end: t.end, seq: t.seq })),
       minSeq: this.minSeq,
       maxSeq: this.maxSeq,
@@ -545,6 +658,8 @@ export class Memtable implements KeyOrder, MemtableEntries {
     m.eSlab = img.vSlab;
     m.eOff = img.vOff;
     m.eLen = img.vLen;
+    m.eKind = img.vKind;
+    for (let id = 0; id < n; id++) if (img.vKind[id] === ValueKind.Merge) m.merges++;
     m.eOlder = new Int32Array(n).fill(-1);
     m.nEntries = n;
     for (const t of img.tombstones) m.tombs.add(t);
@@ -608,11 +723,14 @@ export class Memtable implements KeyOrder, MemtableEntries {
     let next = 0;
     const tombs = this.frozen!;
     const hasTombs = tombs.count > 0;
+    let folds: Map<number, Folded> = new Map();
     const start = (ids: Int32Array): void => {
       order = ids;
+      folds = this.foldMerges(ids);
       for (let i = 0; i < ids.length; i++) {
         const id = ids[i]!;
-        size += FLUSH_ENTRY_HEADER + this.kLen[id]! + Math.max(0, this.eLen[this.kHead[id]!]!);
+        const f = folds.get(id);
+        size += FLUSH_ENTRY_HEADER + this.kLen[id]! + (f !== undefined ? f.value.length : Math.max(0, this.eLen[this.kHead[id]!]!));
       }
       buffer = new ArrayBuffer(size);
       bytes = new Uint8Array(buffer);
@@ -627,7 +745,7 @@ export class Memtable implements KeyOrder, MemtableEntries {
           return true;
         }
         const ids: Int32Array = order;
-        const n = this.encodeRange(ids, next, Math.min(ids.length, next + work), bytes, dv, off, hasTombs ? tombs : null);
+        const n = this.encodeRange(ids, next, Math.min(ids.length, next + work), bytes, dv, off, hasTombs ? tombs : null, folds);
         next = n.next;
         off = n.off;
         count += n.count;
@@ -643,9 +761,13 @@ export class Memtable implements KeyOrder, MemtableEntries {
     };
   }
 
-  /** Encodes the newest entries of ids[from, to) at off (a method with locals: the hot loop of a flush). */
+  /**
+   * Encodes the newest entries of ids[from, to) at off (a method with locals: the hot loop
+   * of a flush); a key in `folds` is written as its folded merge chain.
+   */
   private encodeRange(
     ids: Int32Array, from: number, to: number, bytes: Uint8Array, dv: DataView, off: number, tombs: FragmentedTombstones | null,
+    folds: Map<number, Folded>,
   ): { next: number; off: number; count: number } {
     const kHead = this.kHead;
     const kLen = this.kLen;
@@ -655,7 +777,9 @@ export class Memtable implements KeyOrder, MemtableEntries {
     const eLen = this.eLen;
     const eSlab = this.eSlab;
     const eOff = this.eOff;
+    const eKind = this.eKind;
     const slabs = this.slabs;
+    const anyFolds = folds.size > 0;
     let count = 0;
     for (let i = from; i < to; i++) {
       const id = ids[i]!;
@@ -663,14 +787,17 @@ export class Memtable implements KeyOrder, MemtableEntries {
       const seq = eSeq[e]!;
       if (tombs !== null && tombs.maxCovering(this.keyView(id), MAX_SEQUENCE) > seq) continue;
       const kl = kLen[id]!;
-      const vl = eLen[e]!;
+      const f = anyFolds ? folds.get(id) : undefined;
+      const vl = f !== undefined ? f.value.length : eLen[e]!;
+      const merge = (f !== undefined ? f.kind : (eKind[e]! as ValueKind)) === ValueKind.Merge;
       dv.setUint32(off, kl, true);
       dv.setUint32(off + 4, vl < 0 ? DELETE_VLEN : vl, true);
-      dv.setUint32(off + 8, Math.floor(seq / 0x1_0000_0000), true);
+      dv.setUint32(off + 8, Math.floor(seq / 0x1_0000_0000) + (merge ? FLUSH_MERGE_FLAG : 0), true);
       dv.setUint32(off + 12, seq >>> 0, true);
       off += FLUSH_ENTRY_HEADER;
       off = put(bytes, slabs[kSlab[id]!]!, kOff[id]!, kl, off);
-      if (vl > 0) off = put(bytes, slabs[eSlab[e]!]!, eOff[e]!, vl, off);
+      if (f !== undefined) off = put(bytes, f.value, 0, vl, off);
+      else if (vl > 0) off = put(bytes, slabs[eSlab[e]!]!, eOff[e]!, vl, off);
       count++;
     }
     return { next: to, off, count };

@@ -39,6 +39,7 @@
  *     Keys inside a block are strictly increasing; a reader binary-searches the
  *     restart points, then scans forward.
  *   Data block:      key = internal key (user key ‖ 7-byte BE seq ‖ kind), value = user value
+ *                    (kind 0 Delete, 1 Put; 2 Merge = an append operand, version 2 only)
  *   Index block:     restartInterval 1; key = LAST internal key of data block i,
  *                    value = handle of data block i (blocks in file order)
  *   Metaindex block: restartInterval 1; key = meta block name (ASCII), value = handle.
@@ -58,7 +59,11 @@
  *
  * FOOTER (56 bytes, at fileSize - 56):
  *   +0   metaindex handle | index handle, zero-padded to 40 bytes
- *   +40  u32 LE  format version (currently 1)
+ *   +40  u32 LE  format version: 1, or 2 when the table holds a merge operand (kind 2).
+ *                A writer writes 1 for every table without one, so tables (and the
+ *                checkpoints holding them) written before merge operands existed and
+ *                those written since without any read the same; an older weir refuses a
+ *                version-2 table instead of reading its operands as Puts.
  *   +44  u32 LE  maskCrc(crc32c(footer bytes 0..43))
  *   +48  8 B     magic "weirSST\x01" = 77 65 69 72 53 53 54 01
  *
@@ -71,6 +76,8 @@ import { CorruptionError } from '../../util/errors.ts';
 import { crc32c, maskCrc } from '../../util/crc32c.ts';
 
 export const FORMAT_VERSION = 1;
+/** Tables holding at least one merge operand (ValueKind.Merge). */
+export const FORMAT_VERSION_MERGE = 2;
 export const BLOCK_TRAILER_BYTES = 5;
 export const FOOTER_BYTES = 56;
 export const FOOTER_HANDLES_BYTES = 40;
@@ -196,7 +203,7 @@ export function decodeFooter(buf: Uint8Array, fileName: string, fileOffset: numb
   const actual = maskCrc(crc32c(buf.subarray(0, 44)));
   if (stored !== actual) throw new CorruptionError(fileName, fileOffset, `footer checksum mismatch (stored ${stored.toString(16)}, computed ${actual.toString(16)})`);
   const version = readU32(buf, 40);
-  if (version !== FORMAT_VERSION) throw new CorruptionError(fileName, fileOffset + 40, `unsupported format version ${version}`);
+  if (version !== FORMAT_VERSION && version !== FORMAT_VERSION_MERGE) throw new CorruptionError(fileName, fileOffset + 40, `unsupported format version ${version}`);
   const m = decodeBlockHandle(buf, 0, FOOTER_HANDLES_BYTES);
   const i = m && decodeBlockHandle(buf, m.pos, FOOTER_HANDLES_BYTES);
   if (!m || !i) throw new CorruptionError(fileName, fileOffset, 'malformed block handle in footer');

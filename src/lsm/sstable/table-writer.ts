@@ -24,7 +24,7 @@ import { encodeInternalKey, TRAILER_BYTES, ValueKind } from '../internal-key.ts'
 import { BlockBuilder } from './block-builder.ts';
 import { BloomFilterBuilder } from './bloom.ts';
 import {
-  BLOCK_TRAILER_BYTES, encodeBlockHandle, encodeFooter, FORMAT_VERSION, META_FILTER, META_PROPERTIES, META_RANGE_DEL,
+  BLOCK_TRAILER_BYTES, encodeBlockHandle, encodeFooter, FORMAT_VERSION, FORMAT_VERSION_MERGE, META_FILTER, META_PROPERTIES, META_RANGE_DEL,
   writeBlockTrailer, type BlockHandle,
 } from './format.ts';
 import { GrowableBuffer } from './growable-buffer.ts';
@@ -104,6 +104,8 @@ export class TableWriter {
 
   private pointEntries = 0;
   private deletions = 0;
+  /** Merge operands written: a table with any is format version 2 (format.ts). */
+  private mergeOperands = 0;
   private dataBlocks = 0;
   private dataSize = 0;
   private rawKeySize = 0;
@@ -196,6 +198,7 @@ export class TableWriter {
     if (seq < this.minSeq) this.minSeq = seq;
     if (seq > this.maxSeq) this.maxSeq = seq;
     if (internalKey[klen - 1] === ValueKind.Delete) this.deletions++;
+    else if (internalKey[klen - 1] === ValueKind.Merge) this.mergeOperands++;
     this.pointEntries++;
     this.rawKeySize += klen;
     this.rawValueSize += value.length;
@@ -284,7 +287,7 @@ export class TableWriter {
     }
     const metaindexHandle = this.writeBlock(metaindex.finish());
     const indexHandle = this.writeBlock(indexContents);
-    this.file.append(encodeFooter({ metaindex: metaindexHandle, index: indexHandle, version: FORMAT_VERSION }));
+    this.file.append(encodeFooter({ metaindex: metaindexHandle, index: indexHandle, version: this.mergeOperands > 0 ? FORMAT_VERSION_MERGE : FORMAT_VERSION }));
     const size = this.flushed + this.file.length;
     this.drain(true);
 
