@@ -122,8 +122,8 @@ test('lsm ListState appends: model check through incremental checkpoints, restor
     checkLists(one, model, keys, 'before the checkpoint');
     const store = (one as LsmKeyedBackend).lsmStore();
     await store.waitForIdle();
-    const versions = tableVersions(one);
-    assert.ok(versions.length > 1 && store.stats().compactions > 0, `flushes and compactions ran: ${versions.length} tables, ${store.stats().compactions} compactions`);
+    const st = store.stats();
+    assert.ok(st.flushes > 1 && st.compactions > 0, `flushes and compactions ran: ${st.flushes} flushes, ${st.compactions} compactions`);
     assert.ok(versionsSeen.has(2), `merge operands reached the sstables (format versions seen: ${[...versionsSeen].join(',')})`);
     assert.ok(h1 !== undefined && h1.mode === 'incremental', 'the last checkpoint is incremental');
 
