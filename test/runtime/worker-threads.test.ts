@@ -7,7 +7,10 @@
  *    output is exactly 1..n per key (lsm state);
  *  - a checkpoint taken on 2 workers restores on 3 workers at another parallelism;
  *  - a job module that builds a different graph in a worker fails at start, naming the
- *    operator (and does not restart).
+ *    operator (and does not restart);
+ *  - so does one whose function captures a value that differs in a worker (computed when
+ *    the module ran), naming the operator, the function's file:line and the variable;
+ *    what every worker rebuilds alike (an empty Map, a table, a class instance) passes.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -142,6 +145,43 @@ test('a job module that builds another graph in a worker fails at start naming t
       return true;
     });
     assert.equal(handle.progress().metrics.restarts, 0);
+  } finally {
+    cleanup();
+  }
+});
+
+test('a function that captures a value computed when the module ran fails at start naming operator, file:line and variable, without restarts', { timeout: 120_000 }, async () => {
+  const { dir, cleanup } = tempDir('weir-workers-');
+  try {
+    writeFileSync(join(dir, 'release'), '');
+    const run = setup(dir, { workers: 2, parallelism: 2, variant: 'captured' }, 100, 10);
+    const handle = await run.env.start('captured');
+    const fixture = new URL('./fixtures/worker-count-job.ts', import.meta.url).pathname;
+    const line = readFileSync(fixture, 'utf8').split('\n').findIndex((l) => l.includes("uid('captures-time')")) + 1;
+    await assert.rejects(handle.done, (err: unknown) => {
+      assert.ok(err instanceof ConfigError, `a ConfigError, got ${String(err)}`);
+      const msg = (err as Error).message;
+      assert.match(msg, /operator filter \(captures-time\): the function at (\S+):(\d+):\d+ captures `moduleLoadedAt`, which is [\d.]+ on the main thread but [\d.]+ in worker \d/);
+      const [, file, l] = /the function at (\S+):(\d+):\d+/.exec(msg)!;
+      assert.equal(file, fixture, msg);
+      assert.equal(Number(l), line, msg);
+      assert.match(msg, /Compute it inside the job/);
+      return true;
+    });
+    assert.equal(handle.progress().metrics.restarts, 0);
+  } finally {
+    cleanup();
+  }
+});
+
+test('functions that capture what every worker rebuilds alike (an empty Map, a table, a class instance) run on workers; output exact', { timeout: 120_000 }, async () => {
+  const { dir, cleanup } = tempDir('weir-workers-');
+  try {
+    writeFileSync(join(dir, 'release'), '');
+    const run = setup(dir, { workers: 2, parallelism: 2, variant: 'shared' }, 2000, 10);
+    const handle = await run.env.start('shared');
+    await handle.done;
+    assert.equal(checkExactCounts(committedLines<KeyCount>(join(dir, 'out')), expectedCounts(2000, 10)), undefined);
   } finally {
     cleanup();
   }

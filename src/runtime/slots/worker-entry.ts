@@ -25,6 +25,7 @@ import { Task, type TaskServices } from '../task/task.ts';
 import { TurnBudget } from '../turn-budget.ts';
 import { channelLayout, taskKey, wireSubtasks } from './channel-layout.ts';
 import { placeSubtasks } from './placement.ts';
+import { capturedMismatch, capturedValues } from './captured-values.ts';
 import { PeerLink } from './remote-channel.ts';
 import { assignRestore, backendOptions } from './subtask-setup.ts';
 import type { KeyedStateBackend } from '../../state/types.ts';
@@ -56,11 +57,14 @@ function graphMismatch(mine: readonly string[], expected: readonly string[]): st
 async function loadJob(): Promise<WorkerJob> {
   const bootstrap = ((await import(init.bootstrap)) as { default: WorkerBootstrap }).default;
   const job = await bootstrap(init.job);
-  const mismatch = graphMismatch(graphSignature(job.graph), init.signature);
+  const mine = init.captured === undefined ? undefined : capturedValues(job.graph);
+  const mismatch = graphMismatch(graphSignature(job.graph), init.signature) ?? (mine === undefined ? undefined : capturedMismatch(mine, init.captured!, init.worker));
   if (mismatch !== undefined) {
     await job.close();
     throw new ConfigError(
-      `${mismatch}. With worker threads each worker runs the job module's default export; it must build the same graph from its arguments alone (nothing computed on the main thread at run time)`,
+      `${mismatch}. With worker threads each worker runs the job module's default export; it must build the same graph from its arguments alone, ` +
+        'and what its functions capture must come out the same in every worker: a value computed when the module runs (a time, a random number, ' +
+        'state of the main thread) differs per worker. Compute it inside the job (per subtask in open() or createWriter()) or pass it as a job argument',
     );
   }
   return job;

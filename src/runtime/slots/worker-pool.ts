@@ -21,6 +21,7 @@ import type { ChainPlan, ExecutionPlan } from '../execution-plan.ts';
 import { taskKey } from './channel-layout.ts';
 import { placeSubtasks } from './placement.ts';
 import { BackendMirror } from './backend-mirror.ts';
+import { capturedValues } from './captured-values.ts';
 import type { LinkStats } from './remote-channel.ts';
 import type { TaskHandle, TaskStats } from './task-handle.ts';
 import { graphSignature, type FromWorker, type ToWorker, type WorkerError, type WorkerInit, type WorkerSetup } from './worker-protocol.ts';
@@ -349,9 +350,10 @@ export class WorkerPool {
       }
     }
     const signature = graphSignature(o.plan.graph);
+    const captured = capturedValues(o.plan.graph);
     for (let w = 0; w < n; w++) {
       const init: WorkerInit = {
-        worker: w, workers: n, attempt: o.attempt, bootstrap: o.setup.bootstrap, job: o.setup.job, signature, restore: o.restore,
+        worker: w, workers: n, attempt: o.attempt, bootstrap: o.setup.bootstrap, job: o.setup.job, signature, captured, restore: o.restore,
         peers: peers[w]!, jobPath: o.jobPath, stateDir: o.stateDir, runId: o.runId, checkpointingEnabled: o.checkpointingEnabled,
         channelCapacity: o.channelCapacity, batchSize: o.batchSize, statsIntervalMs: STATS_INTERVAL_MS,
       };

@@ -10,6 +10,7 @@ import type { CheckpointMetadata, SubtaskCheckpointMetrics, SubtaskState } from 
 import type { JobGraph } from '../job-graph.ts';
 import type { PartitionProgress } from '../partition-progress.ts';
 import type { LinkStats } from './remote-channel.ts';
+import type { CapturedValue } from './captured-values.ts';
 import type { UserFunctionFailure } from '../../util/errors.ts';
 
 /**
@@ -47,6 +48,8 @@ export interface WorkerInit {
   readonly job: unknown;
   /** The main thread's graph, to check the worker built the same one. */
   readonly signature: readonly string[];
+  /** What the job's functions capture on the main thread (captured-values.ts); undefined: not checked. */
+  readonly captured: readonly CapturedValue[] | undefined;
   readonly restore: CheckpointMetadata | undefined;
   readonly peers: readonly { readonly worker: number; readonly port: MessagePort }[];
   readonly jobPath: string;
