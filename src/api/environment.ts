@@ -31,6 +31,7 @@ import { JobExecution, type CoordinatorPort, type CoordinatorSetup, type JobMetr
 import { DataStream } from './data-stream.ts';
 import type { GraphBuilder, Transformation } from './transformation.ts';
 import { parseDuration } from './durations.ts';
+import { lsmStoreBudget, parseSize, type LsmStoreBudget } from './memory-budget.ts';
 import { openCheckpointStorage } from './checkpoint-storage-uri.ts';
 
 /** Where keyed state lives: 'lsm' (the embedded LSM store, default) or 'heap' (in memory). */
@@ -78,6 +79,14 @@ export interface StreamEnvironmentOptions {
   readonly keySerializer?: Serializer<unknown>;
   /** Time source (tests inject a manual clock). */
   readonly clock?: Clock;
+  /**
+   * Memory the lsm state backends of this job may use in this process, e.g. "256m" or a
+   * number of bytes (Flink's managed memory): shared evenly by the job's keyed lsm
+   * subtasks, each using half of its share for memtables and half for its block cache
+   * (src/api/memory-budget.ts). Unset: each subtask's store takes the engine's defaults
+   * (64 MiB memtables, 64 MiB block cache). The heap backend ignores it.
+   */
+  readonly stateMemory?: number | string;
   /** Buffered elements per channel before the producer waits. Default 2048. */
   readonly channelCapacity?: number;
   /** Records per channel batch. */
@@ -256,6 +265,7 @@ export class StreamEnvironment implements GraphBuilder {
       ...(o.maxParallelism !== undefined ? { maxParallelism: o.maxParallelism } : {}),
       ...(o.stateBackend !== undefined ? { stateBackend: o.stateBackend } : {}),
       ...(o.incremental !== undefined ? { incremental: o.incremental } : {}),
+      ...(o.stateMemory !== undefined ? { stateMemory: o.stateMemory } : {}),
       ...(location !== undefined ? { checkpoints: location } : {}),
     };
     return {
@@ -265,12 +275,14 @@ export class StreamEnvironment implements GraphBuilder {
     };
   }
 
-  /** @internal worker-bootstrap.ts: checkpoint storage and backend factory of a worker thread. */
-  workerParts(): { kind: StateBackendKind; incremental: boolean; checkpoints: string | undefined; keySerializer: Serializer<unknown> | undefined } {
+  /** @internal worker-bootstrap.ts: checkpoint storage and backend factory of a worker thread (for the graph it built). */
+  workerParts(graph: JobGraph): { kind: StateBackendKind; incremental: boolean; lsmOptions: LsmStoreBudget | undefined; checkpoints: string | undefined; keySerializer: Serializer<unknown> | undefined } {
     const o = this.options;
+    const kind = o.stateBackend ?? 'lsm';
     return {
-      kind: o.stateBackend ?? 'lsm',
+      kind,
       incremental: o.incremental ?? true,
+      lsmOptions: lsmOptionsFor(o.stateMemory, kind, graph),
       checkpoints: typeof o.checkpoints === 'string' ? o.checkpoints : undefined,
       keySerializer: o.keySerializer,
     };
@@ -294,6 +306,7 @@ export class StreamEnvironment implements GraphBuilder {
     const storage = checkpointStorage ?? new MemoryStorage({ name: 'no-checkpoints' });
     const kind: StateBackendKind = o.stateBackend ?? 'lsm';
     const incremental = o.incremental ?? true;
+    const lsmOptions = lsmOptionsFor(o.stateMemory, kind, graph);
     const stateDir = o.stateDir ?? mkdtempSync(join(tmpdir(), 'weir-state-'));
     const log = o.log ?? (() => undefined);
     // Bad options fail before the job directory is touched (and before a lease is taken).
@@ -342,7 +355,7 @@ export class StreamEnvironment implements GraphBuilder {
         : undefined;
       const createBackend = o.createBackend
         ? (opts: StateBackendOptions) => o.createBackend!(opts, kind, incremental)
-        : (opts: StateBackendOptions) => defaultBackend(opts, kind, incremental, clock);
+        : (opts: StateBackendOptions) => defaultBackend(opts, kind, incremental, clock, lsmOptions);
       const workers = o.workers !== undefined && o.workers > 0 ? this.workerSetup(o.workers, graph.name) : undefined;
       execution = new JobExecution({
         graph, clock, jobPath: job, storage, createBackend, stateDir,
@@ -415,9 +428,19 @@ function coordinatorPort(c: CheckpointCoordinator): CoordinatorPort {
   };
 }
 
-export function defaultBackend(opts: StateBackendOptions, kind: StateBackendKind, incremental: boolean, clock: Clock): Promise<KeyedStateBackend> {
+export function defaultBackend(opts: StateBackendOptions, kind: StateBackendKind, incremental: boolean, clock: Clock, lsmOptions?: LsmStoreBudget): Promise<KeyedStateBackend> {
   if (kind !== 'heap' && kind !== 'lsm') throw new ConfigError(`unknown state backend "${String(kind)}" (heap | lsm)`);
-  return createKeyedStateBackend(kind, { ...opts, clock, incremental });
+  return createKeyedStateBackend(kind, { ...opts, clock, incremental, ...(lsmOptions ? { lsmOptions } : {}) });
+}
+
+/**
+ * Each lsm store's part of the `stateMemory` budget: one store per keyed subtask of the
+ * graph, on every thread. Undefined without a budget or with the heap backend.
+ */
+export function lsmOptionsFor(stateMemory: number | string | undefined, kind: StateBackendKind, graph: JobGraph): LsmStoreBudget | undefined {
+  if (stateMemory === undefined || kind !== 'lsm') return undefined;
+  const stores = graph.nodes.reduce((n, node) => n + (node.keyed ? node.parallelism : 0), 0);
+  return lsmStoreBudget(parseSize(stateMemory, 'state memory'), stores);
 }
 
 /** Resolves `--resume`: 'latest', a checkpoint id, or a path ending in `chk-<N>` (or `chk-<N>/_metadata`). */

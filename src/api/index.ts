@@ -20,6 +20,7 @@ export type { BadRecord, RecordPosition } from '../runtime/operators/simple.ts';
 export { WatermarkStrategy } from './watermark-strategy.ts';
 export { TumblingEventTimeWindows, SlidingEventTimeWindows, EventTimeSessionWindows } from './windows.ts';
 export { parseDuration } from './durations.ts';
+export { parseSize } from './memory-budget.ts';
 export type { ValueState, ListState, MapState, ReducingState, AggregatingState, AggregateFunction, Serializer } from '../state/types.ts';
 export { partitionProgress, type PartitionProgress } from '../runtime/partition-progress.ts';
 export { userFunctionFailed, type FailingSubtask } from '../runtime/user-code.ts';

@@ -34,13 +34,13 @@ export default async function bootstrap(spec: unknown): Promise<WorkerJob> {
   await main(env, [...s.args]);
   env.configure(s.options);
   const graph = env.buildGraph(s.jobName);
-  const parts = env.workerParts();
+  const parts = env.workerParts(graph);
   const storage = parts.checkpoints !== undefined ? openCheckpointStorage(parts.checkpoints) : new MemoryStorage({ name: 'no-checkpoints' });
   return {
     graph,
     storage,
     keySerializer: parts.keySerializer,
-    createBackend: (opts) => defaultBackend(opts, parts.kind, parts.incremental, systemClock),
+    createBackend: (opts) => defaultBackend(opts, parts.kind, parts.incremental, systemClock, parts.lsmOptions),
     close: async () => {
       if (parts.checkpoints !== undefined) await storage.close();
     },

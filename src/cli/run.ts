@@ -12,6 +12,7 @@ import { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import type { JobProgress, StreamEnvironment, StreamEnvironmentOptions } from '../api/index.ts';
 import { ConfigError, errorMessage } from '../util/errors.ts';
+import { parseSize } from '../api/memory-budget.ts';
 import { formatBytes } from './format.ts';
 import type { CliIo } from './io.ts';
 
@@ -30,6 +31,7 @@ interface RunFlags {
   checkpoints: string;
   stateDir?: string;
   stateBackend?: string;
+  memory?: string;
   checkpointInterval?: string;
   checkpointTimeout?: string;
   incremental?: string;
@@ -58,6 +60,7 @@ export function registerRunCommand(program: Command, io: CliIo): void {
     .option('--checkpoints <location>', 'checkpoint storage: a directory or s3://bucket/prefix', './weir-data')
     .option('--state-dir <dir>', 'local working directory of the state backends (default: a temp directory)')
     .option('--state-backend <kind>', 'lsm (default) | heap')
+    .option('--memory <size>', 'memory the lsm state may use in this process, shared by the keyed subtasks (e.g. 256m, 1g); default: 64 MiB memtables + 64 MiB block cache per keyed subtask')
     .option('--checkpoint-interval <duration>', 'e.g. 10s, 500ms; 0 = only the final checkpoint')
     .option('--checkpoint-timeout <duration>', 'abort a checkpoint after this long')
     .option('--incremental <bool>', 'incremental checkpoints (lsm): true | false')
@@ -101,6 +104,7 @@ export function flagsToOptions(job: string, flags: RunFlags): StreamEnvironmentO
     checkpoints: flags.checkpoints,
     stateDir: flags.stateDir,
     stateBackend: backend,
+    stateMemory: flags.memory === undefined ? undefined : parseSize(flags.memory, '--memory'),
     checkpointInterval: flags.checkpointInterval,
     checkpointTimeout: flags.checkpointTimeout,
     incremental: bool(flags.incremental, 'incremental'),
