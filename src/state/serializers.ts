@@ -184,9 +184,39 @@ export const msgpackSerializer: NamedSerializer<any> = {
   },
   deserialize(bytes: Uint8Array): unknown {
     const v = readMsgpackFast(bytes);
-    return v !== undefined ? v : packr.unpack(bytes);
+    if (v !== undefined) return v;
+    return hasProtoKey(bytes) ? objectsFromMaps(mapPackr.unpack(bytes)) : packr.unpack(bytes);
   },
 };
+
+/**
+ * msgpackr decodes a map key "__proto__" as "__proto_" (its guard against prototype
+ * pollution), so a value with such a key — a count per word kept in an object, and the
+ * word was "__proto__" — came back changed. Values whose bytes hold that string (msgpack
+ * fixstr a9 + "__proto__") are decoded with maps as Maps instead, and the Maps turned into
+ * plain objects whose "__proto__" is an own data property (as JSON.parse makes it),
+ * never the prototype.
+ */
+const mapPackr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: false });
+const PROTO_KEY = [0xa9, ...new TextEncoder().encode('__proto__')];
+
+function hasProtoKey(bytes: Uint8Array): boolean {
+  outer: for (let i = bytes.indexOf(0xa9); i >= 0 && i + PROTO_KEY.length <= bytes.length; i = bytes.indexOf(0xa9, i + 1)) {
+    for (let j = 1; j < PROTO_KEY.length; j++) if (bytes[i + j] !== PROTO_KEY[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+function objectsFromMaps(v: unknown): unknown {
+  if (v instanceof Map) {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of v) Object.defineProperty(o, String(k), { value: objectsFromMaps(x), enumerable: true, writable: true, configurable: true });
+    return o;
+  }
+  if (Array.isArray(v)) return v.map(objectsFromMaps);
+  return v;
+}
 
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });

@@ -122,6 +122,16 @@ test('order-preserving serializers: byte order = value order, and they round-tri
   );
 });
 
+test('msgpack serializer: a "__proto__" key round-trips as an own property, never the prototype (msgpackr renamed it "__proto_"; found by the property test below)', () => {
+  for (const text of ['{"__proto__":""}', '{"a":[{"__proto__":{"x":1}}],"b":2}', '{"__proto__":[1,{"__proto__":null}]}', '{"words":{"__proto__":3,"the":7}}']) {
+    const v = JSON.parse(text);
+    const back = msgpackSerializer.deserialize(msgpackSerializer.serialize(v)) as Record<string, unknown>;
+    assert.deepEqual(back, JSON.parse(text), text);
+    assert.equal(JSON.stringify(back), text);
+    assert.equal(Object.getPrototypeOf(back), Object.prototype);
+  }
+});
+
 test('msgpack serializer round-trips plain objects and gives the same bytes for equal values', () => {
   fc.assert(
     fc.property(fc.jsonValue(), (v) => {
