@@ -124,7 +124,7 @@ test('flush encoding keeps only the newest version per key and drops what its ow
 test('range tombstone index answers the largest covering sequence <= readSeq, like a linear scan', () => {
   const tombArb = fc.record({ start: keyArb, end: keyArb, seq: fc.integer({ min: 1, max: 50 }) });
   fc.assert(
-    fc.property(fc.array(tombArb, { maxLength: 40 }), fc.array(fc.tuple(keyArb, fc.integer({ min: 0, max: 55 })), { maxLength: 30 }), (ts, probes) => {
+    fc.property(fc.array(tombArb, { maxLength: 40, size: 'max' }), fc.array(fc.tuple(keyArb, fc.integer({ min: 0, max: 55 })), { maxLength: 30, size: 'max' }), (ts, probes) => {
       const idx = new FragmentedTombstones(ts);
       const list = new TombstoneList();
       for (const t of ts) list.add(t);
@@ -139,6 +139,40 @@ test('range tombstone index answers the largest covering sequence <= readSeq, li
       }
     }),
     { numRuns: 500 },
+  );
+});
+
+test('memtable tombstone list (indexed runs + tail): probes between adds and after freeze agree with a linear scan', () => {
+  const tombArb = fc.record({ start: keyArb, end: keyArb, seq: fc.integer({ min: 1, max: 400 }) });
+  // Sequences increasing (as the store assigns them) or arbitrary (the index must not rely on order).
+  fc.assert(
+    fc.property(
+      fc.array(tombArb, { maxLength: 300, size: 'max' }), fc.boolean(), fc.array(fc.tuple(keyArb, fc.integer({ min: 0, max: 410 })), { minLength: 1, maxLength: 8 }),
+      (raw, increasing, probes) => {
+        const ts = increasing ? raw.map((t, i) => ({ ...t, seq: i + 1 })) : raw;
+        const list = new TombstoneList();
+        const naive = (n: number, k: Uint8Array, rs: number): number => {
+          let best = 0;
+          for (let i = 0; i < n; i++) {
+            const t = ts[i]!;
+            if (t.seq <= rs && compareBytes(t.start, k) <= 0 && compareBytes(k, t.end) < 0 && t.seq > best) best = t.seq;
+          }
+          return best;
+        };
+        for (let i = 0; i < ts.length; i++) {
+          list.add(ts[i]!);
+          if (i % 7 === 0) for (const [k, rs] of probes) assert.equal(list.maxCovering(k, rs), naive(i + 1, k, rs), `after ${i + 1} adds`);
+        }
+        const frozen = list.freeze();
+        assert.equal(frozen.count, ts.length);
+        for (const [k, rs] of probes) {
+          assert.equal(frozen.maxCovering(k, rs), naive(ts.length, k, rs), 'frozen');
+          assert.equal(frozen.maxCovering(k, Number.MAX_SAFE_INTEGER), naive(ts.length, k, Number.MAX_SAFE_INTEGER), 'frozen, every sequence');
+        }
+        assert.throws(() => list.add({ start: Uint8Array.of(0), end: Uint8Array.of(1), seq: 1 }));
+      },
+    ),
+    { numRuns: 300 },
   );
 });
 

@@ -35,7 +35,7 @@
  * Sequences of one key arrive increasing (the store assigns them); add() asserts it.
  */
 import { assert } from '../../util/assert.ts';
-import type { FragmentedTombstones, RangeTombstone } from '../range-tombstones.ts';
+import type { RangeTombstone, TombstoneIndex } from '../range-tombstones.ts';
 import { TombstoneList } from '../range-tombstones.ts';
 import { MAX_SEQUENCE, ValueKind } from '../internal-key.ts';
 import { appendOperands } from '../merge.ts';
@@ -159,7 +159,7 @@ function hashBytes(k: Uint8Array): number {
 export class Memtable implements KeyOrder, MemtableEntries {
   readonly id: number;
   private readonly tombs = new TombstoneList();
-  private frozen: FragmentedTombstones | null = null;
+  private frozen: TombstoneIndex | null = null;
 
   // Arena.
   private readonly slabs: Uint8Array[] = [new Uint8Array(SLAB_BYTES)];
@@ -766,7 +766,7 @@ export class Memtable implements KeyOrder, MemtableEntries {
    * of a flush); a key in `folds` is written as its folded merge chain.
    */
   private encodeRange(
-    ids: Int32Array, from: number, to: number, bytes: Uint8Array, dv: DataView, off: number, tombs: FragmentedTombstones | null,
+    ids: Int32Array, from: number, to: number, bytes: Uint8Array, dv: DataView, off: number, tombs: TombstoneIndex | null,
     folds: Map<number, Folded>,
   ): { next: number; off: number; count: number } {
     const kHead = this.kHead;
