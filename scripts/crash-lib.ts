@@ -158,7 +158,7 @@ export function runWeir(args: readonly string[], env: NodeJS.ProcessEnv, plan: K
 }
 
 /** The parts of a Node diagnostic report (written on SIGUSR2) that tell where a process waits. */
-function diagnosticSummary(reportDir: string): string {
+export function diagnosticSummary(reportDir: string): string {
   const file = readdirSync(reportDir).find((f) => f.endsWith('.json'));
   if (file === undefined) return '\n(no diagnostic report was written: the process did not answer SIGUSR2 within 3 s)';
   try {

@@ -176,6 +176,8 @@ class KafkaReader<T> implements SourceReader<T> {
   private queue: Entry[] = [];
   private qpos = 0;
   private fetching: Promise<void> | undefined;
+  /** Offset commits to the group, one after the other (close() waits for them, then closes their connection). Never rejects. */
+  private commitChain: Promise<void> = Promise.resolve();
   private discovering: Promise<void> | undefined;
   private lastDiscovery = 0;
   private backoffMs = 0;
@@ -484,9 +486,11 @@ class KafkaReader<T> implements SourceReader<T> {
     const items = this.snapshots.get(checkpointId);
     if (!items || this.o.groupId === undefined) return;
     for (const id of [...this.snapshots.keys()]) if (id <= checkpointId) this.snapshots.delete(id);
-    void this.commitToGroupWithRetry(this.o.groupId, items).catch((err: unknown) => {
-      this.groupConn = undefined;
-      this.log(describeKafkaError(err, `kafka source ${this.name}: committing offsets to group ${this.o.groupId} failed (monitoring only)`, this.o));
+    // One commit at a time: two at once could each open a group connection and leak one.
+    const groupId = this.o.groupId;
+    this.commitChain = this.commitChain.then(() => this.commitToGroupWithRetry(groupId, items)).catch((err: unknown) => {
+      if (this.closed) return; // closing cut it short: nothing to report
+      this.log(describeKafkaError(err, `kafka source ${this.name}: committing offsets to group ${groupId} failed (monitoring only)`, this.o));
     });
   }
 
@@ -497,7 +501,11 @@ class KafkaReader<T> implements SourceReader<T> {
         await this.commitToGroup(groupId, items);
         return;
       } catch (err) {
+        // Start over with a new connection; close the old one (dropped open, its socket kept
+        // the process alive after the job ended).
+        const conn = this.groupConn;
         this.groupConn = undefined;
+        conn?.close(() => undefined);
         if (attempt >= 20 || this.closed) throw err;
         await this.ctx.clock.sleep(Math.min(2000, 100 * attempt));
       }
@@ -514,7 +522,14 @@ class KafkaReader<T> implements SourceReader<T> {
       if (!broker) throw new Error(`group coordinator ${coordinatorId} not in metadata`);
       const base = baseClientOptions(this.o, `${this.o.clientId ?? 'weir'}-${this.name}-commit`);
       const conn = new Connection(base.clientId, { ...(base.sasl ? { sasl: base.sasl } : {}), connectTimeout: base.connectTimeout, requestTimeout: base.requestTimeout });
-      await conn.connect(broker.host, broker.port);
+      try {
+        await conn.connect(broker.host, broker.port);
+      } finally {
+        // Closed meanwhile: close() did not see this connection, so it is ours to close
+        // (a leaked socket kept a finished job's process alive).
+        if (this.closed) await new Promise<void>((resolve) => conn.close(() => resolve()));
+      }
+      if (this.closed) return;
       this.groupConn = conn;
     }
     const byTopic = new Map<string, { name: string; partitions: { partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; committedMetadata: null }[] }>();
@@ -537,12 +552,19 @@ class KafkaReader<T> implements SourceReader<T> {
     });
   }
 
+  /**
+   * Closes the consumer first (a fetch or commit in flight fails at once instead of waiting
+   * for its retries, as NatsSource does), then waits for them to end, then closes the
+   * group connection, which a commit may have opened meanwhile.
+   */
   async close(): Promise<void> {
     this.closed = true;
     partitionProgress.delete(this.metricsKey);
-    await this.fetching?.catch(() => undefined);
     await new Promise<void>((resolve) => this.consumer.close(true, () => resolve()));
+    await this.fetching?.catch(() => undefined);
+    await this.commitChain;
     const conn = this.groupConn;
+    this.groupConn = undefined;
     if (conn) await new Promise<void>((resolve) => conn.close(() => resolve()));
   }
 }

@@ -1,7 +1,9 @@
 /** Runs `bin/weir.js run <job>` in a child process, optionally SIGKILLed after more completed checkpoints. */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { newestCheckpoint } from '../../../scripts/crash-lib.ts';
+import { diagnosticSummary, newestCheckpoint } from '../../../scripts/crash-lib.ts';
 
 const root = new URL('../../../', import.meta.url).pathname;
 
@@ -10,10 +12,19 @@ export interface Outcome { code: number | null; signal: NodeJS.Signals | null; s
 /** With `kill`, SIGKILLs the job `extraMs` after `checkpoints` more completed checkpoints in `jobDir` (usually mid-checkpoint). */
 export function runJob(job: string, args: string[], jobDir: string, kill: { checkpoints: number; extraMs: number } | undefined): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'bin/weir.js'), 'run', join(root, job), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // A run that does not end within the guard is killed, after a diagnostic report
+    // (SIGUSR2: JS stacks, active handles) that says where it waited.
+    const reportDir = mkdtempSync(join(tmpdir(), 'weir-report-'));
+    const child = spawn(process.execPath, ['--report-on-signal', '--report-signal=SIGUSR2', `--report-directory=${reportDir}`, join(root, 'bin/weir.js'), 'run', join(root, job), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const guard = setTimeout(() => child.kill('SIGKILL'), 300_000);
+    let hung = false;
+    let hardKill: NodeJS.Timeout | undefined;
+    const guard = setTimeout(() => {
+      hung = true;
+      child.kill('SIGUSR2');
+      hardKill = setTimeout(() => child.kill('SIGKILL'), 3000);
+    }, 300_000);
     let poll: NodeJS.Timeout | undefined;
     if (kill) {
       const start = newestCheckpoint(jobDir);
@@ -28,7 +39,10 @@ export function runJob(job: string, args: string[], jobDir: string, kill: { chec
     child.on('exit', (code, signal) => {
       clearInterval(poll);
       clearTimeout(guard);
-      resolve({ code, signal, stderr });
+      clearTimeout(hardKill);
+      const report = hung ? `\n--- HUNG: still running after 300 s${diagnosticSummary(reportDir)}` : '';
+      rmSync(reportDir, { recursive: true, force: true });
+      resolve({ code, signal, stderr: stderr + report });
     });
   });
 }
