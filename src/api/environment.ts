@@ -101,6 +101,16 @@ export interface StreamEnvironmentOptions {
    * Worker threads (task slots) to run the subtasks on: subtask i of every operator runs
    * on worker i mod N, which owns its state backends. Unset or 0: every subtask on the
    * main thread. Needs `jobModule` (each worker builds the graph with the job's own code).
+   *
+   * The rule for job code on workers: each worker imports the job module and runs its
+   * default export, so the default export must build the same graph from its arguments
+   * alone, and what the job's functions capture is each worker's own copy and must come
+   * out the same in every worker. A captured value the module computes when it runs
+   * (`Date.now()`, a random id, state the main thread changed) fails the job at start with
+   * a `ConfigError` naming the operator, the function's file:line and the variable;
+   * compute it inside the job (per subtask in `open()` / `createWriter()`) or pass it as
+   * an argument. Instances of classes (clients, sockets) and functions are not compared:
+   * each worker makes its own. See docs/runtime.md, "User code on worker threads".
    */
   readonly workers?: number;
   /**
