@@ -14,11 +14,15 @@
  * Merge operands (../merge.ts): when a key's newest version is an operand, the versions
  * below it in the inputs are folded in, down to the newest base:
  *  - a Put → one Put of base ‖ operands;
- *  - a Delete, or a version hidden by an input range tombstone (or the tombstone alone)
- *    → one Put of the operands (a Put hides everything older, as the deletion did);
+ *  - a Delete, or an input version older than a covering input range tombstone → one Put
+ *    of the operands (a Put hides everything older, as the deletion did: deeper versions
+ *    of the key are older than any input version);
  *  - no base in the inputs → one Put of the operands if no deeper file may hold the key
  *    (the output is in effect the bottommost level for it), else ONE Merge operand of
- *    the operands concatenated, to be folded by a later compaction or read.
+ *    the operands concatenated, to be folded by a later compaction or read. A covering
+ *    input tombstone alone is NOT a base here: tombstones travel with any output file
+ *    (file-meta.ts), so a deeper file may hold a version of the key newer than it; the
+ *    Merge keeps the tombstone's effect to the reads, which compare sequences.
  * The output carries the newest operand's sequence.
  * Output is split at targetFileBytes between user keys. Surviving range tombstones
  * travel with the first output (their placement does not matter, see file-meta.ts).
@@ -154,7 +158,7 @@ export function runCompaction(job: CompactionJob, fs: Vfs = realFs): JobResult {
           dropped++;
         }
         if (folded !== null) kind = ValueKind.Put;
-        else if (tombSeq > 0 || !mayExistBelow(prev)) {
+        else if (!mayExistBelow(prev)) {
           folded = acc.fold(null);
           kind = ValueKind.Put;
         } else {
