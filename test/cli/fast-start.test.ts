@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ import { SyntheticIncrementalSubtask } from '../checkpoint/support/synthetic-inc
 
 const BIN = fileURLToPath(new URL('../../bin/weir.js', import.meta.url));
 const FORBID_SDK = fileURLToPath(new URL('./support/forbid-aws-sdk.mjs', import.meta.url));
+const FORBID_PACKAGES = fileURLToPath(new URL('./support/forbid-packages.mjs', import.meta.url));
 let work: string;
 let root: string;
 
@@ -58,4 +59,28 @@ test('control: an s3:// location does load the SDK, and the hook stops it', asyn
   const r = await weirWithoutSdk('checkpoints', 'list', 's3://weir-test-bucket/x');
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /AWS SDK loaded: @aws-sdk\/client-s3 imported by .*s3-storage/);
+});
+
+/** `weir …` with an import hook that throws on any module of these packages. */
+function weirForbidding(prefixes: string[], ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const env = { ...process.env, WEIR_FORBID: prefixes.join(',') };
+    execFile(process.execPath, ['--import', FORBID_PACKAGES, BIN, ...args], { cwd: work, env, timeout: 180_000 }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+    });
+  });
+}
+
+test('weir run of a job without Kafka never loads the Kafka client (0.6 s per process and per worker); a Kafka job does', async () => {
+  const input = join(work, 'words.txt');
+  await writeFile(input, 'a b a\nc a b\n');
+  const ok = await weirForbidding(['@platformatic/kafka', '@aws-sdk/'], 'run', fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url)),
+    '--checkpoints', join(work, 'wc-checkpoints'), '--ui-port', '0', '--no-progress', '--', '--input', input, '--output', join(work, 'wc-out'));
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stderr, /job finished: 2 records in, 6 out/);
+  // Control: the hook does stop a job that builds a Kafka source (the broker address is never reached).
+  const kafka = await weirForbidding(['@platformatic/kafka'], 'run', fileURLToPath(new URL('../../examples/kafka-wordcount.ts', import.meta.url)),
+    '--checkpoints', join(work, 'kafka-checkpoints'), '--ui-port', '0', '--no-progress', '--restart-attempts', '0', '--', '--brokers', '127.0.0.1:9', '--input', 'in', '--output', 'out');
+  assert.notEqual(kafka.code, 0);
+  assert.match(kafka.stderr, /forbidden package loaded: @platformatic\/kafka imported by .*kafka-client/);
 });

@@ -34,7 +34,8 @@
  * then fails with a line saying so.
  */
 import { randomBytes } from 'node:crypto';
-import { Producer, type MessageToProduce } from '@platformatic/kafka';
+import type { MessageToProduce, Producer } from '@platformatic/kafka';
+import { kafkaClient, loadKafkaClient } from './kafka-client.ts';
 import type { Sink, SinkContext, SinkSnapshot, SinkWriter } from '../../api/index.ts';
 import { ConfigError } from '../../util/errors.ts';
 import { baseClientOptions, describeKafkaError, kafkaStartError, type KafkaConnectionOptions } from './client-options.ts';
@@ -117,6 +118,7 @@ export class KafkaSink<T> implements Sink<T> {
   async createWriter(ctx: SinkContext): Promise<SinkWriter<T>> {
     const what = `kafka sink ${this.name}`;
     const o = this.options;
+    const { Producer } = await loadKafkaClient();
     // Fails at start with one line for an unreachable broker, bad credentials, a missing topic.
     const probe = new Producer(baseClientOptions(o, `${o.clientId ?? 'weir'}-${this.name}-probe`));
     try {
@@ -203,6 +205,7 @@ class AtLeastOnceWriter<T> extends BatchingWriter<T> {
 
   constructor(o: KafkaSinkOptions<T>, name: string, ctx: SinkContext) {
     super(o, name, ctx);
+    const { Producer } = kafkaClient();
     this.producer = new Producer({ ...baseClientOptions(o, `${o.clientId ?? 'weir'}-${name}-${ctx.subtaskIndex}`), retries: 5, idempotent: true, acks: -1 });
   }
 
@@ -264,6 +267,7 @@ class ExactlyOnceWriter<T> extends BatchingWriter<T> {
 
   private begin(): Txn {
     const id = `${this.prefix}-${this.ctx.subtaskIndex}-${this.runId}-${this.seq++}`;
+    const { Producer } = kafkaClient();
     const producer = new Producer<Buffer, Buffer, string, Buffer>({
       ...baseClientOptions(this.o, `${this.o.clientId ?? 'weir'}-${this.name}-${this.ctx.subtaskIndex}`),
       // The client uses `timeout` as the transaction timeout in InitProducerId.

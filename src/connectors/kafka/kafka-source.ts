@@ -26,7 +26,8 @@
  *   bounded        `bounded: true` reads up to the end offsets found at the first start
  *                  (kept in state across restores) and then ends.
  */
-import { Admin, Consumer, Connection, offsetCommitV9, type ClusterMetadata, type fetchV17, type KafkaRecord } from '@platformatic/kafka';
+import type { ClusterMetadata, Connection, Consumer, fetchV17, KafkaRecord } from '@platformatic/kafka';
+import { kafkaClient, loadKafkaClient } from './kafka-client.ts';
 
 type FetchResponse = fetchV17.FetchResponse;
 import { partitionProgress, type PartitionProgress, type PollResult, type Source, type SourceContext, type SourceOutput, type SourceReader } from '../../api/index.ts';
@@ -137,6 +138,7 @@ export class KafkaSource<T> implements Source<T> {
   }
 
   async createReader(ctx: SourceContext): Promise<SourceReader<T>> {
+    await loadKafkaClient();
     const r = new KafkaReader<T>(this.options, this.name, ctx);
     try {
       await r.start();
@@ -196,6 +198,7 @@ class KafkaReader<T> implements SourceReader<T> {
     private readonly ctx: SourceContext,
   ) {
     this.readCommitted = (o.isolationLevel ?? 'read_committed') === 'read_committed';
+    const { Consumer } = kafkaClient();
     this.consumer = new Consumer({
       ...baseClientOptions(o, `${o.clientId ?? 'weir'}-${name}-${ctx.subtaskIndex}`),
       groupId: o.groupId ?? `weir-${name}`,
@@ -220,6 +223,7 @@ class KafkaReader<T> implements SourceReader<T> {
   /** Topics to read now: the configured ones, or the pattern's matches. */
   private async topicNames(): Promise<string[]> {
     if (this.o.topics) return [...this.o.topics];
+    const { Admin } = kafkaClient();
     const admin = new Admin(baseClientOptions(this.o, `${this.o.clientId ?? 'weir'}-${this.name}-admin`));
     try {
       const all = await admin.listTopics();
@@ -521,6 +525,7 @@ class KafkaReader<T> implements SourceReader<T> {
       const broker = md.brokers.get(coordinatorId);
       if (!broker) throw new Error(`group coordinator ${coordinatorId} not in metadata`);
       const base = baseClientOptions(this.o, `${this.o.clientId ?? 'weir'}-${this.name}-commit`);
+      const { Connection } = kafkaClient();
       const conn = new Connection(base.clientId, { ...(base.sasl ? { sasl: base.sasl } : {}), connectTimeout: base.connectTimeout, requestTimeout: base.requestTimeout });
       try {
         await conn.connect(broker.host, broker.port);
@@ -538,7 +543,7 @@ class KafkaReader<T> implements SourceReader<T> {
       if (!t) byTopic.set(it.topic, (t = { name: it.topic, partitions: [] }));
       t.partitions.push({ partitionIndex: it.partition, committedOffset: BigInt(it.offset), committedLeaderEpoch: -1, committedMetadata: null });
     }
-    await offsetCommitV9.api.async(this.groupConn, groupId, -1, '', null, [...byTopic.values()]);
+    await kafkaClient().offsetCommitV9.api.async(this.groupConn, groupId, -1, '', null, [...byTopic.values()]);
   }
 
   /** Registers this reader's live per-partition progress (read on demand by the dashboard and /metrics). */

@@ -12,7 +12,8 @@
  *                    the old producer and aborts its transaction), so read_committed
  *                    consumers are not held at the last stable offset until the timeout.
  */
-import { Admin, Connection, describeTransactionsV0, endTxnV4, findCoordinatorV6, initProducerIdV5, listTransactionsV1 } from '@platformatic/kafka';
+import type { Connection } from '@platformatic/kafka';
+import { loadKafkaClient } from './kafka-client.ts';
 import type { Clock } from '../../util/clock.ts';
 import { ConfigError } from '../../util/errors.ts';
 import { baseClientOptions, type KafkaConnectionOptions } from './client-options.ts';
@@ -22,6 +23,7 @@ export class BrokerConnections {
   private constructor(private readonly conns: Map<number, Connection>) {}
 
   static async open(o: KafkaConnectionOptions, clientId: string): Promise<BrokerConnections> {
+    const { Admin, Connection } = await loadKafkaClient();
     const base = baseClientOptions(o, clientId);
     const admin = new Admin(base);
     const conns = new Map<number, Connection>();
@@ -48,6 +50,7 @@ export class BrokerConnections {
   async coordinatorOf(transactionalId: string): Promise<Connection> {
     const any = this.conns.values().next().value;
     if (!any) throw new Error('no broker connection');
+    const { findCoordinatorV6 } = await loadKafkaClient();
     const r = await findCoordinatorV6.api.async(any, 1, [transactionalId]);
     const node = r.coordinators[0]?.nodeId;
     const c = node === undefined ? undefined : this.conns.get(node);
@@ -88,6 +91,7 @@ export type CommitOutcome = 'committed' | 'already-committed';
 
 /** Commits a pre-committed transaction by id (idempotent). */
 export async function commitPrepared(conns: BrokerConnections, transactionalId: string, checkpointId: number, clock: Clock): Promise<CommitOutcome> {
+  const { describeTransactionsV0, endTxnV4 } = await loadKafkaClient();
   for (let round = 0; round < 200; round++) {
     const coord = await conns.coordinatorOf(transactionalId);
     const d = await withRetries(clock, 'describe', () => describeTransactionsV0.api.async(coord, [transactionalId]));
@@ -112,6 +116,7 @@ export async function commitPrepared(conns: BrokerConnections, transactionalId: 
 
 /** Aborts every open transaction whose id `matches` (ListTransactions on each broker, then InitProducerId). Returns the ids aborted. */
 export async function abortLingering(conns: BrokerConnections, matches: (transactionalId: string) => boolean, timeoutMs: number, clock: Clock): Promise<string[]> {
+  const { initProducerIdV5, listTransactionsV1 } = await loadKafkaClient();
   const aborted: string[] = [];
   for (const [, conn] of conns.all()) {
     const list = await withRetries(clock, 'list', () => listTransactionsV1.api.async(conn, [], [], -1n, null));
