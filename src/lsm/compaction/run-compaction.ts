@@ -148,8 +148,13 @@ export function runCompaction(job: CompactionJob, fs: Vfs = realFs): JobResult {
         merged.next();
         advanced = true;
         let folded: Uint8Array | null = null;
+        /** An input version older than a covering input tombstone: the base is a deletion. */
+        let hidden = false;
         for (; merged.valid && equalBytes(merged.key, prev); merged.next()) {
-          if (merged.seq < tombSeq) break;
+          if (merged.seq < tombSeq) {
+            hidden = true;
+            break;
+          }
           if (!merged.merge) {
             folded = acc.fold(merged.value);
             break;
@@ -158,7 +163,7 @@ export function runCompaction(job: CompactionJob, fs: Vfs = realFs): JobResult {
           dropped++;
         }
         if (folded !== null) kind = ValueKind.Put;
-        else if (!mayExistBelow(prev)) {
+        else if (hidden || !mayExistBelow(prev)) {
           folded = acc.fold(null);
           kind = ValueKind.Put;
         } else {
