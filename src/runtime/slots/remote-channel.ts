@@ -19,12 +19,12 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Channel } from '../channel.ts';
-import { ControlElement } from '../elements.ts';
+import type { ControlElement } from '../elements.ts';
 import type { Signal } from '../signal.ts';
-import { decodeControl, decodeValues, encodeBatch, encodeControl, type EncodedControl } from './wire-format.ts';
+import { decodeControl, decodeValues, encodeControl, encodeValues, type EncodedControl } from './wire-format.ts';
 
 type LinkMessage =
-  | { readonly c: number; readonly b: Uint8Array; readonly t: Float64Array }
+  | { readonly c: number; readonly b: Uint8Array; readonly t: Float64Array | undefined }
   | { readonly c: number; readonly x: EncodedControl }
   | { readonly c: number; readonly n: number };
 
@@ -79,8 +79,11 @@ function unsupported(what: string): never {
 
 /** The producer's half. */
 export class RemoteOutputChannel implements Channel {
-  private values: unknown[] = [];
-  private stamps: number[] = [];
+  /** The batch being filled (reused: encoding copies it out). */
+  private readonly values: unknown[] = [];
+  /** Its timestamps, NaN for none; sent only when some record of the batch has one. */
+  private stamps: Float64Array;
+  private stamped = false;
   /** Records sent and not yet credited back. */
   private inFlight = 0;
   private waiters: (() => void)[] = [];
@@ -94,12 +97,20 @@ export class RemoteOutputChannel implements Channel {
     private readonly capacity: number,
   ) {
     this.batchSize = Math.max(1, Math.floor(capacity / 4));
+    this.stamps = new Float64Array(this.batchSize);
   }
 
   pushRecord(value: unknown, timestamp: number | undefined): void {
+    const i = this.values.length;
     this.values.push(value);
-    this.stamps.push(timestamp ?? Number.NaN);
-    if (this.values.length >= this.batchSize) this.flush();
+    if (timestamp !== undefined) {
+      if (!this.stamped) {
+        this.stamps.fill(Number.NaN, 0, i);
+        this.stamped = true;
+      }
+      this.stamps[i] = timestamp;
+    } else if (this.stamped) this.stamps[i] = Number.NaN;
+    if (i + 1 >= this.batchSize) this.flush();
   }
 
   pushControl(element: ControlElement): void {
@@ -112,19 +123,27 @@ export class RemoteOutputChannel implements Channel {
     const n = this.values.length;
     if (n === 0) return;
     if (this.closed) {
-      this.values = [];
-      this.stamps = [];
+      this.values.length = 0;
+      this.stamped = false;
       return;
     }
-    const { bytes, stamps } = encodeBatch(this.values, this.stamps);
-    this.values = [];
-    this.stamps = [];
+    const bytes = encodeValues(this.values);
+    this.values.length = 0;
+    let stamps: Float64Array | undefined;
+    if (this.stamped) {
+      // The filled part moves to the consumer; a fresh array takes its place.
+      stamps = n === this.batchSize ? this.stamps : this.stamps.slice(0, n);
+      if (stamps === this.stamps) this.stamps = new Float64Array(this.batchSize);
+      this.stamped = false;
+    }
     this.inFlight += n;
     const s = this.link.stats;
     s.batchesSent++;
     s.recordsSent += n;
-    s.bytesSent += bytes.byteLength + stamps.byteLength;
-    this.link.send({ c: this.index, b: bytes, t: stamps }, [bytes.buffer as ArrayBuffer, stamps.buffer as ArrayBuffer]);
+    s.bytesSent += bytes.byteLength + (stamps?.byteLength ?? 0);
+    const transfer = [bytes.buffer as ArrayBuffer];
+    if (stamps) transfer.push(stamps.buffer as ArrayBuffer);
+    this.link.send({ c: this.index, b: bytes, t: stamps }, transfer);
   }
 
   hasCapacity(): boolean {
@@ -167,11 +186,22 @@ export class RemoteOutputChannel implements Channel {
   }
 }
 
-/** The consumer's half: a local queue filled from the link, credit returned as the task drains it. */
+/** Received elements waiting for the task: a decoded batch (records), or one control element. */
+interface Segment {
+  readonly values: readonly unknown[];
+  readonly stamps: Float64Array | undefined;
+  readonly control: boolean;
+  pos: number;
+}
+
+/**
+ * The consumer's half: the received batches queued as they arrived (not copied into one
+ * queue), credit returned as the task drains records.
+ */
 export class RemoteInputChannel implements Channel {
-  private values: unknown[] = [];
-  private stamps: number[] = [];
-  private head = 0;
+  private segments: Segment[] = [];
+  private first = 0;
+  private count = 0;
   private consumer: Signal | undefined;
   private uncredited = 0;
   private readonly creditBatch: number;
@@ -190,53 +220,66 @@ export class RemoteInputChannel implements Channel {
   }
 
   /** @internal */
-  receiveBatch(values: unknown[], stamps: Float64Array): void {
-    const wasEmpty = this.size() === 0;
-    for (let i = 0; i < values.length; i++) {
-      this.values.push(values[i]);
-      this.stamps.push(stamps[i]!);
-    }
+  receiveBatch(values: unknown[], stamps: Float64Array | undefined): void {
+    if (values.length === 0) return;
+    const wasEmpty = this.count === 0;
+    this.segments.push({ values, stamps, control: false, pos: 0 });
+    this.count += values.length;
     if (wasEmpty) this.consumer?.notify();
   }
 
   /** @internal */
   receiveControl(e: ControlElement): void {
-    this.values.push(e);
-    this.stamps.push(Number.NaN);
+    this.segments.push({ values: [e], stamps: undefined, control: true, pos: 0 });
+    this.count++;
     this.consumer?.notify();
   }
 
   size(): number {
-    return this.values.length - this.head;
+    return this.count;
   }
 
   drain(sink: (value: unknown, timestamp: number | undefined) => boolean, max: number): number {
-    const values = this.values;
-    const stamps = this.stamps;
-    const end = Math.min(values.length, this.head + max);
-    let i = this.head;
+    let consumed = 0;
     let records = 0;
-    while (i < end) {
-      const v = values[i];
-      const t = stamps[i]!;
-      values[i] = undefined;
-      i++;
-      if (!(v instanceof ControlElement)) records++;
-      if (!sink(v, t !== t ? undefined : t)) break;
+    let more = true;
+    while (more && consumed < max && this.first < this.segments.length) {
+      const seg = this.segments[this.first]!;
+      const { values, stamps } = seg;
+      const start = seg.pos;
+      const end = Math.min(values.length, start + (max - consumed));
+      let i = start;
+      if (stamps === undefined) {
+        while (i < end) {
+          if (!sink(values[i++], undefined)) {
+            more = false;
+            break;
+          }
+        }
+      } else {
+        while (i < end) {
+          const t = stamps[i]!;
+          if (!sink(values[i++], t !== t ? undefined : t)) {
+            more = false;
+            break;
+          }
+        }
+      }
+      consumed += i - start;
+      if (!seg.control) records += i - start;
+      seg.pos = i;
+      if (i === values.length) this.segments[this.first++] = undefined as unknown as Segment;
     }
-    const consumed = i - this.head;
-    this.head = i;
-    if (this.head === values.length) {
-      this.values = [];
-      this.stamps = [];
-      this.head = 0;
-    } else if (this.head > 65536 && this.head * 2 > values.length) {
-      this.values = values.slice(this.head);
-      this.stamps = stamps.slice(this.head);
-      this.head = 0;
+    this.count -= consumed;
+    if (this.first === this.segments.length) {
+      this.segments = [];
+      this.first = 0;
+    } else if (this.first > 1024) {
+      this.segments = this.segments.slice(this.first);
+      this.first = 0;
     }
     this.uncredited += records;
-    if (this.uncredited >= this.creditBatch || (this.uncredited > 0 && this.size() === 0)) {
+    if (this.uncredited >= this.creditBatch || (this.uncredited > 0 && this.count === 0)) {
       this.link.send({ c: this.index, n: this.uncredited });
       this.uncredited = 0;
     }

@@ -1,7 +1,8 @@
 /**
  * How stream elements cross a thread: records in batches, serialised once per batch
  * with msgpack into a fresh ArrayBuffer that is transferred (moved, not copied) with
- * postMessage; their timestamps as a Float64Array (NaN: none), transferred too. Control
+ * postMessage; their timestamps as a Float64Array (NaN: none), transferred too, and left
+ * out when no record of the batch has one. Control
  * elements (barrier, watermark, idle/active, end) travel as small plain objects in
  * their own message, in order with the batches of the same channel (a MessagePort
  * delivers in order).
@@ -14,16 +15,14 @@ import { ACTIVE, Barrier, END, IDLE, Watermark, type ControlElement } from '../e
 
 const packr = new Packr({ useRecords: false });
 
-/** One batch of records of one channel, ready for postMessage(…, [bytes.buffer, stamps.buffer]). */
-export interface EncodedBatch {
-  readonly bytes: Uint8Array;
-  readonly stamps: Float64Array;
-}
-
-export function encodeBatch(values: readonly unknown[], stamps: readonly number[]): EncodedBatch {
+/**
+ * The records of one batch as msgpack, in an ArrayBuffer of their own (for
+ * postMessage(…, [bytes.buffer])); their timestamps travel beside as a Float64Array, and
+ * only when one of them has a timestamp (remote-channel.ts).
+ */
+export function encodeValues(values: readonly unknown[]): Uint8Array {
   // msgpackr packs into a reused internal buffer: copy out the batch's bytes into an ArrayBuffer of its own.
-  const packed = packr.pack(values);
-  return { bytes: new Uint8Array(packed), stamps: Float64Array.from(stamps) };
+  return new Uint8Array(packr.pack(values));
 }
 
 export function decodeValues(bytes: Uint8Array): unknown[] {
