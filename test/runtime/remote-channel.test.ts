@@ -3,7 +3,8 @@
  * MessagePort pair: elements arrive in order with their timestamps (batches with and
  * without timestamps, control elements between them), a drain stops where the sink says
  * and where `max` says and the next drain goes on from there, and credit-based flow
- * control stops the producer at `capacity` records in flight until the consumer drains.
+ * control stops the producer at `capacity` records in flight until the consumer drains
+ * (control elements neither wait for credit nor return any).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -107,4 +108,24 @@ test('credit: the producer stops at capacity records in flight and goes on as th
   const got = await take(input, signal, total, 10);
   await producer;
   assert.deepEqual(got.map((g) => g[0]), Array.from({ length: total }, (_, i) => i));
+});
+
+test('control elements take no credit and return none: after draining records and barriers the producer again has exactly capacity', async (t) => {
+  const capacity = 32;
+  const { out, input, signal, close } = pair(capacity);
+  t.after(close);
+  for (let i = 0; i < capacity; i++) out.pushRecord(i, undefined);
+  assert.equal(out.hasCapacity(), false);
+  for (let k = 0; k < 10; k++) out.pushControl(new Barrier(k + 1, 0, 'checkpoint')); // never waits for credit
+  await take(input, signal, capacity + 10);
+  // Credit arrives in messages: push as it comes (bounded), then give any excess credit time to show.
+  let pushed = 0;
+  const deadline = Date.now() + 10_000;
+  while (pushed < capacity && Date.now() < deadline) {
+    while (out.hasCapacity() && pushed < 1000) out.pushRecord(pushed++, undefined);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  while (out.hasCapacity() && pushed < 1000) out.pushRecord(pushed++, undefined);
+  assert.equal(pushed, capacity, 'records the producer may send again');
 });
