@@ -202,7 +202,10 @@ function secondProcess(args: readonly string[], env: NodeJS.ProcessEnv, jobDir: 
       if (now !== undefined && now !== stale) break;
       await new Promise((r) => setTimeout(r, 5));
     }
-    return weirCli(args, env);
+    // A second process that takes over (the first was killed meanwhile) runs the whole job:
+    // under load that took over 120 s (workers started in 23-33 s), and the default guard
+    // killed a run that was fine. The first run's silence guard bounds it instead.
+    return weirCli(args, env, 900_000);
   })();
   return {
     async outcome(first) {
@@ -211,20 +214,20 @@ function secondProcess(args: readonly string[], env: NodeJS.ProcessEnv, jobDir: 
         return { refused: true, finished: false };
       }
       if (r.code === 0 && (first.signal === 'SIGKILL' || first.code === 0)) return { refused: false, finished: /job finished/.test(r.stderr) };
-      return { refused: false, finished: false, error: `second process on the job directory exited ${r.code} while the first ran: ${r.stderr.slice(-1500)}` };
+      return { refused: false, finished: false, error: `second process on the job directory exited ${r.code ?? 'by a signal (killed by its 900 s guard?)'} while the first ran: ${r.stderr.slice(-1500)}` };
     },
   };
 }
 
-/** Runs `weir <args>` to completion (for `checkpoints verify|gc`). */
-export async function weirCli(args: readonly string[], env?: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs `weir <args>` to completion (for `checkpoints verify|gc`), SIGKILLed after `timeoutMs`. */
+export async function weirCli(args: readonly string[], env?: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    const guard = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('exit', (code) => {
       clearTimeout(guard);
