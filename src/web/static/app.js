@@ -143,7 +143,8 @@ function Throughput({ job, series }) {
   const colors = ['#1769aa', '#c0392b', '#2e7d32', '#8e44ad', '#b26a00', '#00838f'];
   const opts = {
     height: 200,
-    scales: { x: { time: true } },
+    // At least the last minute: with one point uPlot's own range spans years.
+    scales: { x: { time: true, range: (_u, min, max) => (max - min < 60 ? [max - 60, max] : [min, max]) } },
     axes: [{}, { label: 'records/s (in)', size: 60 }],
     legend: { live: false },
     series: [{}, ...names.map((n, i) => ({ label: n, stroke: colors[i % colors.length], width: 1.5 }))],
