@@ -71,10 +71,10 @@ function weirForbidding(prefixes: string[], ...args: string[]): Promise<{ code: 
   });
 }
 
-test('weir run of a job without Kafka never loads the Kafka client (0.6 s per process and per worker); a Kafka job does', async () => {
+test('weir run of a job without Kafka or NATS never loads their clients (0.6 s and 0.1 s per process and per worker); a Kafka or NATS job does', async () => {
   const input = join(work, 'words.txt');
   await writeFile(input, 'a b a\nc a b\n');
-  const ok = await weirForbidding(['@platformatic/kafka', '@aws-sdk/'], 'run', fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url)),
+  const ok = await weirForbidding(['@platformatic/kafka', '@nats-io/', '@aws-sdk/'], 'run', fileURLToPath(new URL('../../examples/wordcount.ts', import.meta.url)),
     '--checkpoints', join(work, 'wc-checkpoints'), '--ui-port', '0', '--no-progress', '--', '--input', input, '--output', join(work, 'wc-out'));
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stderr, /job finished: 2 records in, 6 out/);
@@ -83,4 +83,8 @@ test('weir run of a job without Kafka never loads the Kafka client (0.6 s per pr
     '--checkpoints', join(work, 'kafka-checkpoints'), '--ui-port', '0', '--no-progress', '--restart-attempts', '0', '--', '--brokers', '127.0.0.1:9', '--input', 'in', '--output', 'out');
   assert.notEqual(kafka.code, 0);
   assert.match(kafka.stderr, /forbidden package loaded: @platformatic\/kafka imported by .*kafka-client/);
+  const nats = await weirForbidding(['@nats-io/'], 'run', fileURLToPath(new URL('../../examples/nats-wordcount.ts', import.meta.url)),
+    '--checkpoints', join(work, 'nats-checkpoints'), '--ui-port', '0', '--no-progress', '--restart-attempts', '0', '--', '--servers', '127.0.0.1:9', '--input', 'in', '--output', 'out');
+  assert.notEqual(nats.code, 0);
+  assert.match(nats.stderr, /forbidden package loaded: @nats-io\/\S+ imported by .*nats-client/);
 });

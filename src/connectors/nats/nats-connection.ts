@@ -2,7 +2,7 @@
  * Connecting to NATS for the JetStream source and sink, and one-line errors for a
  * server that is down, bad credentials, a missing stream.
  */
-import { connect } from '@nats-io/transport-node';
+import { loadNatsClient } from './nats-client.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ConfigError } from '../../util/errors.ts';
 
@@ -23,6 +23,7 @@ export interface NatsConnectionOptions {
 /** Connects; the client reconnects by itself afterwards (forever, every 250 ms + jitter). */
 export async function natsConnect(o: NatsConnectionOptions, name: string, what: string): Promise<NatsConnection> {
   if (o.servers.length === 0) throw new ConfigError(`${what}: no servers given`);
+  const { connect } = (await loadNatsClient()).transport;
   try {
     return await connect({
       servers: [...o.servers],

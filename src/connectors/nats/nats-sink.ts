@@ -22,8 +22,9 @@
  * is restored within the duplicate window of its last publish (otherwise the re-publish
  * after a restore can duplicate the last completed checkpoint's records).
  */
-import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
-import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { natsClient } from './nats-client.ts';
 import type { Sink, SinkContext, SinkSnapshot, SinkWriter } from '../../api/index.ts';
 import { ConfigError } from '../../util/errors.ts';
 import { describeNatsError, natsConnect, type NatsConnectionOptions } from './nats-connection.ts';
@@ -80,7 +81,7 @@ export class NatsSink<T> implements Sink<T> {
     const o = this.options;
     const nc = await natsConnect(o, `weir-${this.name}-${ctx.subtaskIndex}`, what);
     try {
-      const jsm = await jetstreamManager(nc);
+      const jsm = await natsClient().jetstream.jetstreamManager(nc);
       await jsm.streams.find(o.subject).catch((err: unknown) => {
         throw new ConfigError(`${what}: no stream captures subject '${o.subject}' on ${o.servers.join(',')}`, { cause: err });
       });
@@ -112,7 +113,7 @@ class NatsWriter<T> implements SinkWriter<T> {
     private readonly ctx: SinkContext,
     private readonly nc: NatsConnection,
   ) {
-    this.js = jetstream(nc);
+    this.js = natsClient().jetstream.jetstream(nc);
   }
 
   write(value: T): void {
@@ -155,7 +156,7 @@ class NatsWriter<T> implements SinkWriter<T> {
       try {
         let h;
         if (hdrs !== '') {
-          h = natsHeaders();
+          h = natsClient().transport.headers();
           for (const [k, v] of Object.entries(JSON.parse(hdrs) as Record<string, string>)) h.set(k, v);
         }
         await this.js.publish(subject, data, { msgID, ...(h ? { headers: h } : {}), timeout: 10_000 });

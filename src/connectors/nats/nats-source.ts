@@ -10,7 +10,8 @@
  * stream fail the job with one line. `bounded: true` stops at the stream's last sequence
  * found at the first start (kept in state).
  */
-import { jetstream, jetstreamManager, DeliverPolicy, type Consumer, type JetStreamClient } from '@nats-io/jetstream';
+import type { Consumer, JetStreamClient } from '@nats-io/jetstream';
+import { natsClient } from './nats-client.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { partitionProgress, type PollResult, type Source, type SourceContext, type SourceOutput, type SourceReader } from '../../api/index.ts';
 import { ConfigError } from '../../util/errors.ts';
@@ -95,7 +96,7 @@ export class NatsSource<T> implements Source<T> {
     if (ctx.subtaskIndex > 0) return { poll: () => 'end', snapshotState: () => [] };
     const nc = await natsConnect(o, `weir-${this.name}`, what);
     try {
-      const jsm = await jetstreamManager(nc);
+      const jsm = await natsClient().jetstream.jetstreamManager(nc);
       const info = await jsm.streams.info(o.stream);
       if (o.bounded && item === undefined) end = info.state.last_seq + 1;
     } catch (err) {
@@ -132,7 +133,7 @@ class NatsReader<T> implements SourceReader<T> {
     private next: number,
     private readonly end: number | undefined,
   ) {
-    this.js = jetstream(nc);
+    this.js = natsClient().jetstream.jetstream(nc);
     this.progressKey = `${name}#${ctx.subtaskIndex}`;
   }
 
@@ -191,7 +192,7 @@ class NatsReader<T> implements SourceReader<T> {
     if (this.closed) return;
     try {
       this.consumer ??= await this.js.consumers.get(this.o.stream, {
-        deliver_policy: DeliverPolicy.StartSequence,
+        deliver_policy: natsClient().jetstream.DeliverPolicy.StartSequence,
         opt_start_seq: this.next,
         ...(this.o.subjects ? { filter_subjects: [...this.o.subjects] } : {}),
       });
