@@ -6,20 +6,14 @@
  * build anything; the code after that gets the module from kafkaClient().
  */
 import type * as KafkaClientModule from '@platformatic/kafka';
+import { lazyModule } from '../../util/lazy-module.ts';
 
 export type KafkaClient = typeof KafkaClientModule;
 
-let loaded: KafkaClient | undefined;
-let loading: Promise<KafkaClient> | undefined;
+const client = lazyModule<KafkaClient>(() => import('@platformatic/kafka'), 'the Kafka client library');
 
 /** Loads the library (once per thread). */
-export async function loadKafkaClient(): Promise<KafkaClient> {
-  loaded ??= await (loading ??= import('@platformatic/kafka'));
-  return loaded;
-}
+export const loadKafkaClient = (): Promise<KafkaClient> => client.load();
 
 /** The library, already loaded by loadKafkaClient(). */
-export function kafkaClient(): KafkaClient {
-  if (loaded === undefined) throw new Error('internal: the Kafka client library is used before loadKafkaClient()');
-  return loaded;
-}
+export const kafkaClient = (): KafkaClient => client.get();

@@ -6,23 +6,23 @@
  */
 import type * as TransportModule from '@nats-io/transport-node';
 import type * as JetStreamModule from '@nats-io/jetstream';
+import { lazyModule } from '../../util/lazy-module.ts';
 
 export interface NatsClient {
   readonly transport: typeof TransportModule;
   readonly jetstream: typeof JetStreamModule;
 }
 
-let loaded: NatsClient | undefined;
-let loading: Promise<NatsClient> | undefined;
+const client = lazyModule<NatsClient>(
+  async () => {
+    const [transport, jetstream] = await Promise.all([import('@nats-io/transport-node'), import('@nats-io/jetstream')]);
+    return { transport, jetstream };
+  },
+  'the NATS client',
+);
 
 /** Loads both libraries (once per thread). */
-export async function loadNatsClient(): Promise<NatsClient> {
-  loaded ??= await (loading ??= Promise.all([import('@nats-io/transport-node'), import('@nats-io/jetstream')]).then(([transport, jetstream]) => ({ transport, jetstream })));
-  return loaded;
-}
+export const loadNatsClient = (): Promise<NatsClient> => client.load();
 
 /** The libraries, already loaded by loadNatsClient(). */
-export function natsClient(): NatsClient {
-  if (loaded === undefined) throw new Error('internal: the NATS client is used before loadNatsClient()');
-  return loaded;
-}
+export const natsClient = (): NatsClient => client.get();
