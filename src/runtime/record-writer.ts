@@ -4,7 +4,8 @@
  * subtask whose keyed state holds it, at any parallelism.
  */
 import type { Serializer } from '../state/types.ts';
-import { keyGroupOf, subtaskForKeyGroup } from '../state/key-groups.ts';
+import { subtaskForKeyGroup } from '../state/key-groups.ts';
+import { keyGroupForKey } from '../state/key-group-for-key.ts';
 import type { Channel } from './channel.ts';
 import type { ControlElement } from './elements.ts';
 import type { Partitioning } from './job-graph.ts';
@@ -39,7 +40,7 @@ export class RecordWriter {
       } catch (err) {
         throw userFunctionFailed(this.where.producer, `key selector of the keyBy into "${this.where.consumer}"`, value, err);
       }
-      const kg = keyGroupOf(this.keySerializer.serialize(key), this.maxParallelism);
+      const kg = keyGroupForKey(key, this.maxParallelism, this.keySerializer);
       channels[subtaskForKeyGroup(kg, this.maxParallelism, channels.length)]!.pushRecord(value, timestamp);
     } else {
       const i = this.next;

@@ -9,6 +9,7 @@ import {
   float64KeySerializer, int32KeySerializer, msgpackSerializer, stringKeySerializer,
 } from '../../src/state/serializers.ts';
 import { compareBytes } from '../../src/util/bytes.ts';
+import { keyGroupForKey } from '../../src/state/key-group-for-key.ts';
 import { lengthPrefixed, parseCell, cellPrefix, readVarint, writeVarint, varintLength, bytesToBinaryString, binaryStringToBytes } from '../../src/state/key-layout.ts';
 
 const enc = new TextEncoder();
@@ -183,4 +184,17 @@ test('binary strings: one char per byte, round-trip, string order = byte order (
     }),
     { numRuns: 300 },
   );
+});
+
+test('keyGroupForKey (the routing of every keyBy edge) equals keyGroupOf(serialize(key)) for every key and serializer', () => {
+  const key = fc.oneof(
+    fc.integer(), fc.integer({ min: -(2 ** 31), max: 2 ** 32 }), fc.double(), fc.string(), fc.string({ maxLength: 40, unit: 'grapheme-ascii' }),
+    fc.string({ unit: 'grapheme' }), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 3 }), fc.record({ a: fc.integer(), b: fc.string() }),
+  );
+  for (const maxP of [1, 128, 32768]) {
+    fc.assert(fc.property(key, (k) => keyGroupForKey(k, maxP) === keyGroupOf(msgpackSerializer.serialize(k), maxP)), { numRuns: 2000 });
+  }
+  fc.assert(fc.property(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), (k) =>
+    keyGroupForKey(k, 128, int32KeySerializer as never) === keyGroupOf(int32KeySerializer.serialize(k), 128)));
+  fc.assert(fc.property(fc.string(), (k) => keyGroupForKey(k, 128, stringKeySerializer as never) === keyGroupOf(stringKeySerializer.serialize(k), 128)));
 });
