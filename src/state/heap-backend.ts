@@ -72,6 +72,9 @@ const ENTRY_VALUE = 0;
 const ENTRY_MAP = 1;
 /** Rough per-entry overhead of a JS Map entry, for approximateSize(). */
 const ENTRY_OVERHEAD = 48;
+/** The smallest buffer of an appended list cell (it doubles as the list grows). */
+const MIN_LIST_ROOM = 64;
+const EMPTY = new Uint8Array(0);
 
 function isUserMap(v: Stored | undefined): v is HeapUserMap {
   return typeof v === 'object' && v !== null && !(v instanceof Uint8Array);
@@ -173,6 +176,8 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
   private readonly running = new Map<number, { aborted: boolean }>();
   /** Asynchronous parts not yet settled (dispose() waits for them). */
   private readonly asyncParts = new Set<Promise<void>>();
+  /** Buffers of appended list cells → the offset up to which they are written (cellAppend). */
+  private readonly appendEnds = new WeakMap<ArrayBufferLike, number>();
 
   constructor(opts: BackendOptions) {
     super(opts);
@@ -272,6 +277,39 @@ export class HeapKeyedBackend extends BaseKeyedBackend {
 
   cellPut(stateId: number, value: Uint8Array): void {
     this.putStored(stateId, value);
+  }
+
+  /**
+   * ListState.add/addAll: appends without copying the list. A list cell is a view
+   * [0, len) of a buffer this backend allocated with spare room (`appendEnds` says how far
+   * each such buffer is written); an append to the view that ends at the written end
+   * writes into the spare room and stores a longer view of the same buffer, otherwise it
+   * copies into a buffer twice the size. Bytes inside a stored view never change, so a
+   * snapshot in flight (which holds the older, shorter view) and cellGet's callers see
+   * exactly what they saw: n adds cost O(n) bytes copied in all, not O(n²).
+   */
+  cellAppend(stateId: number, bytes: Uint8Array): void {
+    const cell = this.cell();
+    const t = this.writableTable(stateId);
+    const old = t.map.get(cell);
+    const prior = old instanceof Uint8Array ? old : undefined;
+    const n = bytes.length;
+    let next: Uint8Array;
+    if (prior !== undefined && this.appendEnds.get(prior.buffer) === prior.byteOffset + prior.length
+      && prior.buffer.byteLength - prior.byteOffset - prior.length >= n) {
+      next = new Uint8Array(prior.buffer, prior.byteOffset, prior.length + n);
+      next.set(bytes, prior.length);
+    } else {
+      const oldBytes = prior ?? (old === undefined || isUserMap(old) ? EMPTY : msgpackSerializer.serialize(old));
+      const len = oldBytes.length + n;
+      const room = new Uint8Array(Math.max(MIN_LIST_ROOM, 2 * len));
+      room.set(oldBytes, 0);
+      room.set(bytes, oldBytes.length);
+      next = room.subarray(0, len);
+    }
+    this.appendEnds.set(next.buffer, next.byteOffset + next.length);
+    this.bytes += n + (old === undefined ? ENTRY_OVERHEAD : 0);
+    t.map.set(cell, next);
   }
 
   valueGet<T>(stateId: number, ser: Serializer<T>): T | undefined {

@@ -7,9 +7,10 @@
  *
  * List encoding: the elements' serialized bytes, each prefixed with a varint length, so
  * the encoding of a list is the concatenation of its elements' encodings: add() appends
- * bytes without deserializing the list. On a backend with `cellAppend` (the lsm backend:
- * an LSM merge operand, src/lsm/merge.ts) add()/addAll() write only the new elements'
- * bytes; otherwise (the heap backend) they read the list's bytes and write old ‖ new.
+ * bytes without deserializing the list. On a backend with `cellAppend` add()/addAll()
+ * write only the new elements' bytes (the lsm backend: an LSM merge operand,
+ * src/lsm/merge.ts; the heap backend: into spare room after the list's bytes);
+ * otherwise they read the list's bytes and write old ‖ new.
  */
 import type {
   AggregateFunction, AggregatingState, ListState, MapState, ReducingState, Serializer, ValueState,

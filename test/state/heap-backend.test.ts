@@ -255,3 +255,67 @@ test('heap: a number-keyed cell is written in the same bytes as before (state id
     await env.cleanup();
   }
 });
+
+test('heap: ListState.add appends in place, and snapshots in flight and earlier reads keep the list they saw', async () => {
+  const env = await makeEnv(createHeapBackend);
+  try {
+    const b = await env.open();
+    const l = b.getListState<number>('l');
+    const model = new Map<string, number[]>();
+    const add = (k: string, v: number): void => {
+      b.setCurrentKey(k);
+      l.add(v);
+      model.set(k, [...(model.get(k) ?? []), v]);
+    };
+    // 1. n adds to one key reuse the list's buffer: O(log n) buffers in all, not one per add.
+    const stateId = (b as unknown as { registeredStates: Map<string, { id: number }> }).registeredStates.get('l')!.id;
+    const cells = b as unknown as { cellGet(id: number): Uint8Array | undefined };
+    const buffers = new Set<ArrayBufferLike>();
+    for (let i = 0; i < 5000; i++) {
+      add('big', i);
+      buffers.add(cells.cellGet(stateId)!.buffer);
+    }
+    assert.ok(buffers.size <= 16, `5000 adds went through ${buffers.size} buffers`);
+    // 2. Overlapping snapshots, reads held across adds, update() and clear() in between.
+    add('a', 1);
+    add('b', 10);
+    b.setCurrentKey('a');
+    const heldBytes = Uint8Array.from(cells.cellGet(stateId)!);
+    const held = cells.cellGet(stateId)!;
+    const s1 = b.snapshot({ jobPath: 'job', checkpointId: 1, kind: 'checkpoint' });
+    const m1 = new Map([...model].map(([k, v]) => [k, [...v]]));
+    add('a', 2);
+    add('b', 11);
+    const s2 = b.snapshot({ jobPath: 'job', checkpointId: 2, kind: 'checkpoint' });
+    const m2 = new Map([...model].map(([k, v]) => [k, [...v]]));
+    add('a', 3);
+    b.setCurrentKey('b');
+    l.update([20]);
+    model.set('b', [20]);
+    add('b', 21);
+    add('big', -1);
+    b.setCurrentKey('c');
+    l.add(5);
+    l.clear();
+    l.addAll([6, 7]);
+    model.set('c', [6, 7]);
+    assert.deepEqual(held, heldBytes, 'a list read before later adds still holds the same bytes');
+    const [h1, h2] = await Promise.all([s1.done, s2.done]);
+    const check = async (h: KeyedStateHandle | undefined, m: Map<string, number[]>): Promise<void> => {
+      const r = h === undefined ? b : await env.open({ restoreFrom: [h] });
+      let n = 0;
+      for (const k of ['a', 'b', 'c', 'big']) {
+        r.setCurrentKey(k);
+        assert.deepEqual(r.getListState<number>('l').get(), m.get(k) ?? [], `list of ${k}`);
+        n += (m.get(k) ?? []).length;
+      }
+      assert.ok(n > 5000, 'the model has the lists to compare');
+    };
+    await check(h1, m1);
+    await check(h2, m2);
+    await check(undefined, model);
+    await b.dispose();
+  } finally {
+    await env.cleanup();
+  }
+});
