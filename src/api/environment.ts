@@ -27,6 +27,7 @@ import type { CheckpointMetadata } from '../checkpoint/types.ts';
 import type { Source } from '../runtime/connector-types.ts';
 import type { JobEdge, JobGraph, JobNode } from '../runtime/job-graph.ts';
 import { notifyObserver, type JobObserver } from '../runtime/job-observer.ts';
+import { NOT_JOB_STATE } from '../runtime/slots/not-job-state.ts';
 import { JobExecution, type CoordinatorPort, type CoordinatorSetup, type JobMetrics, type JobResult, type RestartStrategy } from '../runtime/job-execution.ts';
 import { DataStream } from './data-stream.ts';
 import type { GraphBuilder, Transformation } from './transformation.ts';
@@ -100,7 +101,8 @@ export interface StreamEnvironmentOptions {
   /**
    * Worker threads (task slots) to run the subtasks on: subtask i of every operator runs
    * on worker i mod N, which owns its state backends. Unset or 0: every subtask on the
-   * main thread. Needs `jobModule` (each worker builds the graph with the job's own code).
+   * main thread (`weir run` sets one per core unless its `--workers` flag or the job says
+   * otherwise). Needs `jobModule` (each worker builds the graph with the job's own code).
    *
    * The rule for job code on workers: each worker imports the job module and runs its
    * default export, so the default export must build the same graph from its arguments
@@ -168,6 +170,8 @@ export function markBuildOnly(env: StreamEnvironment): void {
 }
 
 export class StreamEnvironment implements GraphBuilder {
+  /** @internal The worker capture check does not walk into the environment (its options are the main thread's, not the job's state). */
+  readonly [NOT_JOB_STATE] = true;
   private options: Overridable;
   private readonly transformations: Transformation[] = [];
   private started = false;
@@ -255,20 +259,31 @@ export class StreamEnvironment implements GraphBuilder {
     return { name: jobName ?? o.jobName ?? 'job', maxParallelism: maxP, nodes };
   }
 
-  /** Checks that the job can run on worker threads and says how a worker builds it. */
-  private workerSetup(count: number, jobName: string): WorkerSetupPart {
+  /**
+   * Why the subtasks of this job cannot run on worker threads as configured, or undefined
+   * when they can. `weir run` asks before it puts them on one worker per core by default
+   * (and keeps them on the main thread, saying why, when they cannot); an explicit
+   * `workers` option fails the start with this reason instead.
+   */
+  workerObstacle(): string | undefined {
     const o = this.options;
-    const why = (reason: string): never => {
-      throw new ConfigError(`workers: ${count} worker threads cannot run this job: ${reason}`);
-    };
-    if (!o.jobModule) why('they need the job as a module (weir run job.ts, or the jobModule option), since functions cannot be sent to another thread');
+    if (!o.jobModule) return 'they need the job as a module (weir run job.ts, or the jobModule option), since functions cannot be sent to another thread';
     // Storage given as an object (e.g. wrapped for metering) is reopened in each worker from its location.
     const location = typeof o.checkpoints === 'string' ? o.checkpoints : o.checkpoints?.uri;
     if (location !== undefined && !/^(file|s3):/i.test(location) && typeof o.checkpoints !== 'string') {
-      why(`checkpoint storage ${location} cannot be opened again in a worker thread; give a directory or s3://… location`);
+      return `checkpoint storage ${location} cannot be opened again in a worker thread; give a directory or s3://… location`;
     }
-    if (o.createBackend) why('a custom createBackend function cannot be sent to worker threads');
-    if (o.clock !== undefined && o.clock !== systemClock) why('a custom clock cannot be sent to worker threads');
+    if (o.createBackend) return 'a custom createBackend function cannot be sent to worker threads';
+    if (o.clock !== undefined && o.clock !== systemClock) return 'a custom clock cannot be sent to worker threads';
+    return undefined;
+  }
+
+  /** Checks that the job can run on worker threads and says how a worker builds it. */
+  private workerSetup(count: number, jobName: string): WorkerSetupPart {
+    const o = this.options;
+    const obstacle = this.workerObstacle();
+    if (obstacle !== undefined) throw new ConfigError(`workers: ${count} worker threads cannot run this job: ${obstacle}`);
+    const location = typeof o.checkpoints === 'string' ? o.checkpoints : o.checkpoints?.uri;
     const options: StreamEnvironmentOptions = {
       jobName,
       ...(o.parallelism !== undefined ? { parallelism: o.parallelism } : {}),

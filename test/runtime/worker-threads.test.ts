@@ -187,6 +187,22 @@ test('functions that capture what every worker rebuilds alike (an empty Map, a t
   }
 });
 
+test('a two-input job (connect) runs on workers while the main thread has an observer: the capture check does not walk into the environment', { timeout: 120_000 }, async () => {
+  // connect's operators are weir closures that hold the StreamEnvironment; the environment's
+  // options on the main thread (this test's observer, capturing \`events\`) are not the job's
+  // state, and a worker has none: walking into them failed the start with a false mismatch.
+  const { dir, cleanup } = tempDir('weir-workers-');
+  try {
+    writeFileSync(join(dir, 'release'), '');
+    const run = setup(dir, { workers: 2, parallelism: 2, variant: 'connect' }, 2000, 10);
+    const handle = await run.env.start('connect');
+    await handle.done;
+    assert.equal(checkExactCounts(committedLines<KeyCount>(join(dir, 'out')), expectedCounts(2000, 10)), undefined);
+  } finally {
+    cleanup();
+  }
+});
+
 test('worker threads need the job as a module', () => {
   const env = new StreamEnvironment({ workers: 2 });
   workerCountJob(env, ['--records', '10', '--keys', '2', '--output', '/nonexistent', '--release', '/nonexistent', '--fast', '1']);

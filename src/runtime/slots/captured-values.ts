@@ -24,6 +24,7 @@ import { findSourceMap } from 'node:module';
 import * as workerThreads from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { JobGraph } from '../job-graph.ts';
+import { NOT_JOB_STATE_DESCRIPTION } from './not-job-state.ts';
 
 /** One captured variable of a user function of an operator. */
 export interface CapturedValue {
@@ -128,11 +129,13 @@ const IDENTITY = `function () {
 /**
  * The functions and objects an object holds: its own fields and accessors and those of its
  * prototypes up to Object.prototype (class methods), at most 100; none for collections
- * (arrays, Map, Set, typed arrays: data, compared as such).
+ * (arrays, Map, Set, typed arrays: data, compared as such) and none for an object marked
+ * as not the job's state (the environment, not-job-state.ts).
  */
 const MEMBERS = `function () {
   const out = [];
   if (Array.isArray(this) || this instanceof Map || this instanceof Set || ArrayBuffer.isView(this) || this instanceof ArrayBuffer) return out;
+  if (this[Symbol.for(${JSON.stringify(NOT_JOB_STATE_DESCRIPTION)})] === true) return out;
   for (let o = this; o !== null && o !== Object.prototype && o !== Function.prototype; o = Object.getPrototypeOf(o)) {
     for (const k of Object.getOwnPropertyNames(o)) {
       if (k === 'constructor' && o !== this) continue;
