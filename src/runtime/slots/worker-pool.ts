@@ -12,6 +12,8 @@
  * completed checkpoint. `shutdown()` (end of the attempt) asks every worker to cancel
  * its tasks and close its backends, waits a bounded time, then terminates the thread.
  */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { MessageChannel, Worker, type MessagePort, type WorkerOptions } from 'node:worker_threads';
 import { ConfigError, UserFunctionError } from '../../util/errors.ts';
 import type { CheckpointMetadata, SubtaskCheckpointMetrics, SubtaskState } from '../../checkpoint/types.ts';
@@ -95,13 +97,34 @@ function entryUrl(): URL {
 /**
  * Starts the worker's program. TypeScript sources (no build) need tsx's loader in the
  * worker too: on Node 20 a loader registered in code (bin/weir.js) or given with
- * --import is not applied to worker threads, so a tiny script registers it first.
+ * --import is not applied to worker threads, so a tiny script registers it first. Node
+ * does not run the process's `--import` preloads in such an eval'd worker either (it does
+ * for a worker started from a file, as from the built package), so the script imports
+ * them first, as Node would: instrumentation or import hooks given to `node --import …`
+ * then apply to the subtasks on workers too.
  */
 function spawn(entry: URL, options: WorkerOptions): Worker {
   if (!entry.pathname.endsWith('.ts')) return new Worker(entry, options);
   const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  const script = `import(${api}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
+  const preloads = JSON.stringify(importPreloads(process.execArgv));
+  const script = `(async () => { for (const p of ${preloads}) await import(p); })()`
+    + `.then(() => import(${api})).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
   return new Worker(script, { ...options, eval: true });
+}
+
+/**
+ * The modules of `--import X` / `--import=X` in execArgv, as URLs (a path from the
+ * working directory, as Node resolves them), without tsx (registered by the script).
+ */
+export function importPreloads(execArgv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const a = execArgv[i]!;
+    const spec = a === '--import' ? execArgv[++i] : a.startsWith('--import=') ? a.slice('--import='.length) : undefined;
+    if (spec === undefined || spec === 'tsx' || spec.startsWith('tsx/')) continue;
+    out.push(/^\.{0,2}\//.test(spec) ? pathToFileURL(resolve(spec)).href : spec);
+  }
+  return out;
 }
 
 export class WorkerTask implements TaskHandle {
