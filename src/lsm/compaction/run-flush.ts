@@ -3,8 +3,9 @@
  * key — a merge chain already folded, see Memtable.encodeForFlush) and range tombstones
  * into one L0 table. Runs on the
  * flush thread or inline; the table streams to its file (TableWriter.toFile). On the
- * flush thread the job carries a memtable image (Memtable.flushImage) and the sort and
- * encoding happen here, off the store's thread.
+ * flush thread the job carries a memtable image (Memtable.flushImage): it is sorted here,
+ * off the store's thread, and its entries go straight from the image's slabs into the
+ * table (Memtable.visitForFlush), with no encoded copy of the memtable in between.
  */
 import { TableWriter } from '../sstable/table-writer.ts';
 import { writeTrailer, ValueKind, TRAILER_BYTES } from '../internal-key.ts';
@@ -19,36 +20,55 @@ const EMPTY = new Uint8Array(0);
 
 export function runFlush(job: FlushJob, fs: Vfs = realFs): JobResult {
   const { output, table } = job;
-  const payload: FlushPayload = 'buffer' in job.payload ? job.payload : Memtable.fromFlushImage(job.payload).encodeForFlush();
   const w = TableWriter.toFile(output.path, fs, { ...table, creator: 'flush' });
   let first: Uint8Array | undefined;
-  let lastOff = -1;
-  let lastLen = 0;
-  const bytes = new Uint8Array(payload.buffer);
+  let last: Uint8Array | undefined;
+  let ikey = new Uint8Array(64);
+  /** One entry into the table; `key` may be a view that is only valid during the call. */
+  const add = (key: Uint8Array, value: Uint8Array | undefined, seq: number, kind: ValueKind): void => {
+    const klen = key.length;
+    if (ikey.length < klen + TRAILER_BYTES) ikey = new Uint8Array((klen + TRAILER_BYTES) * 2);
+    ikey.set(key, 0);
+    writeTrailer(ikey, klen, seq, kind);
+    if (first === undefined) first = key.slice();
+    last = key;
+    w.add(ikey.subarray(0, klen + TRAILER_BYTES), value ?? EMPTY);
+  };
+  let tombstones: FlushPayload['tombstones'];
+  let minSeq: number;
+  let maxSeq: number;
   try {
-    const dv = new DataView(payload.buffer);
-    let ikey = new Uint8Array(64);
-    let off = 0;
-    for (let i = 0; i < payload.count; i++) {
-      const klen = dv.getUint32(off, true);
-      const vlen = dv.getUint32(off + 4, true);
-      const hi = dv.getUint32(off + 8, true);
-      const merge = (hi & FLUSH_MERGE_FLAG) !== 0;
-      const seq = (merge ? hi - FLUSH_MERGE_FLAG : hi) * 0x1_0000_0000 + dv.getUint32(off + 12, true);
-      off += FLUSH_ENTRY_HEADER;
-      if (ikey.length < klen + TRAILER_BYTES) ikey = new Uint8Array((klen + TRAILER_BYTES) * 2);
-      ikey.set(bytes.subarray(off, off + klen), 0);
-      const isDelete = vlen === DELETE_VLEN;
-      writeTrailer(ikey, klen, seq, isDelete ? ValueKind.Delete : merge ? ValueKind.Merge : ValueKind.Put);
-      if (first === undefined) first = bytes.slice(off, off + klen);
-      lastOff = off;
-      lastLen = klen;
-      off += klen;
-      const value = isDelete ? EMPTY : bytes.subarray(off, off + vlen);
-      if (!isDelete) off += vlen;
-      w.add(ikey.subarray(0, klen + TRAILER_BYTES), value);
+    if ('buffer' in job.payload) {
+      // Encoded on the store's thread (the inline runner): decode and add.
+      const payload = job.payload;
+      ({ tombstones, minSeq, maxSeq } = payload);
+      const bytes = new Uint8Array(payload.buffer);
+      const dv = new DataView(payload.buffer);
+      let off = 0;
+      for (let i = 0; i < payload.count; i++) {
+        const klen = dv.getUint32(off, true);
+        const vlen = dv.getUint32(off + 4, true);
+        const hi = dv.getUint32(off + 8, true);
+        const merge = (hi & FLUSH_MERGE_FLAG) !== 0;
+        const seq = (merge ? hi - FLUSH_MERGE_FLAG : hi) * 0x1_0000_0000 + dv.getUint32(off + 12, true);
+        off += FLUSH_ENTRY_HEADER;
+        const key = bytes.subarray(off, off + klen);
+        off += klen;
+        if (vlen === DELETE_VLEN) {
+          add(key, undefined, seq, ValueKind.Delete);
+        } else {
+          add(key, bytes.subarray(off, off + vlen), seq, merge ? ValueKind.Merge : ValueKind.Put);
+          off += vlen;
+        }
+      }
+    } else {
+      // A memtable image (the flush thread): sorted here and streamed into the table.
+      const mem = Memtable.fromFlushImage(job.payload);
+      ({ minSeq, maxSeq } = job.payload);
+      tombstones = job.payload.tombstones;
+      mem.visitForFlush(add);
     }
-    for (const t of payload.tombstones) w.addRangeTombstone(t.start, t.end, t.seq);
+    for (const t of tombstones) w.addRangeTombstone(t.start, t.end, t.seq);
   } catch (err) {
     w.abort();
     throw err;
@@ -58,11 +78,11 @@ export function runFlush(job: FlushJob, fs: Vfs = realFs): JobResult {
   let largest: Uint8Array;
   if (first !== undefined) {
     smallest = first;
-    largest = bytes.slice(lastOff, lastOff + lastLen);
+    largest = last!.slice();
   } else {
     // Tombstones only: a one-key placeholder range at the smallest start (file-meta.ts).
-    let s = payload.tombstones[0]!.start;
-    for (const t of payload.tombstones) if (compareBytes(t.start, s) < 0) s = t.start;
+    let s = tombstones[0]!.start;
+    for (const t of tombstones) if (compareBytes(t.start, s) < 0) s = t.start;
     smallest = s;
     largest = s;
   }
@@ -73,9 +93,9 @@ export function runFlush(job: FlushJob, fs: Vfs = realFs): JobResult {
     smallest,
     largest,
     entries: r.entries,
-    minSeq: payload.minSeq,
-    maxSeq: payload.maxSeq,
-    tombstones: payload.tombstones.map((t) => ({ start: t.start, end: t.end, seq: t.seq })),
+    minSeq,
+    maxSeq,
+    tombstones: tombstones.map((t) => ({ start: t.start, end: t.end, seq: t.seq })),
   };
   return { outputs: [meta], bytesWritten: r.size, entriesDropped: 0 };
 }

@@ -681,6 +681,45 @@ export class Memtable implements KeyOrder, MemtableEntries {
   }
 
   /**
+   * The flush's entries — the same ones, in the same order, as encodeForFlush writes —
+   * handed to `visit` one by one as views into this memtable's slabs (valid only during
+   * the call), without building the encoded buffer: the flush thread streams them into the
+   * table, so a flush holds the image and the table's current block, not a second copy
+   * of the memtable. `value` is undefined for a point deletion. Returns the count visited.
+   */
+  visitForFlush(visit: (key: Uint8Array, value: Uint8Array | undefined, seq: number, kind: ValueKind) => void): number {
+    assert(this._sealed, 'flush of an unsealed memtable');
+    const sorting = this.sortedIds(Number.MAX_SAFE_INTEGER);
+    let r = sorting.next();
+    while (r.done !== true) r = sorting.next();
+    const ids = r.value;
+    const folds = this.foldMerges(ids);
+    const anyFolds = folds.size > 0;
+    const tombs = this.frozen!;
+    const hasTombs = tombs.count > 0;
+    const { kHead, kLen, kSlab, kOff, eSeq, eLen, eSlab, eOff, eKind, slabs } = this;
+    let count = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      const e = kHead[id]!;
+      const seq = eSeq[e]!;
+      const ko = kOff[id]!;
+      const key = slabs[kSlab[id]!]!.subarray(ko, ko + kLen[id]!);
+      if (hasTombs && tombs.maxCovering(key, MAX_SEQUENCE) > seq) continue;
+      const f = anyFolds ? folds.get(id) : undefined;
+      if (f !== undefined) {
+        visit(key, f.value, seq, f.kind);
+      } else {
+        const vl = eLen[e]!;
+        const vo = eOff[e]!;
+        visit(key, vl < 0 ? undefined : slabs[eSlab[e]!]!.subarray(vo, vo + vl), seq, eKind[e]!);
+      }
+      count++;
+    }
+    return count;
+  }
+
+  /**
    * The same encoding in slices of about `work` comparisons or entries, awaiting
    * `pause()` between slices, so that sorting and encoding a large sealed memtable on
    * the main thread never blocks the event loop for long (records and barriers go on
