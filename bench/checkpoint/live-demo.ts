@@ -6,13 +6,17 @@
  *
  *   node --import tsx bench/checkpoint/live-demo.ts -- --seconds 300
  *   node --import tsx bench/checkpoint/live-demo.ts -- --roots /tmp/old-tree,. --rounds 2 --seconds 150 --json
+ *   node --import tsx bench/checkpoint/live-demo.ts -- --workers 0,2 --rounds 2 --seconds 300   # main thread vs 2 workers
  *
+ * --workers W1,W2 runs each checkout with `weir run --workers W` for each W (alternating
+ * like the roots; unset: weir run's default). Every run also reports the process's peak
+ * RSS (VmHWM of /proc/<pid>/status, read just before it is stopped: all its threads).
  * --roots runs the demo of each checkout in turn (alternating, --rounds times), so a
  * before/after pair shares the machine's state; each root is a weir checkout with its
  * node_modules. Trees older than the phases (before 2026-12-02) report durations only.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,6 +29,7 @@ const { values: args } = parseArgs({
     roots: { type: 'string', default: '.' },
     rounds: { type: 'string', default: '1' },
     'job-args': { type: 'string', default: '' },
+    workers: { type: 'string' },
   },
 });
 
@@ -35,7 +40,11 @@ const PHASES = [
 
 interface RunResult {
   root: string;
+  /** `--workers` given to weir run; undefined: its default. */
+  workers: number | undefined;
   round: number;
+  /** Peak RSS of the demo's process, MiB. */
+  peakRssMiB: number;
   seconds: number;
   completed: number;
   failed: number;
@@ -71,13 +80,23 @@ async function getJson(url: string): Promise<any> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function runOnce(root: string, round: number, seconds: number): Promise<RunResult> {
+/** Peak resident set of a live process (all its threads), MiB; NaN when /proc cannot tell. */
+function peakRssMiB(pid: number | undefined): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+async function runOnce(root: string, workers: number | undefined, round: number, seconds: number): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'weir-live-demo-'));
   const port = await freePort();
   const jobArgs = args['job-args'] ? ['--', ...args['job-args'].split(' ')] : [];
   const child = spawn(process.execPath, [
     join(root, 'bin/weir.js'), 'run', join(root, 'examples/sessions.ts'), '--checkpoints', join(dir, 'cp'), '--state-dir', join(dir, 'state'),
-    '--ui-port', String(port), '--no-progress', ...jobArgs,
+    '--ui-port', String(port), '--no-progress', ...(workers === undefined ? [] : ['--workers', String(workers)]), ...jobArgs,
   ], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -109,7 +128,9 @@ async function runOnce(root: string, round: number, seconds: number): Promise<Ru
     const elapsed = (Date.now() - started) / 1000;
     return {
       root,
+      workers,
       round,
+      peakRssMiB: Math.round(peakRssMiB(child.pid)),
       seconds: Math.round(elapsed),
       completed: done.length,
       failed: [...seen.values()].filter((h) => h.status === 'failed').length,
@@ -136,21 +157,26 @@ async function runOnce(root: string, round: number, seconds: number): Promise<Ru
 }
 
 const roots = args.roots.split(',').map((r) => resolve(r));
+const workerCounts: (number | undefined)[] = args.workers === undefined ? [undefined] : args.workers.split(',').map(Number);
+const configs = roots.flatMap((root) => workerCounts.map((workers) => ({ root, workers })));
 const results: RunResult[] = [];
 for (let round = 0; round < Number(args.rounds); round++) {
-  for (const root of round % 2 === 0 ? roots : [...roots].reverse()) {
-    const r = await runOnce(root, round, Number(args.seconds));
+  for (const { root, workers } of round % 2 === 0 ? configs : [...configs].reverse()) {
+    const r = await runOnce(root, workers, round, Number(args.seconds));
     results.push(r);
-    if (!args.json) process.stderr.write(`round ${round} ${root}: ${r.completed} checkpoints, p50 ${r.durationMillis.p50} ms, p99 ${r.durationMillis.p99} ms\n`);
+    if (!args.json) {
+      process.stderr.write(`round ${round} ${root} workers ${workers ?? 'default'}: ${r.completed} checkpoints, p50 ${r.durationMillis.p50} ms, p99 ${r.durationMillis.p99} ms, ${r.recordsPerSecond} rec/s, peak RSS ${r.peakRssMiB} MiB\n`);
+    }
   }
 }
 
 if (args.json) {
   process.stdout.write(`${JSON.stringify({ bench: 'checkpoint-live-demo', results }, null, 2)}\n`);
 } else {
-  const cols = ['root', 'round', 's', 'cps', 'rec/s', 'p50 ms', 'p99 ms', ...PHASES.map((k) => `${k.replace('Millis', '')} p50/p99`)];
+  const cols = ['root', 'workers', 'round', 's', 'cps', 'rec/s', 'peak RSS MiB', 'p50 ms', 'p99 ms', ...PHASES.map((k) => `${k.replace('Millis', '')} p50/p99`)];
   const rows = results.map((r) => [
-    r.root, String(r.round), String(r.seconds), String(r.completed), String(r.recordsPerSecond), String(r.durationMillis.p50), String(r.durationMillis.p99),
+    r.root, String(r.workers ?? 'default'), String(r.round), String(r.seconds), String(r.completed), String(r.recordsPerSecond), String(r.peakRssMiB),
+    String(r.durationMillis.p50), String(r.durationMillis.p99),
     ...PHASES.map((k) => (r.phases ? `${r.phases[k]!.p50}/${r.phases[k]!.p99}` : '–')),
   ]);
   const width = cols.map((c, i) => Math.max(c.length, ...rows.map((row) => row[i]!.length)));

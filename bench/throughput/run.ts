@@ -7,6 +7,7 @@
  *   npm run bench:throughput -- --json        # one JSON object
  *   npm run bench:throughput -- --keys 100000,1000000,10000000 --records 3000000
  *   npm run bench:throughput -- --workers 1,2     # the job on 1 and on 2 worker threads, side by side
+ *   npm run bench:throughput -- --memory 256m      # the lsm state within a 256 MiB budget (as weir run --memory)
  *
  * With --workers W1,W2,…: for each backend the job (keyed-count-job.ts, loaded by every
  * worker) runs at parallelism W on W worker threads (0: parallelism --parallelism on the
@@ -32,8 +33,12 @@ const { values } = parseArgs({
     interval: { type: 'string', default: '10s' },
     workers: { type: 'string' },
     rounds: { type: 'string', default: '3' },
+    /** The lsm state's memory budget (`stateMemory`, as `weir run --memory`), e.g. 256m; unset: the default. */
+    memory: { type: 'string' },
   },
 });
+
+const memory = values.memory === undefined ? {} : { stateMemory: values.memory };
 
 /** Record i's key: a multiplicative hash spreads consecutive records over all keys. */
 const keyOf = (i: number, keys: number): number => (Math.imul(i, 0x9e3779b1) >>> 0) % keys;
@@ -91,7 +96,7 @@ async function job(backend: 'heap' | 'lsm', keys: number, records: number): Prom
   const dir = mkdtempSync(join(tmpdir(), 'weir-bench-'));
   try {
     const env = new StreamEnvironment({
-      parallelism: Number(values.parallelism), stateBackend: backend, checkpoints: join(dir, 'cp'), stateDir: join(dir, 'state'),
+      parallelism: Number(values.parallelism), stateBackend: backend, checkpoints: join(dir, 'cp'), stateDir: join(dir, 'state'), ...memory,
       checkpointInterval: values.interval, batchSize: 1024,
     });
     const sink = new CountingSink();
@@ -136,7 +141,7 @@ async function moduleJob(backend: 'heap' | 'lsm', keys: number, records: number,
   try {
     const args = ['--keys', String(keys), '--records', String(records)];
     const env = new StreamEnvironment({
-      parallelism: p, stateBackend: backend, checkpoints: join(dir, 'cp'), stateDir: join(dir, 'state'),
+      parallelism: p, stateBackend: backend, checkpoints: join(dir, 'cp'), stateDir: join(dir, 'state'), ...memory,
       checkpointInterval: values.interval, batchSize: 1024, workers,
       jobModule: { url: pathToFileURL(join(import.meta.dirname, 'keyed-count-job.ts')).href, args },
     });
