@@ -212,7 +212,7 @@ async function runJob(job: string, args: string[], flags: RunFlags, io: CliIo): 
  * largest parallelism of them, so a job at parallelism 1 runs on one worker and the main
  * thread keeps the checkpoint coordinator, the REST API and the dashboard to itself.
  * Measured on an idle 2-core machine (docs/runtime.md), the keyed count at parallelism 2
- * runs 1.7x (heap) and 1.9x (lsm) faster on 2 workers than on 1.
+ * runs 1.5-1.7x (heap) and 1.7-1.9x (lsm) faster on 2 workers than on 1, the demo 1.7x.
  */
 function defaultWorkers(): number {
   return availableParallelism();
