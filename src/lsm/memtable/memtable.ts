@@ -85,6 +85,9 @@ interface Folded {
   value: Uint8Array;
 }
 
+/** One entry of a flush: key, value (undefined: a point deletion), sequence and kind. */
+export type FlushVisitor = (key: Uint8Array, value: Uint8Array | undefined, seq: number, kind: ValueKind) => void;
+
 export interface FlushPayload {
   /** Entries in internal-key order, newest version of each key only (see encodeForFlush). Transferable. */
   buffer: ArrayBuffer;
@@ -687,36 +690,14 @@ export class Memtable implements KeyOrder, MemtableEntries {
    * table, so a flush holds the image and the table's current block, not a second copy
    * of the memtable. `value` is undefined for a point deletion. Returns the count visited.
    */
-  visitForFlush(visit: (key: Uint8Array, value: Uint8Array | undefined, seq: number, kind: ValueKind) => void): number {
+  visitForFlush(visit: FlushVisitor): number {
     assert(this._sealed, 'flush of an unsealed memtable');
     const sorting = this.sortedIds(Number.MAX_SAFE_INTEGER);
     let r = sorting.next();
     while (r.done !== true) r = sorting.next();
     const ids = r.value;
-    const folds = this.foldMerges(ids);
-    const anyFolds = folds.size > 0;
     const tombs = this.frozen!;
-    const hasTombs = tombs.count > 0;
-    const { kHead, kLen, kSlab, kOff, eSeq, eLen, eSlab, eOff, eKind, slabs } = this;
-    let count = 0;
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      const e = kHead[id]!;
-      const seq = eSeq[e]!;
-      const ko = kOff[id]!;
-      const key = slabs[kSlab[id]!]!.subarray(ko, ko + kLen[id]!);
-      if (hasTombs && tombs.maxCovering(key, MAX_SEQUENCE) > seq) continue;
-      const f = anyFolds ? folds.get(id) : undefined;
-      if (f !== undefined) {
-        visit(key, f.value, seq, f.kind);
-      } else {
-        const vl = eLen[e]!;
-        const vo = eOff[e]!;
-        visit(key, vl < 0 ? undefined : slabs[eSlab[e]!]!.subarray(vo, vo + vl), seq, eKind[e]!);
-      }
-      count++;
-    }
-    return count;
+    return this.visitRange(ids, 0, ids.length, tombs.count > 0 ? tombs : null, this.foldMerges(ids), visit);
   }
 
   /**
@@ -800,46 +781,51 @@ export class Memtable implements KeyOrder, MemtableEntries {
     };
   }
 
-  /**
-   * Encodes the newest entries of ids[from, to) at off (a method with locals: the hot loop
-   * of a flush); a key in `folds` is written as its folded merge chain.
-   */
+  /** Encodes the flush entries of ids[from, to) at off (visitRange's entries, in the flush payload's format). */
   private encodeRange(
     ids: Int32Array, from: number, to: number, bytes: Uint8Array, dv: DataView, off: number, tombs: TombstoneIndex | null,
     folds: Map<number, Folded>,
   ): { next: number; off: number; count: number } {
-    const kHead = this.kHead;
-    const kLen = this.kLen;
-    const kSlab = this.kSlab;
-    const kOff = this.kOff;
-    const eSeq = this.eSeq;
-    const eLen = this.eLen;
-    const eSlab = this.eSlab;
-    const eOff = this.eOff;
-    const eKind = this.eKind;
-    const slabs = this.slabs;
+    const count = this.visitRange(ids, from, to, tombs, folds, (key, value, seq, kind) => {
+      dv.setUint32(off, key.length, true);
+      dv.setUint32(off + 4, value === undefined ? DELETE_VLEN : value.length, true);
+      dv.setUint32(off + 8, Math.floor(seq / 0x1_0000_0000) + (kind === ValueKind.Merge ? FLUSH_MERGE_FLAG : 0), true);
+      dv.setUint32(off + 12, seq >>> 0, true);
+      off += FLUSH_ENTRY_HEADER;
+      off = put(bytes, key, 0, key.length, off);
+      if (value !== undefined) off = put(bytes, value, 0, value.length, off);
+    });
+    return { next: to, off, count };
+  }
+
+  /**
+   * The flush's entries of ids[from, to), in order: the newest entry of each key (a key in
+   * `folds` as its folded merge chain), skipping those hidden by this memtable's own range
+   * tombstones; key and value as views into the slabs, valid during the call. Returns the
+   * count visited. The one loop behind encodeForFlush and visitForFlush.
+   */
+  private visitRange(ids: Int32Array, from: number, to: number, tombs: TombstoneIndex | null, folds: Map<number, Folded>, visit: FlushVisitor): number {
+    const { kHead, kLen, kSlab, kOff, eSeq, eLen, eSlab, eOff, eKind, slabs } = this;
     const anyFolds = folds.size > 0;
     let count = 0;
     for (let i = from; i < to; i++) {
       const id = ids[i]!;
       const e = kHead[id]!;
       const seq = eSeq[e]!;
-      if (tombs !== null && tombs.maxCovering(this.keyView(id), MAX_SEQUENCE) > seq) continue;
-      const kl = kLen[id]!;
+      const ko = kOff[id]!;
+      const key = slabs[kSlab[id]!]!.subarray(ko, ko + kLen[id]!);
+      if (tombs !== null && tombs.maxCovering(key, MAX_SEQUENCE) > seq) continue;
       const f = anyFolds ? folds.get(id) : undefined;
-      const vl = f !== undefined ? f.value.length : eLen[e]!;
-      const merge = (f !== undefined ? f.kind : (eKind[e]! as ValueKind)) === ValueKind.Merge;
-      dv.setUint32(off, kl, true);
-      dv.setUint32(off + 4, vl < 0 ? DELETE_VLEN : vl, true);
-      dv.setUint32(off + 8, Math.floor(seq / 0x1_0000_0000) + (merge ? FLUSH_MERGE_FLAG : 0), true);
-      dv.setUint32(off + 12, seq >>> 0, true);
-      off += FLUSH_ENTRY_HEADER;
-      off = put(bytes, slabs[kSlab[id]!]!, kOff[id]!, kl, off);
-      if (f !== undefined) off = put(bytes, f.value, 0, vl, off);
-      else if (vl > 0) off = put(bytes, slabs[eSlab[e]!]!, eOff[e]!, vl, off);
+      if (f !== undefined) {
+        visit(key, f.value, seq, f.kind);
+      } else {
+        const vl = eLen[e]!;
+        const vo = eOff[e]!;
+        visit(key, vl < 0 ? undefined : slabs[eSlab[e]!]!.subarray(vo, vo + vl), seq, eKind[e]!);
+      }
       count++;
     }
-    return { next: to, off, count };
+    return count;
   }
 
   /** Test helper: hash table, version chains and (after building it) the ordered index. */
