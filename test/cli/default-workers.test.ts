@@ -10,14 +10,18 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkExactCounts, committedLines, tempDir } from '../runtime/helpers.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/weir.js', import.meta.url));
-const JOB = fileURLToPath(new URL('./fixtures/default-workers-job.ts', import.meta.url));
+const JOB = fileURLToPath(new URL('../runtime/fixtures/worker-count-job.ts', import.meta.url));
 const { dir: work, cleanup } = tempDir('weir-default-workers-');
 after(cleanup);
+// The fixture's sources trickle until this file exists: here it does from the start.
+const RELEASE = join(work, 'release');
+writeFileSync(RELEASE, '');
 
 const RECORDS = 3000;
 const KEYS = 40;
@@ -26,7 +30,8 @@ function weirRun(name: string, flags: string[], jobArgs: string[] = []): Promise
   const output = join(work, name, 'out');
   const args = [
     BIN, 'run', JOB, '--checkpoints', join(work, name, 'cp'), '--state-dir', join(work, name, 'state'), '--parallelism', '2',
-    '--checkpoint-interval', '200ms', '--ui-port', '0', ...flags, '--', '--output', output, '--records', String(RECORDS), '--keys', String(KEYS), ...jobArgs,
+    '--checkpoint-interval', '200ms', '--ui-port', '0', ...flags, '--', '--output', output, '--records', String(RECORDS), '--keys', String(KEYS),
+    '--release', RELEASE, '--fast', String(RECORDS), ...jobArgs,
   ];
   return new Promise((resolve) => {
     execFile(process.execPath, args, { timeout: 300_000, maxBuffer: 64 << 20 }, (err, _stdout, stderr) => {
@@ -58,7 +63,7 @@ test('weir run puts the subtasks on one worker per core by default (at most the 
 });
 
 test('a job that cannot run on workers runs on the main thread by default, and the log says why', async () => {
-  const r = await weirRun('custom-backend', [], ['--custom-backend']);
+  const r = await weirRun('custom-backend', [], ['--variant', 'custom-backend']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(checkExactCounts(committedLines(r.output), expected()), undefined);
   assert.match(r.stderr, /every subtask runs on the main thread: a custom createBackend function cannot be sent to worker threads/);
@@ -66,7 +71,7 @@ test('a job that cannot run on workers runs on the main thread by default, and t
 });
 
 test('asking for workers explicitly fails such a job with the reason; --workers 0 runs it on the main thread', async () => {
-  const asked = await weirRun('custom-backend-asked', ['--workers', '2'], ['--custom-backend']);
+  const asked = await weirRun('custom-backend-asked', ['--workers', '2'], ['--variant', 'custom-backend']);
   assert.notEqual(asked.code, 0);
   assert.match(asked.stderr, /workers: 2 worker threads cannot run this job: a custom createBackend function cannot be sent to worker threads/);
   const main = await weirRun('main-thread', ['--workers', '0']);

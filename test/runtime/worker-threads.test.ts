@@ -174,34 +174,28 @@ test('a function that captures a value computed when the module ran fails at sta
   }
 });
 
-test('functions that capture what every worker rebuilds alike (an empty Map, a table, a class instance) run on workers; output exact', { timeout: 120_000 }, async () => {
+/** Runs `variant` of the fixture on 2 workers to its end (nothing trickles) and checks the output is exact. */
+async function runExactOnWorkers(variant: string): Promise<void> {
   const { dir, cleanup } = tempDir('weir-workers-');
   try {
     writeFileSync(join(dir, 'release'), '');
-    const run = setup(dir, { workers: 2, parallelism: 2, variant: 'shared' }, 2000, 10);
-    const handle = await run.env.start('shared');
+    const run = setup(dir, { workers: 2, parallelism: 2, variant }, 2000, 10);
+    const handle = await run.env.start(variant);
     await handle.done;
     assert.equal(checkExactCounts(committedLines<KeyCount>(join(dir, 'out')), expectedCounts(2000, 10)), undefined);
   } finally {
     cleanup();
   }
-});
+}
 
-test('a two-input job (connect) runs on workers while the main thread has an observer: the capture check does not walk into the environment', { timeout: 120_000 }, async () => {
+test('functions that capture what every worker rebuilds alike (an empty Map, a table, a class instance) run on workers; output exact', { timeout: 120_000 }, () =>
+  runExactOnWorkers('shared'));
+
+test('a two-input job (connect) runs on workers while the main thread has an observer: the capture check does not walk into the environment', { timeout: 120_000 }, () =>
   // connect's operators are weir closures that hold the StreamEnvironment; the environment's
-  // options on the main thread (this test's observer, capturing \`events\`) are not the job's
+  // options on the main thread (this test's observer, capturing `events`) are not the job's
   // state, and a worker has none: walking into them failed the start with a false mismatch.
-  const { dir, cleanup } = tempDir('weir-workers-');
-  try {
-    writeFileSync(join(dir, 'release'), '');
-    const run = setup(dir, { workers: 2, parallelism: 2, variant: 'connect' }, 2000, 10);
-    const handle = await run.env.start('connect');
-    await handle.done;
-    assert.equal(checkExactCounts(committedLines<KeyCount>(join(dir, 'out')), expectedCounts(2000, 10)), undefined);
-  } finally {
-    cleanup();
-  }
-});
+  runExactOnWorkers('connect'));
 
 test('worker threads need the job as a module', () => {
   const env = new StreamEnvironment({ workers: 2 });

@@ -116,7 +116,7 @@ function spawn(entry: URL, options: WorkerOptions): Worker {
  * The modules of `--import X` / `--import=X` in execArgv, as URLs (a path from the
  * working directory, as Node resolves them), without tsx (registered by the script).
  */
-export function importPreloads(execArgv: readonly string[]): string[] {
+function importPreloads(execArgv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < execArgv.length; i++) {
     const a = execArgv[i]!;
