@@ -5,8 +5,10 @@
  * producer whose aborted transaction has started is skipped until that producer's ABORT
  * control marker. Control batches (commit/abort markers) are never records.
  *
- * @platformatic/kafka 1.x hands out raw batches from `Consumer.fetch` and its own
- * stream does not apply this filter, so the source does it here.
+ * @platformatic/kafka 1.x's `Consumer.fetch` drops the batches of the aborted ranges it
+ * sees closed in one response but hands out control batches and the data of a range
+ * whose marker comes in a later response, so the source applies the Java consumer's rule
+ * itself (empty-abort-markers.ts keeps the library's filter from throwing).
  */
 import type { RecordsBatch } from '@platformatic/kafka';
 

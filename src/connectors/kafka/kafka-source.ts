@@ -35,6 +35,7 @@ import { ConfigError } from '../../util/errors.ts';
 import { deserializeFailed } from '../deserialize-failure.ts';
 import { baseClientOptions, classifyKafkaError, describeKafkaError, kafkaStartError, type KafkaConnectionOptions } from './client-options.ts';
 import { committedBatches } from './committed-batches.ts';
+import { guardEmptyAbortMarkers } from './empty-abort-markers.ts';
 
 
 /** One record as the deserializer sees it. */
@@ -207,6 +208,7 @@ class KafkaReader<T> implements SourceReader<T> {
       maxBytes: 64 << 20,
       maxBytesPerPartition: o.maxBytesPerPartition ?? 1 << 20,
     });
+    if (this.readCommitted) guardEmptyAbortMarkers(this.consumer);
     this.metricsKey = `${name}#${ctx.subtaskIndex}`;
   }
 
