@@ -26,7 +26,7 @@ import {
 } from './state-objects.ts';
 import type { CellStore, StateKind } from './state-objects.ts';
 import { TimerQueues } from './timer-queue.ts';
-import type { TimerDomain, TimerSnapshotEntry } from './timer-queue.ts';
+import type { TimerDomain, TimerRecord, TimerSnapshotEntry } from './timer-queue.ts';
 import type { SnapshotMeta, StateMetaEntry } from './snapshot-meta.ts';
 import { META_FORMAT_VERSION } from './snapshot-meta.ts';
 import { newRunId, randomHex, validateRunId, type UploadOwner } from '../storage/job-layout.ts';
@@ -40,6 +40,9 @@ export interface BackendExtraOptions {
 }
 
 export type BackendOptions = StateBackendOptions & BackendExtraOptions;
+
+/** Names of internal states (internalStateId) start with this; user states may not. */
+export const INTERNAL_STATE_PREFIX = '\u0000';
 
 /** Length-prefixed empty namespace: the namespace of state used without setCurrentNamespace. */
 const VOID_NS_PART = Uint8Array.of(0);
@@ -177,6 +180,7 @@ export abstract class BaseKeyedBackend implements KeyedStateBackend, CellStore {
   // ---- states -------------------------------------------------------------------------
 
   private register<S>(name: string, kind: StateKind, make: (id: number) => S): S {
+    if (name.startsWith(INTERNAL_STATE_PREFIX)) throw new StateError(`state name ${JSON.stringify(name)}: names starting with \\u0000 are reserved for weir's own state`);
     const cached = this.stateObjects.get(name);
     const known = this.registeredStates.get(name);
     if (known && known.kind !== kind) {
@@ -271,24 +275,45 @@ export abstract class BaseKeyedBackend implements KeyedStateBackend, CellStore {
     return this.timers.next(domain);
   }
 
-  /** Re-registers snapshotted timers whose key group is in this backend's range. */
+  /**
+   * Re-registers timers listed in a snapshot's meta file whose key group is in this
+   * backend's range (and persists them where this backend persists timers).
+   */
   protected restoreTimers(entries: readonly TimerSnapshotEntry[]): void {
     for (const [domain, timestamp, kg, keyNsRaw] of entries) {
       if (!rangeContains(this.keyGroupRange, kg)) continue;
-      const keyNs = new Uint8Array(keyNsRaw);
-      const [klen, ko] = readVarint(keyNs, 0);
-      const key = this.keySerializer.deserialize(keyNs.subarray(ko, ko + klen));
-      const [nlen, no] = readVarint(keyNs, ko + klen);
-      const namespace = nlen === 0 ? undefined : this.namespaceSerializer.deserialize(keyNs.subarray(no, no + nlen));
-      this.timers.register(domain === 0 ? 'event' : 'processing', {
-        timestamp, keyGroup: kg, keyNs, id: bytesToBinaryString(keyNs), key, namespace, dead: false,
-      });
+      this.timers.register(domain === 0 ? 'event' : 'processing', this.timerRecord(timestamp, kg, new Uint8Array(keyNsRaw)));
     }
   }
 
-  protected buildMeta(timers: TimerSnapshotEntry[], heapChunks?: [number, number, number][]): SnapshotMeta {
+  /** A timer from its stored parts (keyNs: length-prefixed key ‖ length-prefixed namespace). */
+  protected timerRecord(timestamp: number, keyGroup: number, keyNs: Uint8Array): TimerRecord {
+    const [klen, ko] = readVarint(keyNs, 0);
+    const key = this.keySerializer.deserialize(keyNs.subarray(ko, ko + klen));
+    const [nlen, no] = readVarint(keyNs, ko + klen);
+    const namespace = nlen === 0 ? undefined : this.namespaceSerializer.deserialize(keyNs.subarray(no, no + nlen));
+    return { timestamp, keyGroup, keyNs, id: bytesToBinaryString(keyNs), key, namespace, dead: false };
+  }
+
+  /**
+   * The id of an internal state (no state object; e.g. the lsm backend's timers),
+   * registered on first use and kept in the state list like any state.
+   */
+  protected internalStateId(name: string, kind: string): number {
+    const known = this.registeredStates.get(name);
+    if (known) {
+      assert(known.kind === kind, `internal state ${JSON.stringify(name)} is a ${known.kind} state`);
+      return known.id;
+    }
+    if (this.nextStateId > MAX_STATE_ID) throw new StateError(`too many states (max ${MAX_STATE_ID})`);
+    const entry = { name, id: this.nextStateId++, kind };
+    this.registeredStates.set(name, entry);
+    return entry.id;
+  }
+
+  protected buildMeta(timers: TimerSnapshotEntry[], heapChunks?: [number, number, number][], formatVersion = META_FORMAT_VERSION): SnapshotMeta {
     return {
-      formatVersion: META_FORMAT_VERSION,
+      formatVersion,
       backend: this.kind,
       keySerializer: serializerId(this.keySerializer),
       namespaceSerializer: serializerId(this.namespaceSerializer),

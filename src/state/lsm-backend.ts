@@ -7,7 +7,9 @@
  * and cached against `cellVersion`.
  *
  * Snapshot, synchronous part: `store.snapshot()` (seals the memtable, pins the version:
- * O(1) in the engine), capture timers and the state list. Asynchronous part: wait for
+ * O(1) in the engine) and capture the state list. Just before the seal, the timer
+ * changes since the last snapshot are written into the store (lsm-timers.ts), so the
+ * seal captures the timers too and they are as incremental as the state. Asynchronous part: wait for
  * the seal's flush (`ready()`), then for every sstable of the snapshot:
  *   - if the LAST CONFIRMED checkpoint's upload set (`base`, advanced only by
  *     notifyCheckpointComplete) holds the same local file name → a placeholder
@@ -33,7 +35,9 @@
  *     handle (scale-out 1→2 keeps half of it), and opening it directly reuses its files
  *     as they are (hard links) instead of rewriting them; the clipped key groups cost two
  *     range tombstones until compaction drops them.
- *   Timers come from each handle's meta, filtered by key group.
+ *   Timers are read back from the store (its key groups only) once the copies are done;
+ *   a handle written before timers moved into the store (meta format 1) lists them in its
+ *   meta file: those of our key groups are registered and written into the store.
  *
  * Ownership: `base`, `baseId`, `pending` are changed only by snapshot completion and
  * notify*; snapshots in flight hold their own reference to the base they started from.
@@ -48,11 +52,11 @@ import { BaseKeyedBackend } from './backend-base.ts';
 import type { BackendOptions } from './backend-base.ts';
 import { KEY_GROUP_BYTES, STATE_ID_BYTES, fullPrefix, keyGroupBytes } from './key-layout.ts';
 import {
-  decodeMeta, encodeMeta, readVerified, writePrivate, TransferLimit,
+  META_FORMAT_TIMERS_IN_STORE, META_FORMAT_VERSION, decodeMeta, encodeMeta, readVerified, writePrivate, TransferLimit,
 } from './snapshot-meta.ts';
 import type { SnapshotMeta, StateMetaEntry } from './snapshot-meta.ts';
 import { privatePath, sharedPath } from '../storage/job-layout.ts';
-import type { TimerSnapshotEntry } from './timer-queue.ts';
+import { LsmTimerPersistence, TIMER_STATE, storedTimers } from './lsm-timers.ts';
 import { intersectRanges, rangeSize, rangesEqual } from './key-groups.ts';
 import { prefixSuccessor } from '../util/bytes.ts';
 import { assert } from '../util/assert.ts';
@@ -88,6 +92,8 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
   private readonly dbDir: string;
   private readonly localDir: string;
 
+  /** The timer changes since the last snapshot, written into the store by the next one. */
+  private readonly timerChanges: LsmTimerPersistence;
   private readonly prefixCache: (Uint8Array | undefined)[] = [];
   private readonly prefixVersion: number[] = [];
 
@@ -107,6 +113,8 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
     this.lsmOptions = opts.lsmOptions ?? {};
     this.localDir = opts.localDir;
     this.dbDir = join(opts.localDir, 'db');
+    this.timerChanges = new LsmTimerPersistence(() => this.internalStateId(TIMER_STATE.name, TIMER_STATE.kind));
+    this.timers.persistence = this.timerChanges;
   }
 
   /** The incremental base: id of the last confirmed checkpoint this backend may reference (-1: none). */
@@ -196,15 +204,15 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
   snapshot(target: SnapshotTarget): SnapshotInProgress {
     if (this.disposed) throw new CheckpointDeclinedError(target.checkpointId, 'state backend is disposed');
     const t0 = this.clock.monotonic();
+    this.timerChanges.writeChanges(this.store);
     const snap = this.store.snapshot();
     crashPoint('snapshot-sync');
-    const timers = this.timers.capture();
     const states = this.stateList();
     const incremental = this.incremental && target.kind === 'checkpoint';
     const base = incremental ? this.base : undefined;
     const syncMillis = this.clock.monotonic() - t0;
     const phases = emptySnapshotPhases();
-    const done = this.asyncSnapshot(target, snap, timers, states, incremental, base, phases);
+    const done = this.asyncSnapshot(target, snap, states, incremental, base, phases);
     const tracked = done.then(() => undefined, () => undefined);
     this.inFlight.add(tracked);
     void tracked.then(() => this.inFlight.delete(tracked));
@@ -214,7 +222,6 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
   private async asyncSnapshot(
     target: SnapshotTarget,
     snap: ReturnType<LsmStore['snapshot']>,
-    timers: TimerSnapshotEntry[],
     states: StateMetaEntry[],
     incremental: boolean,
     base: UploadSet | undefined,
@@ -247,7 +254,7 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
       uploaded.push(manifestPath);
       const metaPath = privatePath(jobPath, this.uploadOwner(checkpointId), 'meta');
       uploaded.push(metaPath);
-      const meta: SnapshotMeta = { ...this.buildMeta(timers), states };
+      const meta: SnapshotMeta = { ...this.buildMeta([], undefined, META_FORMAT_TIMERS_IN_STORE), states };
       // allSettled, not all: on a failure the catch below deletes both paths, and a write
       // still running then would publish its object after that delete (a leak no
       // _metadata references — issue 9, defect 9).
@@ -405,8 +412,9 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
       if (!rangesEqual(mh.keyGroupRange, this.keyGroupRange)) this.clip();
       for (let i = 0; i < relevant.length; i++) {
         if (i !== main) await this.copyFrom(relevant[i]!, downloads[i]!, i);
-        this.restoreTimers(downloads[i]!.meta.timers);
       }
+      this.restoreStoredTimers();
+      for (const d of downloads) if (d.meta.formatVersion === META_FORMAT_VERSION) this.restoreTimers(d.meta.timers);
       if (
         relevant.length === 1 && rangesEqual(mh.keyGroupRange, this.keyGroupRange) && mh.mode === 'incremental' &&
         mh.operatorId === this.operatorId && mh.subtaskIndex === this.subtaskIndex
@@ -417,6 +425,15 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
       }
     } finally {
       for (let i = 0; i < relevant.length; i++) await rm(this.restoreDir(i), { recursive: true, force: true });
+    }
+  }
+
+  /** Fills the timer queue from the store's timer entries of this backend's key groups (they stay where they are). */
+  private restoreStoredTimers(): void {
+    const entry = this.registeredStates.get(TIMER_STATE.name);
+    if (entry === undefined) return;
+    for (const t of storedTimers(this.store, entry.id, this.keyGroupRange)) {
+      this.timers.register(t.domain, this.timerRecord(t.timestamp, t.keyGroup, t.keyNs), false);
     }
   }
 

@@ -1,11 +1,16 @@
 /**
  * The private "meta" file of every keyed-state snapshot (both backends), msgpack:
  *
- *   { formatVersion: 1, backend: 'heap' | 'lsm', keySerializer: id, namespaceSerializer: id,
+ *   { formatVersion: 1 | 2, backend: 'heap' | 'lsm', keySerializer: id, namespaceSerializer: id,
  *     maxParallelism, keyGroupRange: {start,end},
  *     states: [{ name, id, kind }],
  *     timers: [[domain 0|1, timestamp, key group, keyNs bytes]],
  *     heapChunks?: [[key group, offset, length]]   (heap: where each key group's chunk is in the data file) }
+ *
+ * Format versions: 1 lists every timer of the snapshot in `timers` (both backends; the
+ * heap backend still writes 1); 2 (lsm backend) keeps the timers in the store's sstables
+ * (lsm-timers.ts) and `timers` is empty. An older weir refuses a version-2 meta instead of
+ * restoring it without its timers.
  *
  * Plus the transfer helpers both snapshot strategies use: a concurrency limit, downloads
  * with size/checksum verification. Upload names come from src/storage/job-layout.ts.
@@ -17,7 +22,10 @@ import type { TimerSnapshotEntry } from './timer-queue.ts';
 import { CorruptionError } from '../util/errors.ts';
 import { crc32c, crc32cHex } from '../util/crc32c.ts';
 
+/** Timers listed in the meta file. */
 export const META_FORMAT_VERSION = 1;
+/** Timers in the lsm store, none in the meta file. */
+export const META_FORMAT_TIMERS_IN_STORE = 2;
 
 export interface StateMetaEntry {
   readonly name: string;
@@ -50,7 +58,7 @@ export function decodeMeta(bytes: Uint8Array, file: string): SnapshotMeta {
   } catch (err) {
     throw new CorruptionError(file, undefined, 'meta file does not decode', { cause: err });
   }
-  if (typeof meta !== 'object' || meta === null || meta.formatVersion !== META_FORMAT_VERSION || !Array.isArray(meta.states)) {
+  if (typeof meta !== 'object' || meta === null || (meta.formatVersion !== META_FORMAT_VERSION && meta.formatVersion !== META_FORMAT_TIMERS_IN_STORE) || !Array.isArray(meta.states)) {
     throw new CorruptionError(file, undefined, `unsupported meta format ${String((meta as { formatVersion?: unknown } | null)?.formatVersion)}`);
   }
   return meta;

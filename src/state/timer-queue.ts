@@ -2,12 +2,15 @@
  * Timers of one backend: an in-memory priority queue per domain (event, processing),
  * deduplicated by (timestamp, key, namespace), each timer tagged with its key group.
  *
- * Choice (both backends): timers live in memory, not in the LSM store. They are few
- * compared with state (one per key and window, usually), pollTimers is on the hot path
- * of every watermark and wants O(log n) without a store scan, and a snapshot writes them
- * (tagged by key group) into the snapshot's private meta file, so a restore at another
- * parallelism takes exactly the timers of its key groups. The cost is that timers are
- * re-written in full by every checkpoint (they are not incremental).
+ * Both backends keep every timer in this in-memory queue: pollTimers is on the hot path
+ * of every watermark and wants O(log n) without a store scan. How a snapshot holds them
+ * differs:
+ *   - heap backend: written in full (tagged by key group) into the snapshot's private
+ *     meta file, as Flink's heap backend writes its timers with the state;
+ *   - lsm backend: every change is also written to the store (the `persistence` hook,
+ *     lsm-timers.ts), so timers ride in the sstables and are incremental like the state;
+ *     the meta file lists none. A restore rebuilds the queue from the store.
+ * Either way a restore at another parallelism takes exactly the timers of its key groups.
  *
  * Order: timestamp, then the serialized key ‖ namespace (deterministic across restores).
  * Deletion is lazy: a deleted timer stays in the heap, flagged, until it reaches the top
@@ -28,6 +31,12 @@ export interface TimerRecord {
   readonly key: unknown;
   readonly namespace: unknown;
   dead: boolean;
+}
+
+/** Told of every timer that enters or leaves a queue (not of those re-registered by a restore). */
+export interface TimerPersistence {
+  added(domain: TimerDomain, rec: TimerRecord): void;
+  removed(domain: TimerDomain, rec: TimerRecord): void;
 }
 
 function less(a: TimerRecord, b: TimerRecord): boolean {
@@ -53,15 +62,16 @@ class TimerHeap {
     return true;
   }
 
-  remove(timestamp: number, id: string): boolean {
+  /** The removed record, or undefined when no such timer was live. */
+  remove(timestamp: number, id: string): TimerRecord | undefined {
     const k = `${timestamp}|${id}`;
     const rec = this.live.get(k);
-    if (!rec) return false;
+    if (!rec) return undefined;
     this.live.delete(k);
     rec.dead = true;
     this.dead++;
     if (this.dead > 1024 && this.dead * 2 > this.heap.length) this.rebuild();
-    return true;
+    return rec;
   }
 
   peek(): TimerRecord | undefined {
@@ -144,12 +154,17 @@ export class TimerQueues {
     return domain === 'event' ? this.event : this.processing;
   }
 
-  register(domain: TimerDomain, rec: TimerRecord): void {
-    this.queue(domain).add(rec);
+  /** Where timer changes are also written (the lsm backend's store); none for the heap backend. */
+  persistence: TimerPersistence | undefined = undefined;
+
+  /** `persist` false: a timer restored from where it is already persisted. */
+  register(domain: TimerDomain, rec: TimerRecord, persist = true): void {
+    if (this.queue(domain).add(rec) && persist) this.persistence?.added(domain, rec);
   }
 
   delete(domain: TimerDomain, timestamp: number, id: string): void {
-    this.queue(domain).remove(timestamp, id);
+    const rec = this.queue(domain).remove(timestamp, id);
+    if (rec) this.persistence?.removed(domain, rec);
   }
 
   poll(domain: TimerDomain, upTo: number): TimerEntry[] {
@@ -158,6 +173,7 @@ export class TimerQueues {
     let guard = q.size;
     for (let top = q.peek(); top !== undefined && top.timestamp <= upTo && guard-- > 0; top = q.peek()) {
       q.pop();
+      this.persistence?.removed(domain, top);
       out.push({ timestamp: top.timestamp, key: top.key, namespace: top.namespace });
     }
     return out;
