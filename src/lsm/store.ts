@@ -879,6 +879,7 @@ export class LsmStoreImpl implements LsmStore {
       blockCacheHits: cache.hits,
       blockCacheMisses: cache.misses,
       blockCacheBytes: cache.usedBytes,
+      tableMetaBytes: this.tables.tableMetaBytes,
       openTables: this.tables.openTables,
       stallMillis: this.stallMillis,
       flushQueuedMillis: this.flushQueuedMillis,

@@ -108,6 +108,11 @@ export class TableSet {
     this.names.delete(f.number);
   }
 
+  /** Index and filter bytes of the open tables (outside the block cache). */
+  get tableMetaBytes(): number {
+    return this.cache.metaBytes;
+  }
+
   get openTables(): number {
     return this.cache.openCount;
   }

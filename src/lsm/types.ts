@@ -165,6 +165,8 @@ export interface LsmStats {
   blockCacheHits: number;
   blockCacheMisses: number;
   blockCacheBytes: number;
+  /** Index and filter blocks of the open tables, kept in memory outside the block cache. */
+  tableMetaBytes: number;
   openTables: number;
   /** Total milliseconds writers spent waiting in waitForWriteCapacity(). */
   stallMillis: number;

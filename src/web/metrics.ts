@@ -152,13 +152,19 @@ export function createJobMetrics(opts: JobMetricsOptions): Registry {
   const hit = new Gauge({ name: 'weir_lsm_block_cache_hit_ratio', help: 'Block cache hits / lookups', labelNames: lsmLabels, registers: [registry] });
   const files = new Gauge({ name: 'weir_lsm_files', help: 'Live sstables per level', labelNames: [...lsmLabels, 'level'], registers: [registry] });
   const levelBytes = new Gauge({ name: 'weir_lsm_level_bytes', help: 'Bytes of live sstables per level', labelNames: [...lsmLabels, 'level'], registers: [registry] });
-  const memtable = new Gauge({ name: 'weir_lsm_memtable_bytes', help: 'Bytes in the active memtable', labelNames: lsmLabels, registers: [registry] });
+  const memtable = new Gauge({ name: 'weir_lsm_memtable_bytes', help: 'Bytes in the memtables (the active one and the sealed ones waiting for their flush)', labelNames: lsmLabels, registers: [registry] });
+  const memory = new Gauge({
+    name: 'weir_lsm_memory_bytes',
+    help: 'Where a store\'s memory goes: memtables (active and sealed), block_cache (cached data blocks), table_meta (index and bloom filter of the open tables, outside the block cache)',
+    labelNames: [...lsmLabels, 'kind'],
+    registers: [registry],
+  });
   new Gauge({
     name: 'weir_lsm_stores', help: 'Open LSM stores (one per stateful subtask)', registers: [registry],
     collect() {
       const all = monitor.lsmStats();
       this.set(all.length);
-      for (const g of [flushBytes, compBytes, ingested, wamp, hit, files, levelBytes, memtable]) g.reset();
+      for (const g of [flushBytes, compBytes, ingested, wamp, hit, files, levelBytes, memtable, memory]) g.reset();
       for (const { operatorId, subtaskIndex, stats } of all) {
         const l = { operator: operatorId, subtask: String(subtaskIndex) };
         flushBytes.set(l, stats.bytesWrittenByFlush);
@@ -168,6 +174,9 @@ export function createJobMetrics(opts: JobMetricsOptions): Registry {
         const lookups = stats.blockCacheHits + stats.blockCacheMisses;
         hit.set(l, lookups > 0 ? stats.blockCacheHits / lookups : 0);
         memtable.set(l, stats.memtableBytes);
+        memory.set({ ...l, kind: 'memtables' }, stats.memtableBytes);
+        memory.set({ ...l, kind: 'block_cache' }, stats.blockCacheBytes);
+        memory.set({ ...l, kind: 'table_meta' }, stats.tableMetaBytes ?? 0);
         for (const lv of stats.levels) {
           files.set({ ...l, level: String(lv.level) }, lv.files);
           levelBytes.set({ ...l, level: String(lv.level) }, lv.bytes);

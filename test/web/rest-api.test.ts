@@ -290,6 +290,14 @@ test('/metrics parses as Prometheus text and its checkpoint counters move', asyn
   assert.ok(value(second, 'weir_lsm_write_amplification', { operator: 'count', subtask: '0' })! >= 1);
   const hit = value(second, 'weir_lsm_block_cache_hit_ratio', { operator: 'count', subtask: '0' })!;
   assert.ok(hit >= 0 && hit <= 1);
+  // Where the store's memory goes: the job has written and flushed tables, so their index
+  // and filter are in memory; the memtables figure is the one weir_lsm_memtable_bytes shows.
+  for (const subtask of ['0', '1']) {
+    const mem = (kind: string) => value(second, 'weir_lsm_memory_bytes', { operator: 'count', subtask, kind });
+    assert.ok(mem('table_meta')! > 0, `count[${subtask}] index and filter bytes: ${mem('table_meta')}`);
+    assert.ok(mem('block_cache')! >= 0);
+    assert.equal(mem('memtables'), value(second, 'weir_lsm_memtable_bytes', { operator: 'count', subtask }));
+  }
 });
 
 test('logs are JSON lines with job and checkpoint fields (stderr is not a terminal)', () => {

@@ -92,6 +92,11 @@ export class BloomFilter {
   private readonly nbits: number;
   private readonly k: number;
 
+  /** Bytes it holds in memory. */
+  get byteLength(): number {
+    return this.bits.byteLength;
+  }
+
   /** `block` is the filter block contents (validated: at least 1 byte). */
   constructor(block: Uint8Array) {
     assert(block.length >= 1, 'empty filter block');

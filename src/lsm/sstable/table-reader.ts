@@ -89,6 +89,14 @@ export class TableReader {
   private closed = false;
   private readonly regions: TableRegion[] = [];
 
+  /**
+   * Bytes this open reader keeps in memory outside the block cache: the decoded index
+   * (keys, block offsets and sizes) and the bloom filter.
+   */
+  get metaBytes(): number {
+    return this.indexKeyData.byteLength + this.indexKeyOffsets.byteLength + this.blockOffsets.byteLength + this.blockSizes.byteLength + (this.filter?.byteLength ?? 0);
+  }
+
   private constructor(source: ReadSource, fileName: string, fileSize: number, cache: BlockCache, cacheId: number) {
     this.source = source;
     this.fileName = fileName;
