@@ -666,6 +666,7 @@ function lsmView(backend: ObservedBackend): LsmView | undefined {
       bytesWrittenByCompaction: stats.bytesWrittenByCompaction,
       writeAmplification: stats.writeAmplification,
       blockCacheHitRate: stats.blockCacheHits + stats.blockCacheMisses > 0 ? stats.blockCacheHits / (stats.blockCacheHits + stats.blockCacheMisses) : 0,
+      memory: { memtables: stats.memtableBytes, blockCache: stats.blockCacheBytes, tableMeta: stats.tableMetaBytes ?? 0 },
     };
   }, undefined);
 }
@@ -793,6 +794,8 @@ export interface LsmView {
   bytesWrittenByCompaction: number;
   writeAmplification: number;
   blockCacheHitRate: number;
+  /** Where the store's memory goes (bytes): memtables (active and sealed), cached data blocks, index and filter blocks of the open tables (outside the cache). */
+  memory: { memtables: number; blockCache: number; tableMeta: number };
 }
 
 export interface StateCheckpointView {

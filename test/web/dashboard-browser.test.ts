@@ -134,6 +134,8 @@ test('the dashboard shows the job graph, checkpoint table, chart and state view,
   assert.ok(stateRows.some((r) => r.shared.some((s) => s[2] === 'true')), 'some file is re-referenced (incremental)');
   const liveLevels = await page.$$('[data-testid="live-levels"] .lvl');
   assert.ok(liveLevels.length >= 2, 'memtable and at least one level of live sstables');
+  const memoryLine = await page.$eval('[data-testid="lsm-memory"]', (e) => e.textContent ?? '');
+  assert.match(memoryLine, /memory: memtables .+ · block cache .+ · index and filters \d/, 'the store\'s memory breakdown');
 
   // checkpoint details: clicking an id shows its phases per subtask, the upload bytes equal the API's
   // The table redraws every second; a click that lands while it redraws can be lost (seen

@@ -241,6 +241,8 @@ test('/api/jobs/:job/state: local sstables by level, shared files per retained c
     const live = sub.lsm.levels.flatMap((l: any) => l.files);
     for (const f of live) assert.ok(f.size > 0 && typeof f.name === 'string');
     assert.equal(sub.lsm.levels.reduce((n: number, l: any) => n + l.bytes, 0), live.reduce((n: number, f: any) => n + f.size, 0));
+    // where the store's memory goes: live tables have an index and a filter in memory
+    assert.ok(sub.lsm.memory.tableMeta > 0 && sub.lsm.memory.blockCache >= 0 && sub.lsm.memory.memtables === sub.lsm.memtableBytes, JSON.stringify(sub.lsm.memory));
     assert.ok(sub.checkpoints.length >= 2);
     for (const cp of sub.checkpoints) {
       assert.equal(cp.retained, retained.has(cp.checkpointId));

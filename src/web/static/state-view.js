@@ -41,6 +41,7 @@ function LiveLsm({ sub }) {
         ${l.files.map((f) => html`<span class="sst" title=${`${f.name} · ${f.entries} entries`} data-file=${f.name}>${sstLabel(f.name)} <small>${kib(f.size)}</small></span>`)}</div>`)}
     </div>
     <p class="legend">flushes ${sub.lsm.flushes} · compactions ${sub.lsm.compactions} · write amplification ${sub.lsm.writeAmplification.toFixed(2)} · block cache hit rate ${(sub.lsm.blockCacheHitRate * 100).toFixed(0)}%</p>
+    ${sub.lsm.memory ? html`<p class="legend" data-testid="lsm-memory">memory: memtables ${kib(sub.lsm.memory.memtables)} · block cache ${kib(sub.lsm.memory.blockCache)} · index and filters ${kib(sub.lsm.memory.tableMeta)}</p>` : null}
   </div>`;
 }
 
