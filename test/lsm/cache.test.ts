@@ -23,7 +23,7 @@ test('block cache: LRU by bytes, hits and misses counted, least recently used ev
   assert.equal(c.peek(a, 0), 'a0');
   assert.equal(c.peek(b, 0), 'b0');
   assert.equal(c.get(a, 4096), undefined);
-  assert.deepEqual(c.stats, { capacity: 100, usedBytes: 80, entries: 2, hits: 1, misses: 1, evictions: 1 });
+  assert.deepEqual(c.stats, { capacity: 100, usedBytes: 80, reservedBytes: 0, entries: 2, hits: 1, misses: 1, evictions: 1 });
   // Same offset, different table: different blocks.
   assert.equal(c.get(b, 4096), undefined);
   // Replacing an entry re-charges it.
@@ -103,6 +103,29 @@ test('block cache agrees with a model LRU under random operations', () => {
  * tsx and esbuild open and close their own fds at any time, and counting every fd made
  * this test fail once in CI (27 !== 28).
  */
+test('block cache: reservations (open tables\' index and filters) take room from the blocks; blocks + reservations <= capacity', () => {
+  const c = new BlockCache(1000);
+  for (let i = 0; i < 10; i++) c.insert(1, i * 100, `b${i}`, 100);
+  assert.equal(c.stats.usedBytes, 1000);
+  c.reserve(350);
+  assert.equal(c.stats.usedBytes, 600, 'the least recently used blocks made room');
+  assert.equal(c.stats.reservedBytes, 350);
+  assert.equal(c.peek(1, 300), undefined);
+  assert.equal(c.peek(1, 400), 'b4');
+  c.insert(1, 2000, 'big', 700); // more than the room a reservation leaves: not cached
+  assert.equal(c.peek(1, 2000), undefined);
+  assert.equal(c.stats.usedBytes + c.stats.reservedBytes, 950);
+  c.unreserve(350);
+  c.insert(1, 3000, 'x', 400);
+  assert.equal(c.stats.usedBytes, 1000, 'the room came back');
+  c.reserve(5000); // reservations alone over the capacity: no block stays cached
+  assert.equal(c.stats.usedBytes, 0);
+  c.insert(1, 4000, 'y', 1);
+  assert.equal(c.peek(1, 4000), undefined);
+  c.unreserve(5000);
+  assert.throws(() => c.unreserve(1), /more than was reserved/);
+});
+
 function openFds(dir: string): number | undefined {
   if (!existsSync('/proc/self/fd')) return undefined;
   let n = 0;
@@ -182,8 +205,16 @@ test('table cache: bounded open fds (LRU), held readers survive eviction, evict(
     for (const h of again) h.release();
     assert.ok(tc.stats.hits >= 1 && tc.stats.misses >= N);
 
+    // Every open reader's index and filter are charged to the block cache while it is open.
+    const open = [3, 4, 5].map((f) => tc.acquire(f));
+    const meta = open.reduce((n, h) => n + h.reader.metaBytes, 0);
+    assert.ok(meta > 0);
+    assert.ok(blockCache.stats.reservedBytes >= meta, `reserved ${blockCache.stats.reservedBytes}, open readers' index and filter ${meta}`);
+    for (const h of open) h.release();
+
     tc.close();
     assert.equal(tc.openCount, 0);
+    assert.equal(blockCache.stats.reservedBytes, 0, 'closed readers give their reservation back');
     if (fdsBefore !== undefined) assert.equal(openFds(dir), fdsBefore);
   } finally {
     rmSync(dir, { recursive: true, force: true });

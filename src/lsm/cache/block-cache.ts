@@ -8,8 +8,12 @@
  *    reader may keep using a block after it was evicted: eviction only drops the
  *    cache's reference, the garbage collector frees the memory when the last user lets
  *    go. Nothing needs pinning.
- *  - `usedBytes` == sum of the charges of the entries in the list, always <= capacity
- *    after insert() returns (an entry larger than the capacity is not cached).
+ *  - `usedBytes` == sum of the charges of the entries in the list.
+ *  - Reservations (reserve/unreserve) charge memory that lives outside the cache against
+ *    its capacity: the index and bloom filter each open table keeps decoded (RocksDB's
+ *    cache_index_and_filter_blocks, without their eviction). After any call,
+ *    `usedBytes + reservedBytes <= capacity`, unless the reservations alone exceed it
+ *    (then no block is cached); a block larger than the room left is not cached.
  *  - Every entry is in exactly one per-table map and in the LRU list.
  */
 import { assert } from '../../util/assert.ts';
@@ -27,6 +31,8 @@ interface Entry {
 export interface BlockCacheStats {
   capacity: number;
   usedBytes: number;
+  /** Charged by reserve(): index and filter blocks of open tables. */
+  reservedBytes: number;
   entries: number;
   hits: number;
   misses: number;
@@ -36,6 +42,7 @@ export interface BlockCacheStats {
 export class BlockCache {
   private capacityBytes: number;
   private used = 0;
+  private reservedBytes = 0;
   private count = 0;
   private readonly tables = new Map<number, Map<number, Entry>>();
   /** Least recently used end (evicted first) and most recently used end. */
@@ -66,6 +73,23 @@ export class BlockCache {
     this.evictToCapacity();
   }
 
+  /** Charges `bytes` held outside the cache against its capacity, evicting blocks to make room. */
+  reserve(bytes: number): void {
+    assert(Number.isFinite(bytes) && bytes >= 0, 'reservation must be >= 0');
+    this.reservedBytes += bytes;
+    this.evictToCapacity();
+  }
+
+  /** Gives back what reserve(bytes) took. */
+  unreserve(bytes: number): void {
+    assert(Number.isFinite(bytes) && bytes >= 0 && bytes <= this.reservedBytes, 'unreserving more than was reserved');
+    this.reservedBytes -= bytes;
+  }
+
+  get reserved(): number {
+    return this.reservedBytes;
+  }
+
   /** The cached value, marked most recently used; undefined on a miss. Counts hits and misses. */
   get(cacheId: number, offset: number): unknown {
     const e = this.tables.get(cacheId)?.get(offset);
@@ -91,7 +115,7 @@ export class BlockCache {
     assert(charge >= 0, 'negative charge');
     const existing = this.tables.get(cacheId)?.get(offset);
     if (existing) this.remove(existing); // may delete the table's map if it empties
-    if (charge > this.capacityBytes) return;
+    if (charge > this.capacityBytes - this.reservedBytes) return;
     let table = this.tables.get(cacheId);
     if (!table) {
       table = new Map();
@@ -121,6 +145,7 @@ export class BlockCache {
     return {
       capacity: this.capacityBytes,
       usedBytes: this.used,
+      reservedBytes: this.reservedBytes,
       entries: this.count,
       hits: this.hitCount,
       misses: this.missCount,
@@ -130,11 +155,11 @@ export class BlockCache {
 
   private evictToCapacity(): void {
     // Bounded: each round removes one entry.
-    while (this.used > this.capacityBytes && this.oldest) {
+    while (this.used + this.reservedBytes > this.capacityBytes && this.oldest) {
       this.remove(this.oldest);
       this.evictionCount++;
     }
-    assert(this.used <= this.capacityBytes, 'block cache over capacity after eviction');
+    assert(this.used === 0 || this.used + this.reservedBytes <= this.capacityBytes, 'block cache over capacity after eviction');
   }
 
   private remove(e: Entry): void {

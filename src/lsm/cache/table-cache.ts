@@ -99,6 +99,8 @@ export class TableCache {
       const reader = TableReader.openSource(this.fs.openRead(this.pathOf(fileNumber)), this.nameOf(fileNumber), fileSize, this.blockCache, cacheId);
       t = { reader, refs: 0, doomed: false };
       this.open.set(fileNumber, t);
+      // Its decoded index and filter count against the block cache until it closes.
+      this.blockCache.reserve(reader.metaBytes);
     }
     t.refs++;
     const table = t;
@@ -175,6 +177,7 @@ export class TableCache {
     assert(t.refs === 0, 'closing a held table');
     if (this.open.get(fileNumber) === t) this.open.delete(fileNumber);
     t.reader.close();
+    this.blockCache.unreserve(t.reader.metaBytes);
     this.closes++;
   }
 }
