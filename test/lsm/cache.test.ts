@@ -114,7 +114,8 @@ test('block cache: reservations (open tables\' index and filters) take room from
   assert.equal(c.peek(1, 400), 'b4');
   c.insert(1, 2000, 'big', 700); // more than the room a reservation leaves: not cached
   assert.equal(c.peek(1, 2000), undefined);
-  assert.equal(c.stats.usedBytes + c.stats.reservedBytes, 950);
+  const after: { usedBytes: number; reservedBytes: number } = c.stats;
+  assert.equal(after.usedBytes + after.reservedBytes, 950);
   c.unreserve(350);
   c.insert(1, 3000, 'x', 400);
   assert.equal(c.stats.usedBytes, 1000, 'the room came back');
