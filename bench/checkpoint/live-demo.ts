@@ -4,9 +4,9 @@
  * REST API's checkpoint history and phases (docs/rest-api.md "Checkpoint phases") and
  * prints p50/p99 of the duration and of each phase, plus the records processed.
  *
- *   node --import tsx bench/checkpoint/live-demo.ts -- --seconds 300
- *   node --import tsx bench/checkpoint/live-demo.ts -- --roots /tmp/old-tree,. --rounds 2 --seconds 150 --json
- *   node --import tsx bench/checkpoint/live-demo.ts -- --workers 0,2 --rounds 2 --seconds 300   # main thread vs 2 workers
+ *   node --import tsx bench/checkpoint/live-demo.ts --seconds 300
+ *   node --import tsx bench/checkpoint/live-demo.ts --roots /tmp/old-tree,. --rounds 2 --seconds 150 --json
+ *   node --import tsx bench/checkpoint/live-demo.ts --workers 0,2 --rounds 2 --seconds 300   # main thread vs 2 workers
  *
  * --workers W1,W2 runs each checkout with `weir run --workers W` for each W (alternating
  * like the roots; unset: weir run's default). Every run also reports the process's peak
