@@ -7,9 +7,10 @@
  * differs:
  *   - heap backend: written in full (tagged by key group) into the snapshot's private
  *     meta file, as Flink's heap backend writes its timers with the state;
- *   - lsm backend: every change is also written to the store (the `persistence` hook,
- *     lsm-timers.ts), so timers ride in the sstables and are incremental like the state;
- *     the meta file lists none. A restore rebuilds the queue from the store.
+ *   - lsm backend: the `persistence` hook (lsm-timers.ts) collects the changes and each
+ *     snapshot writes their net effect into the store before it seals it, so timers ride
+ *     in the sstables and are incremental like the state; the meta file lists none. A
+ *     restore rebuilds the queue from the store.
  * Either way a restore at another parallelism takes exactly the timers of its key groups.
  *
  * Order: timestamp, then the serialized key ‖ namespace (deterministic across restores).
