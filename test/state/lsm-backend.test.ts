@@ -14,6 +14,7 @@ import type { ReducingState, MapState } from '../../src/state/index.ts';
 // Flushes on the calling thread keep these fast on a loaded 2-core machine; the
 // worker-thread path is exercised by the last two tests and by src/lsm's own tests.
 runKeyedStateContract('lsm', (o) => createLsmBackend({ ...o, lsmOptions: { useWorker: false } }));
+runKeyedStateContract('lsm, timers in the store', (o) => createLsmBackend({ ...o, timers: 'store', lsmOptions: { useWorker: false } }));
 runLsmSnapshotScenarios('real engine', defaultLsmEngine, { useWorker: false });
 
 test('createKeyedStateBackend opens either kind', async () => {

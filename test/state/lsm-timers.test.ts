@@ -20,7 +20,8 @@ import type { KeyedStateHandle } from '../../src/state/handles.ts';
 import type { CheckpointStorage } from '../../src/storage/checkpoint-storage.ts';
 import { makeEnv } from './keyed-state-contract.ts';
 
-const open = (o: Parameters<typeof createLsmBackend>[0]) => createLsmBackend({ ...o, lsmOptions: { useWorker: false, autoCompaction: false, memtableBytes: 64 * 1024 } });
+const open = (o: Parameters<typeof createLsmBackend>[0]) => createLsmBackend({ ...o, timers: 'store', lsmOptions: { useWorker: false, autoCompaction: false, memtableBytes: 64 * 1024 } });
+const openMetaTimers = (o: Parameters<typeof createLsmBackend>[0]) => createLsmBackend({ ...o, lsmOptions: { useWorker: false, autoCompaction: false, memtableBytes: 64 * 1024 } });
 
 async function checkpoint(b: KeyedStateBackend, id: number): Promise<KeyedStateHandle> {
   const h = await b.snapshot({ jobPath: 'job', checkpointId: id, kind: 'checkpoint' }).done;
@@ -155,7 +156,7 @@ test('lsm timers: a checkpoint from before timers moved into the store (timers i
   const oldMeta = await metaOf(storage, handle);
   assert.equal(oldMeta.formatVersion, 1);
   assert.equal(oldMeta.timers.length, 90, 'the fixture lists its timers in the meta file');
-  const env = await makeEnv((o) => createLsmBackend({ ...o, storage, lsmOptions: { useWorker: false } }), handle.maxParallelism);
+  const env = await makeEnv((o) => createLsmBackend({ ...o, storage, timers: 'store', lsmOptions: { useWorker: false } }), handle.maxParallelism);
   // What make-meta-timers-checkpoint.ts wrote: key k (0..59) has the value k * 10, an event
   // timer at 1000 + k and, for odd k, a processing timer at k in the namespace { w: k }.
   const expected: string[] = [];
@@ -176,6 +177,35 @@ test('lsm timers: a checkpoint from before timers moved into the store (timers i
   } finally {
     await env.cleanup();
     await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('lsm timers: the default lists them in the meta file; a checkpoint of either mode restores into the other, and no fired timer comes back', async () => {
+  const env = await makeEnv(open, 64);
+  const metaEnv = await makeEnv(openMetaTimers, 64);
+  try {
+    const store = await env.open();
+    for (let k = 0; k < 100; k++) {
+      store.setCurrentKey(k);
+      store.registerTimer('event', 1000 + k);
+    }
+    const h1 = await checkpoint(store, 1);
+    assert.equal((await metaOf(env.storage, h1)).formatVersion, 2);
+    // 'meta' mode restores the store's timers, fires half of them, and lists the rest in its meta.
+    const meta = await metaEnv.open({ storage: env.storage, restoreFrom: [h1] });
+    assert.equal(meta.pollTimers('event', 1000 + 49).length, 50);
+    const h2 = await checkpoint(meta, 2);
+    const m2 = await metaOf(env.storage, h2);
+    assert.equal(m2.formatVersion, 1);
+    assert.equal(m2.timers.length, 50, 'the default lists the live timers in the meta file');
+    // Back in 'store' mode: exactly the 50 live ones (the store entries checkpoint 1 held
+    // were deleted when 'meta' mode restored them, so the fired ones do not come back).
+    const again = await env.open({ restoreFrom: [h2] });
+    const left = again.pollTimers('event', Number.POSITIVE_INFINITY);
+    assert.deepEqual(left.map((t) => t.timestamp), Array.from({ length: 50 }, (_, i) => 1050 + i));
+  } finally {
+    await env.cleanup();
+    await metaEnv.cleanup();
   }
 });
 
