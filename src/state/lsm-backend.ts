@@ -7,9 +7,10 @@
  * and cached against `cellVersion`.
  *
  * Snapshot, synchronous part: `store.snapshot()` (seals the memtable, pins the version:
- * O(1) in the engine) and capture the state list. Just before the seal, the timer
- * changes since the last snapshot are written into the store (lsm-timers.ts), so the
- * seal captures the timers too and they are as incremental as the state. Asynchronous part: wait for
+ * O(1) in the engine), capture the timers (default: the live list, for the meta file) and
+ * the state list. With `timers: 'store'` the timer changes since the last snapshot are
+ * written into the store just before the seal instead (lsm-timers.ts), so the seal
+ * captures the timers too and they are as incremental as the state. Asynchronous part: wait for
  * the seal's flush (`ready()`), then for every sstable of the snapshot:
  *   - if the LAST CONFIRMED checkpoint's upload set (`base`, advanced only by
  *     notifyCheckpointComplete) holds the same local file name → a placeholder
@@ -35,9 +36,9 @@
  *     handle (scale-out 1→2 keeps half of it), and opening it directly reuses its files
  *     as they are (hard links) instead of rewriting them; the clipped key groups cost two
  *     range tombstones until compaction drops them.
- *   Timers are read back from the store (its key groups only) once the copies are done;
- *   a handle written before timers moved into the store (meta format 1) lists them in its
- *   meta file: those of our key groups are registered and written into the store.
+ *   Timers: a handle with meta format 1 lists them in its meta file (those of our key
+ *   groups are registered); one with format 2 holds them in its store, read back (our
+ *   key groups only) once the copies are done.
  *
  * Ownership: `base`, `baseId`, `pending` are changed only by snapshot completion and
  * notify*; snapshots in flight hold their own reference to the base they started from.

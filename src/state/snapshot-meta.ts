@@ -7,9 +7,9 @@
  *     timers: [[domain 0|1, timestamp, key group, keyNs bytes]],
  *     heapChunks?: [[key group, offset, length]]   (heap: where each key group's chunk is in the data file) }
  *
- * Format versions: 1 lists every timer of the snapshot in `timers` (both backends; the
- * heap backend still writes 1); 2 (lsm backend) keeps the timers in the store's sstables
- * (lsm-timers.ts) and `timers` is empty. An older weir refuses a version-2 meta instead of
+ * Format versions: 1 lists every timer of the snapshot in `timers` (both backends, by
+ * default); 2 (lsm backend with `timers: 'store'`) keeps the timers in the store's
+ * sstables (lsm-timers.ts) and `timers` is empty. An older weir refuses a version-2 meta instead of
  * restoring it without its timers.
  *
  * Plus the transfer helpers both snapshot strategies use: a concurrency limit, downloads

@@ -5,9 +5,9 @@
  * Both backends keep every timer in this in-memory queue: pollTimers is on the hot path
  * of every watermark and wants O(log n) without a store scan. How a snapshot holds them
  * differs:
- *   - heap backend: written in full (tagged by key group) into the snapshot's private
- *     meta file, as Flink's heap backend writes its timers with the state;
- *   - lsm backend: the `persistence` hook (lsm-timers.ts) collects the changes and each
+ *   - by default (both backends): written in full (tagged by key group) into the
+ *     snapshot's private meta file, as Flink's heap backend writes its timers;
+ *   - lsm backend with `timers: 'store'`: the `persistence` hook (lsm-timers.ts) collects the changes and each
  *     snapshot writes their net effect into the store before it seals it, so timers ride
  *     in the sstables and are incremental like the state; the meta file lists none. A
  *     restore rebuilds the queue from the store.
