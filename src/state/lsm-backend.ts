@@ -57,7 +57,7 @@ import {
 } from './snapshot-meta.ts';
 import type { SnapshotMeta, StateMetaEntry } from './snapshot-meta.ts';
 import { privatePath, sharedPath } from '../storage/job-layout.ts';
-import { LsmTimerPersistence, TIMER_STATE, storedTimers } from './lsm-timers.ts';
+import { LsmTimerPersistence, TIMER_STATE, storedTimers, timerKey } from './lsm-timers.ts';
 import type { TimerSnapshotEntry } from './timer-queue.ts';
 import { intersectRanges, rangeSize, rangesEqual } from './key-groups.ts';
 import { prefixSuccessor } from '../util/bytes.ts';
@@ -104,7 +104,6 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
   private readonly dbDir: string;
   private readonly localDir: string;
 
-  /** The timer changes since the last snapshot, written into the store by the next one. */
   /** Set in 'store' timer mode: the changes since the last snapshot, written into the store by the next one. */
   private readonly timerChanges: LsmTimerPersistence | undefined;
   private readonly prefixCache: (Uint8Array | undefined)[] = [];
@@ -450,23 +449,17 @@ export class LsmKeyedBackend extends BaseKeyedBackend {
 
   /**
    * Fills the timer queue from the store's timer entries of this backend's key groups. In
-   * 'store' mode they stay where they are; in 'meta' mode they are deleted from the store
+   * 'store' mode they stay where they are; in 'meta' mode each is deleted from the store
    * (the snapshots of this backend list its timers in their meta files, and a snapshot
    * whose meta lists them must hold no timer entries, or a later restore would take both).
    */
   private restoreStoredTimers(): void {
     const entry = this.registeredStates.get(TIMER_STATE.name);
     if (entry === undefined) return;
-    for (const t of storedTimers(this.store, entry.id, this.keyGroupRange)) {
-      this.timers.register(t.domain, this.timerRecord(t.timestamp, t.keyGroup, t.keyNs), false);
-    }
+    const stored = [...storedTimers(this.store, entry.id, this.keyGroupRange)];
+    for (const t of stored) this.timers.register(t.domain, this.timerRecord(t.timestamp, t.keyGroup, t.keyNs), false);
     if (this.timerChanges !== undefined) return;
-    for (let kg = this.keyGroupRange.start; kg <= this.keyGroupRange.end; kg++) {
-      const prefix = Uint8Array.of(kg >>> 8, kg & 0xff, entry.id >>> 8, entry.id & 0xff);
-      const end = prefixSuccessor(prefix);
-      assert(end !== undefined, 'a timer prefix starts with a key group < 0x8000, so it has a successor');
-      this.store.deleteRange(prefix, end);
-    }
+    for (const t of stored) this.store.delete(timerKey(t.keyGroup, entry.id, t.domain, t.timestamp, t.keyNs));
   }
 
   private restoreDir(i: number): string {

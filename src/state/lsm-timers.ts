@@ -95,19 +95,15 @@ export class LsmTimerPersistence implements TimerPersistence {
   }
 
   /** Writes the changes since the last call into `store` (deletes first: a timer deleted and registered again ends as a put). */
-  writeChanges(store: LsmStore): number {
-    let n = 0;
-    if (this.gone.length === 0 && this.fresh.event.size === 0 && this.fresh.processing.size === 0) return n;
+  writeChanges(store: LsmStore): void {
+    if (this.gone.length === 0 && this.fresh.event.size === 0 && this.fresh.processing.size === 0) return;
     const id = (this.id ??= this.stateId());
     for (const [domain, rec] of this.gone) store.delete(timerKey(rec.keyGroup, id, domain, rec.timestamp, rec.keyNs));
-    n += this.gone.length;
     this.gone.length = 0;
     for (const domain of ['event', 'processing'] as const) {
       for (const rec of this.fresh[domain]) store.put(timerKey(rec.keyGroup, id, domain, rec.timestamp, rec.keyNs), EMPTY);
-      n += this.fresh[domain].size;
       this.fresh[domain].clear();
     }
-    return n;
   }
 }
 
