@@ -108,9 +108,9 @@ export class TableSet {
     this.names.delete(f.number);
   }
 
-  /** Index and filter bytes of the open tables (outside the block cache). */
+  /** Index and filter bytes of the open tables: what the table cache reserved in the block cache for them. */
   get tableMetaBytes(): number {
-    return this.cache.metaBytes;
+    return this.blockCache.reserved;
   }
 
   get openTables(): number {

@@ -165,7 +165,7 @@ export interface LsmStats {
   blockCacheHits: number;
   blockCacheMisses: number;
   blockCacheBytes: number;
-  /** Index and filter blocks of the open tables, kept in memory outside the block cache. */
+  /** Index and filter blocks of the open tables, kept decoded outside the block's LRU list and charged to its capacity. */
   tableMetaBytes: number;
   openTables: number;
   /** Total milliseconds writers spent waiting in waitForWriteCapacity(). */

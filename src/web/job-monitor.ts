@@ -666,7 +666,7 @@ function lsmView(backend: ObservedBackend): LsmView | undefined {
       bytesWrittenByCompaction: stats.bytesWrittenByCompaction,
       writeAmplification: stats.writeAmplification,
       blockCacheHitRate: stats.blockCacheHits + stats.blockCacheMisses > 0 ? stats.blockCacheHits / (stats.blockCacheHits + stats.blockCacheMisses) : 0,
-      memory: { memtables: stats.memtableBytes, blockCache: stats.blockCacheBytes, tableMeta: stats.tableMetaBytes ?? 0 },
+      memory: { memtables: stats.memtableBytes, blockCache: stats.blockCacheBytes, tableMeta: stats.tableMetaBytes },
     };
   }, undefined);
 }

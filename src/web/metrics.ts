@@ -155,7 +155,7 @@ export function createJobMetrics(opts: JobMetricsOptions): Registry {
   const memtable = new Gauge({ name: 'weir_lsm_memtable_bytes', help: 'Bytes in the memtables (the active one and the sealed ones waiting for their flush)', labelNames: lsmLabels, registers: [registry] });
   const memory = new Gauge({
     name: 'weir_lsm_memory_bytes',
-    help: 'Where a store\'s memory goes: memtables (active and sealed), block_cache (cached data blocks), table_meta (index and bloom filter of the open tables, outside the block cache)',
+    help: 'Where a store\'s memory goes: memtables (active and sealed), block_cache (cached data blocks), table_meta (index and bloom filter of the open tables, charged to the block cache capacity with block_cache)',
     labelNames: [...lsmLabels, 'kind'],
     registers: [registry],
   });
@@ -176,7 +176,7 @@ export function createJobMetrics(opts: JobMetricsOptions): Registry {
         memtable.set(l, stats.memtableBytes);
         memory.set({ ...l, kind: 'memtables' }, stats.memtableBytes);
         memory.set({ ...l, kind: 'block_cache' }, stats.blockCacheBytes);
-        memory.set({ ...l, kind: 'table_meta' }, stats.tableMetaBytes ?? 0);
+        memory.set({ ...l, kind: 'table_meta' }, stats.tableMetaBytes);
         for (const lv of stats.levels) {
           files.set({ ...l, level: String(lv.level) }, lv.files);
           levelBytes.set({ ...l, level: String(lv.level) }, lv.bytes);

@@ -136,13 +136,6 @@ export class TableCache {
     return this.open.size;
   }
 
-  /** Index and filter bytes of the open readers (TableReader.metaBytes). */
-  get metaBytes(): number {
-    let n = 0;
-    for (const t of this.open.values()) n += t.reader.metaBytes;
-    return n;
-  }
-
   get stats(): TableCacheStats {
     return { open: this.open.size, hits: this.hits, misses: this.misses, closes: this.closes };
   }
