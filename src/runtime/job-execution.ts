@@ -362,7 +362,7 @@ export class JobExecution implements CheckpointParticipant {
     return new WorkerPool(
       {
         setup, plan: this.plan, attempt: attempt.index, restore, jobPath: o.jobPath, stateDir: o.stateDir, runId: o.runId,
-        checkpointingEnabled: this.checkpointingEnabled, channelCapacity: o.channelCapacity ?? 2048, batchSize: o.batchSize ?? 512,
+        checkpointingEnabled: this.checkpointingEnabled, channelCapacity: o.channelCapacity ?? 2048, batchSize: o.batchSize ?? 512, localStorage: o.storage.uri.startsWith('file:'),
       },
       {
         acknowledge: (_task, id, states, metrics) => {

@@ -37,7 +37,8 @@ import { assert } from '../util/assert.ts';
 import { AlreadyExistsError, NotFoundError, PermanentStorageError, TransientStorageError, WeirError } from '../util/errors.ts';
 import type { CheckpointStorage, ObjectInfo, WriteResult } from './checkpoint-storage.ts';
 import { limitConcurrency } from './concurrency.ts';
-import { checkLocalSource, copyFileAtomically, fsyncDir, tempPathFor, writeFileAtomically } from './local-files.ts';
+import { copyFileAtomically, fsyncDir, tempPathFor, writeFileAtomically } from './local-files.ts';
+import { IoThreadError, publishOnIoThread } from './io-thread.ts';
 import type { Expectation } from './local-files.ts';
 import { TEMP_MARKER, comparePaths, isTempPath, validateDeletePrefix, validatePath, validatePrefix, validateTempPath } from './paths.ts';
 import type { StreamingWrite } from './streaming-write.ts';
@@ -65,7 +66,7 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
   }
 
   async write(path: string, data: Uint8Array): Promise<WriteResult> {
-    return this.writeStream(path, [data]);
+    return this.publish(path, { bytes: data });
   }
 
   /** Exclusive create: the bytes are published under a hidden temp name, then hard-linked to the final name (link(2) fails with EEXIST). */
@@ -92,12 +93,25 @@ export class LocalStorage implements CheckpointStorage, StreamingWrite {
   }
 
   async writeFile(path: string, localFile: string): Promise<WriteResult> {
+    return this.publish(path, { src: localFile });
+  }
+
+  /**
+   * write() and writeFile(): the whole publication (the symbolic-link walk, mkdir -p,
+   * temp, copy or write, CRC-32C, fsync, rename, fsync of the directory) runs on the
+   * storage I/O thread (io-thread.ts) with blocking calls, in one round trip.
+   */
+  private async publish(path: string, from: { readonly bytes: Uint8Array } | { readonly src: string }): Promise<WriteResult> {
     const full = this.resolvePath(path);
-    await checkLocalSource(localFile);
     try {
-      await this.refuseLinkedParents(path);
-      return await copyFileAtomically(localFile, full, this.label(path), undefined, true);
+      return await publishOnIoThread({ root: this.root, path, dest: full, ...from });
     } catch (err) {
+      if (err instanceof IoThreadError) {
+        const f = err.failure;
+        if (f.linked !== undefined) throw this.linkError(path, f.linked);
+        // The source of an upload is the caller's: missing, it is not an object NotFound.
+        if (f.badSource === true) throw new PermanentStorageError(f.message, { cause: err });
+      }
       throw mapWriteError(err, this.label(path));
     }
   }

@@ -1,12 +1,13 @@
 /** LocalStorage specifics beyond the contract: what a user sees in the directory, and crash leftovers. */
 import { afterEach, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FaultInjectingStorage } from '../../src/storage/fault-injecting-storage.ts';
 import { LocalStorage } from '../../src/storage/local-storage.ts';
-import { ConfigError, PermanentStorageError } from '../../src/util/errors.ts';
+import { ConfigError, NotFoundError, PermanentStorageError } from '../../src/util/errors.ts';
 
 let base: string;
 let root: string;
@@ -115,4 +116,73 @@ test('a closed storage refuses work', async () => {
   await storage.close();
   await assert.rejects(storage.write('a', enc('x')), /closed/);
   await assert.rejects(storage.list(''), /closed/);
+});
+
+/** Blocks this thread (no event loop turn) until `done()` or `ms` elapse; returns whether `done()` became true. */
+function blockUntil(done: () => boolean, ms: number): boolean {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    if (done()) return true;
+    Atomics.wait(cell, 0, 0, 5);
+  }
+  return done();
+}
+
+test('write and writeFile publish on the storage I/O thread: the object appears while the calling thread is blocked', async () => {
+  // A task thread at full speed turns its event loop every few ms; a publication that
+  // needed a turn per step (stat, open, copy, each read of the checksum, fsync, rename…)
+  // would not move at all here, where this thread never turns.
+  const src = join(base, 'table.sst');
+  const bytes = new Uint8Array(3 << 20).map((_, i) => (i * 31) & 0xff);
+  await writeFile(src, bytes);
+  await storage.write('job/warm-up', enc('x')); // the thread's start (a module load) is not what is measured
+  const uploaded = storage.writeFile('job/shared/table.sst', src);
+  const written = storage.write('job/taskowned/meta', enc('meta'));
+  const dest = join(root, 'job', 'shared', 'table.sst');
+  const meta = join(root, 'job', 'taskowned', 'meta');
+  const exists = (p: string): boolean => {
+    try {
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  };
+  assert.ok(blockUntil(() => exists(dest) && exists(meta), 20_000), 'both objects were published while this thread was blocked');
+  const r = await uploaded;
+  assert.equal(r.size, bytes.length);
+  assert.deepEqual(new Uint8Array(await readFile(dest)), bytes);
+  assert.equal((await written).size, 4);
+  assert.equal(await readFile(meta, 'utf8'), 'meta');
+  assert.deepEqual((await tree(root)).filter((p) => p.includes('.weir-tmp')), [], 'no temp file left');
+});
+
+test('writeFile of a missing or non-regular local file is the caller\'s error (PermanentStorageError), not an object NotFound', async () => {
+  await assert.rejects(storage.writeFile('job/shared/x', join(base, 'missing.sst')), (err: unknown) =>
+    err instanceof PermanentStorageError && !(err instanceof NotFoundError) && /cannot upload .*missing\.sst/.test(err.message));
+  await mkdir(join(base, 'a-dir'));
+  await assert.rejects(storage.writeFile('job/shared/x', join(base, 'a-dir')), (err: unknown) =>
+    err instanceof PermanentStorageError && /not a regular file/.test(err.message));
+  assert.equal(existsSync(root), false, 'nothing created: the source is checked before any directory is made');
+});
+
+test('a write that conflicts with a directory fails as PermanentStorageError and leaves no temp file', async () => {
+  await storage.write('job/a/b', enc('inner'));
+  await assert.rejects(storage.write('job/a', enc('outer')), (err: unknown) => err instanceof PermanentStorageError && /conflicts/.test(err.message));
+  assert.deepEqual(await tree(root), ['job/', 'job/a/', 'job/a/b']);
+});
+
+test('write copies the bytes it sends to the I/O thread: the caller\'s Buffer (and the pool slab it views) stays usable', async () => {
+  const pooled = Buffer.from('small pooled bytes'); // a view into Node's shared 8 KiB pool
+  const neighbour = Buffer.from('another view of the pool');
+  const big = Buffer.alloc(1 << 16, 7);
+  const view = big.subarray(100, 200);
+  await storage.write('job/a', pooled);
+  await storage.write('job/b', view);
+  assert.equal(pooled.toString(), 'small pooled bytes');
+  assert.equal(neighbour.toString(), 'another view of the pool');
+  assert.equal(big.buffer.byteLength, 1 << 16, 'not detached');
+  assert.equal(view[0], 7);
+  assert.equal(await readFile(join(root, 'job', 'a'), 'utf8'), 'small pooled bytes');
+  assert.deepEqual(new Uint8Array(await readFile(join(root, 'job', 'b'))), new Uint8Array(100).fill(7));
 });

@@ -30,6 +30,7 @@ import { PeerLink } from './remote-channel.ts';
 import { assignRestore, backendOptions } from './subtask-setup.ts';
 import type { KeyedStateBackend } from '../../state/types.ts';
 import { graphSignature, type BackendReport, type FromWorker, type ToWorker, type WorkerBootstrap, type WorkerError, type WorkerInit, type WorkerJob } from './worker-protocol.ts';
+import { connectIoThread } from '../../storage/io-thread.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
   const plan = buildExecutionPlan(graph);
   const placement = placeSubtasks(plan, init.workers);
   const here = (chain: number, subtask: number): boolean => placement.workerOf(chain, subtask) === init.worker;
+  if (init.ioPort !== undefined) connectIoThread(init.ioPort); // uploads go to the process's one storage I/O thread
   const links = new Map(init.peers.map((p) => [p.worker, new PeerLink(p.port)]));
   const capacity = init.channelCapacity;
   const keySerializer = job.keySerializer ?? msgpackSerializer;

@@ -27,6 +27,7 @@ import { capturedValues } from './captured-values.ts';
 import type { LinkStats } from './remote-channel.ts';
 import type { TaskHandle, TaskStats } from './task-handle.ts';
 import { graphSignature, type FromWorker, type ToWorker, type WorkerError, type WorkerInit, type WorkerSetup } from './worker-protocol.ts';
+import { ioThreadPort } from '../../storage/io-thread.ts';
 
 /** What the job hears from the subtasks on workers. */
 export interface WorkerPoolEvents {
@@ -66,6 +67,8 @@ export interface WorkerPoolOptions {
   readonly checkpointingEnabled: boolean;
   readonly channelCapacity: number;
   readonly batchSize: number;
+  /** Checkpoint storage is a local directory: each worker gets a port into this thread's storage I/O thread (src/storage/io-thread.ts). */
+  readonly localStorage: boolean;
 }
 
 /** One worker as the REST API and dashboard show it. */
@@ -379,8 +382,9 @@ export class WorkerPool {
         worker: w, workers: n, attempt: o.attempt, bootstrap: o.setup.bootstrap, job: o.setup.job, signature, captured, restore: o.restore,
         peers: peers[w]!, jobPath: o.jobPath, stateDir: o.stateDir, runId: o.runId, checkpointingEnabled: o.checkpointingEnabled,
         channelCapacity: o.channelCapacity, batchSize: o.batchSize, statsIntervalMs: STATS_INTERVAL_MS,
+        ioPort: o.localStorage ? ioThreadPort() : undefined,
       };
-      this.slots.push(new WorkerSlot(w, init, peers[w]!.map((p) => p.port), events));
+      this.slots.push(new WorkerSlot(w, init, [...peers[w]!.map((p) => p.port), ...(init.ioPort ? [init.ioPort] : [])], events));
     }
     for (const chain of o.plan.chains) {
       for (let i = 0; i < chain.parallelism; i++) {

@@ -60,6 +60,8 @@ export interface WorkerInit {
   readonly channelCapacity: number;
   readonly batchSize: number;
   readonly statsIntervalMs: number;
+  /** A port into the main thread's storage I/O thread (local checkpoint storage), or undefined. */
+  readonly ioPort: MessagePort | undefined;
 }
 
 export type ToWorker =
